@@ -1,0 +1,62 @@
+# Event-sourced order processing on AWS, run locally on LocalStack without Docker.
+# `make` alone lists the targets.
+
+PYTHON ?= python3
+VENV := .venv
+LS_VENV := .venv-localstack
+PY := $(VENV)/bin/python
+LOCALSTACK_PORT ?= 4566
+TEST_LOCALSTACK_PORT ?= 4567
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo localstack-up localstack-down localstack-status test lint clean lock
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $@
+
+$(LS_VENV)/.installed: requirements/localstack.txt
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LS_VENV)/bin/python -m pip install -q -r requirements/localstack.txt
+	@touch $@
+
+install: $(VENV)/.installed $(LS_VENV)/.installed ## Create the virtual environments (pinned dependencies)
+
+demo: install ## Run the local cloud in the foreground until Ctrl-C
+	$(PY) -m infra.localstack_runner run --port $(LOCALSTACK_PORT)
+
+localstack-up: install ## Start LocalStack on the host in the background (LOCALSTACK_PORT, PROFILE=test)
+	$(PY) -m infra.localstack_runner start --port $(LOCALSTACK_PORT) --profile $(or $(PROFILE),default)
+
+localstack-down: ## Stop the background LocalStack
+	@$(PYTHON) -m infra.localstack_runner stop --port $(LOCALSTACK_PORT)
+
+localstack-status: ## Say whether LocalStack answers
+	@$(PYTHON) -m infra.localstack_runner status --port $(LOCALSTACK_PORT)
+
+test: install ## Run the whole suite against a test-profile LocalStack of its own
+	$(PY) -m infra.localstack_runner start --port $(TEST_LOCALSTACK_PORT) --profile test
+	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 $(PYTEST_ARGS); \
+	  status=$$?; $(PY) -m infra.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status
+
+lint: $(VENV)/.installed ## Ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+lock: $(VENV)/.installed ## Re-pin requirements/*.txt from requirements/*.in
+	cd requirements && for f in app dev lambda localstack; do \
+	  ../$(VENV)/bin/pip-compile -q --strip-extras --no-header $$f.in -o $$f.txt; done
+
+clean: localstack-down ## Remove virtual environments, LocalStack state and caches
+	rm -rf $(VENV) $(LS_VENV) .localstack .data .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,40 @@
+"""Fixtures every layer's tests share: a database URL and clients aimed at LocalStack."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """PostgreSQL when TEST_DATABASE_URL is set, otherwise a fresh SQLite file."""
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def localstack() -> Any:
+    """A boto3-like session aimed at LocalStack (AWS_ENDPOINT_URL), failing clearly if down."""
+    from localstack_client.session import Session
+
+    from infra.localstack_runner import health
+
+    endpoint = os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    port = int(endpoint.rsplit(":", 1)[1].rstrip("/"))
+    if not health(port):
+        pytest.fail(f"LocalStack does not answer at {endpoint}: start it with `make localstack-up`")
+    return Session(region_name=os.environ["AWS_DEFAULT_REGION"])
+
+
+@pytest.fixture
+def unique_name() -> Iterator[str]:
+    """A name no other test (or earlier run) uses."""
+    yield f"t-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,1 @@
+"""The project's shared package: event envelope and contracts, settings, AWS clients."""
