@@ -135,3 +135,6 @@ def test_fifo_queue_keeps_order_per_group_and_drops_duplicates(
         )
     received = receive_all(sqs, queue, 2, deadline_s=3)
     assert [m["Body"] for m in received] == commands
+    for message in received:
+        sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    assert sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", []) == []
