@@ -1,0 +1,502 @@
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import permutations, product
+
+import pytest
+
+from services.orders.domain.commands import ApproveReview, CancelOrder, RejectReview
+from services.orders.domain.events import (
+    CapturePayment,
+    Event,
+    FraudCheckPassed,
+    FraudCheckSkipped,
+    InventoryRejected,
+    InventoryReserved,
+    LateReplyIgnored,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderFlaggedForReview,
+    OrderLine,
+    OrderPlaced,
+    OrderPutOnHold,
+    OrderReviewApproved,
+    OrderReviewRejected,
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentCommand,
+    PaymentDeclined,
+    PaymentVoided,
+    Reply,
+    VoidPayment,
+)
+from services.orders.domain.model import (
+    FraudStatus,
+    Message,
+    OrderAlreadyConfirmed,
+    OrderNotPlaced,
+    OrderState,
+    OrderStatus,
+    PaymentStatus,
+    ReviewNotPending,
+    StockStatus,
+    WrongOrder,
+    decide,
+    evolve,
+    fold,
+)
+from services.orders.domain.money import Money
+
+ORDER = "o-1"
+TOTAL = Money(2500, "EUR")
+PLACED = OrderPlaced(
+    order_id=ORDER,
+    customer_email="ada@example.com",
+    shipping_country="DE",
+    lines=(OrderLine("MUG", 2, Money(1250, "EUR")),),
+    total=TOTAL,
+)
+
+RESERVED = InventoryReserved(ORDER)
+OUT_OF_STOCK = InventoryRejected(ORDER, "MUG sold out")
+AUTHORIZED = PaymentAuthorized(ORDER, "auth-1", TOTAL)
+DECLINED = PaymentDeclined(ORDER, "insufficient funds")
+PASSED = FraudCheckPassed(ORDER, 10)
+SKIPPED = FraudCheckSkipped(ORDER)
+FLAGGED = OrderFlaggedForReview(ORDER, 90, ("high amount",))
+CAPTURED = PaymentCaptured(ORDER, "auth-1", TOTAL)
+VOIDED = PaymentVoided(ORDER, "auth-1")
+APPROVE = ApproveReview(ORDER, "reviewer@shop")
+REJECT = RejectReview(ORDER, "reviewer@shop", "stolen card")
+CANCEL = CancelOrder(ORDER)
+
+CAPTURE = CapturePayment(ORDER, "auth-1", TOTAL)
+VOID = VoidPayment(ORDER, "auth-1")
+
+ALL_REPLIES: tuple[Reply, ...] = (
+    RESERVED,
+    OUT_OF_STOCK,
+    AUTHORIZED,
+    DECLINED,
+    CAPTURED,
+    VOIDED,
+    PASSED,
+    SKIPPED,
+    FLAGGED,
+)
+
+
+@dataclass
+class Outcome:
+    state: OrderState
+    events: list[Event] = field(default_factory=list)
+    commands: list[PaymentCommand] = field(default_factory=list)
+
+    def of_type(self, kind: type[object]) -> list[Event]:
+        return [event for event in self.events if isinstance(event, kind)]
+
+
+def run(messages: Iterable[Message], state: OrderState | None = None) -> Outcome:
+    outcome = Outcome(state if state is not None else fold([PLACED]))
+    for message in messages:
+        for item in decide(message, outcome.state):
+            if isinstance(item, PaymentCommand):
+                outcome.commands.append(item)
+            else:
+                outcome.events.append(item)
+                outcome.state = evolve(outcome.state, item)
+    return outcome
+
+
+def arrivals(*messages: Message) -> list[tuple[Message, ...]]:
+    return list(permutations(messages))
+
+
+def reviewed_arrivals(decision: Message, *replies: Message) -> list[tuple[Message, ...]]:
+    """Every order of arrival in which the reviewer decides after the flag."""
+    return [
+        order
+        for order in permutations((FLAGGED, *replies, decision))
+        if order.index(decision) > order.index(FLAGGED)
+    ]
+
+
+def ids(value: object) -> str:
+    if isinstance(value, tuple | list):
+        return ",".join(ids(item) for item in value) or "nothing"
+    if isinstance(value, str):
+        return value.replace(" ", "-")
+    return type(value).__name__
+
+
+# Confirmation
+
+
+@pytest.mark.parametrize(
+    "messages",
+    arrivals(RESERVED, AUTHORIZED, PASSED) + arrivals(RESERVED, AUTHORIZED, SKIPPED),
+    ids=ids,
+)
+def test_confirmed_once_all_three_replies_are_in_whatever_their_order(
+    messages: tuple[Message, ...],
+) -> None:
+    outcome = run(messages)
+
+    assert outcome.state.status is OrderStatus.CONFIRMED
+    assert outcome.events[-1] == OrderConfirmed(ORDER, TOTAL)
+    assert outcome.events[:-1] == list(messages)
+    assert outcome.commands == [CAPTURE]
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [
+        order
+        for pair in [(RESERVED, AUTHORIZED), (RESERVED, PASSED), (AUTHORIZED, SKIPPED)]
+        for order in arrivals(*pair)
+    ],
+    ids=ids,
+)
+def test_two_replies_are_not_enough(messages: tuple[Message, ...]) -> None:
+    outcome = run(messages)
+    assert outcome.state.status is OrderStatus.AWAITING_REPLIES
+    assert outcome.events == list(messages)
+    assert outcome.commands == []
+
+
+@pytest.mark.parametrize("messages", arrivals(RESERVED, AUTHORIZED, PASSED), ids=ids)
+def test_duplicate_replies_change_nothing(messages: tuple[Message, ...]) -> None:
+    doubled = [message for message in messages for _ in range(2)] + list(messages)
+    assert run(doubled).events == run(messages).events
+    assert run(doubled).commands == [CAPTURE]
+    assert run(doubled).state == run(messages).state
+
+
+def test_capture_is_recorded_after_confirmation() -> None:
+    confirmed = run([RESERVED, AUTHORIZED, PASSED]).state
+    outcome = run([CAPTURED, CAPTURED], confirmed)
+    assert outcome.events == [CAPTURED]
+    assert outcome.state.payment is PaymentStatus.CAPTURED
+    assert outcome.state.status is OrderStatus.CONFIRMED
+
+
+# Fraud review
+
+
+@pytest.mark.parametrize("messages", arrivals(RESERVED, AUTHORIZED, FLAGGED), ids=ids)
+def test_a_flag_puts_the_order_on_hold_whatever_the_order_of_arrival(
+    messages: tuple[Message, ...],
+) -> None:
+    outcome = run(messages)
+    assert outcome.state.status is OrderStatus.ON_HOLD
+    assert OrderPutOnHold(ORDER, "flagged for review: high amount") in outcome.events
+    assert outcome.of_type(OrderConfirmed) == []
+    assert outcome.commands == []
+
+
+@pytest.mark.parametrize("messages", reviewed_arrivals(APPROVE, RESERVED, AUTHORIZED), ids=ids)
+def test_approval_confirms_and_captures_once_stock_and_payment_are_in(
+    messages: tuple[Message, ...],
+) -> None:
+    outcome = run(messages)
+    assert outcome.state.status is OrderStatus.CONFIRMED
+    assert outcome.state.fraud is FraudStatus.APPROVED
+    assert outcome.of_type(OrderReviewApproved) == [OrderReviewApproved(ORDER, "reviewer@shop")]
+    assert outcome.of_type(OrderConfirmed) == [OrderConfirmed(ORDER, TOTAL)]
+    assert outcome.commands == [CAPTURE]
+
+
+def test_approval_before_stock_and_payment_waits_for_them() -> None:
+    outcome = run([FLAGGED, APPROVE])
+    assert outcome.state.status is OrderStatus.AWAITING_REPLIES
+    assert outcome.events == [
+        FLAGGED,
+        OrderPutOnHold(ORDER, "flagged for review: high amount"),
+        OrderReviewApproved(ORDER, "reviewer@shop"),
+    ]
+
+
+@pytest.mark.parametrize("messages", reviewed_arrivals(REJECT, RESERVED, AUTHORIZED), ids=ids)
+def test_rejection_cancels_and_voids_the_authorization_whenever_it_arrives(
+    messages: tuple[Message, ...],
+) -> None:
+    outcome = run(messages)
+    assert outcome.state.status is OrderStatus.CANCELLED
+    assert outcome.of_type(OrderReviewRejected) == [
+        OrderReviewRejected(ORDER, "reviewer@shop", "stolen card")
+    ]
+    assert outcome.of_type(OrderCancelled) == [OrderCancelled(ORDER, "stolen card")]
+    assert outcome.commands == [VOID]
+    assert outcome.of_type(OrderConfirmed) == []
+
+
+def test_a_flag_without_reasons_names_the_score() -> None:
+    outcome = run([OrderFlaggedForReview(ORDER, 77)])
+    assert outcome.events[-1] == OrderPutOnHold(ORDER, "flagged for review: score 77")
+
+
+@pytest.mark.parametrize("review", [APPROVE, REJECT], ids=ids)
+@pytest.mark.parametrize(
+    "before",
+    [(), (RESERVED,), (RESERVED, AUTHORIZED, PASSED), (OUT_OF_STOCK,), (FLAGGED, CANCEL)],
+    ids=ids,
+)
+def test_a_review_needs_an_order_on_hold(review: Message, before: tuple[Message, ...]) -> None:
+    state = run(before).state
+    with pytest.raises(ReviewNotPending, match="not on hold for review"):
+        decide(review, state)
+
+
+@pytest.mark.parametrize("review", [APPROVE, REJECT], ids=ids)
+def test_a_repeated_review_decision_is_a_no_op(review: Message) -> None:
+    state = run([RESERVED, AUTHORIZED, FLAGGED, review]).state
+    assert decide(review, state) == []
+
+
+# Cancellation and compensation
+
+
+@pytest.mark.parametrize("messages", arrivals(OUT_OF_STOCK, AUTHORIZED, PASSED), ids=ids)
+def test_out_of_stock_cancels_and_voids_the_authorization(messages: tuple[Message, ...]) -> None:
+    outcome = run(messages)
+    assert outcome.state.status is OrderStatus.CANCELLED
+    assert outcome.of_type(OrderCancelled) == [OrderCancelled(ORDER, "out of stock: MUG sold out")]
+    assert outcome.commands == [VOID]
+    assert outcome.state.void_requested
+
+
+@pytest.mark.parametrize("messages", arrivals(RESERVED, DECLINED, PASSED), ids=ids)
+def test_a_declined_payment_cancels_without_a_void(messages: tuple[Message, ...]) -> None:
+    outcome = run(messages)
+    assert outcome.state.status is OrderStatus.CANCELLED
+    assert outcome.of_type(OrderCancelled) == [
+        OrderCancelled(ORDER, "payment declined: insufficient funds")
+    ]
+    assert outcome.commands == []
+
+
+@pytest.mark.parametrize("messages", arrivals(OUT_OF_STOCK, DECLINED, FLAGGED), ids=ids)
+def test_several_failures_cancel_once(messages: tuple[Message, ...]) -> None:
+    outcome = run(messages)
+    assert outcome.state.status is OrderStatus.CANCELLED
+    assert len(outcome.of_type(OrderCancelled)) == 1
+    assert outcome.commands == []
+    recorded = [event for event in outcome.events if isinstance(event, Reply)]
+    assert len(recorded) + len(outcome.of_type(LateReplyIgnored)) == len(messages)
+
+
+@pytest.mark.parametrize(
+    ("before", "failure", "voids"),
+    [
+        ((FLAGGED,), OUT_OF_STOCK, []),
+        ((FLAGGED, AUTHORIZED), OUT_OF_STOCK, [VOID]),
+        ((FLAGGED, RESERVED), DECLINED, []),
+    ],
+    ids=["on-hold-out-of-stock", "on-hold-authorized-out-of-stock", "on-hold-declined"],
+)
+def test_an_order_on_hold_is_cancelled_by_a_failure(
+    before: tuple[Message, ...], failure: Message, voids: list[PaymentCommand]
+) -> None:
+    outcome = run([*before, failure])
+    assert outcome.state.status is OrderStatus.CANCELLED
+    assert outcome.commands == voids
+
+
+def test_an_authorization_after_cancellation_is_voided_once() -> None:
+    cancelled = run([OUT_OF_STOCK]).state
+    outcome = run([AUTHORIZED, AUTHORIZED], cancelled)
+    assert outcome.events == [
+        LateReplyIgnored(
+            ORDER, "PaymentAuthorized", "order is cancelled; the authorization is voided"
+        )
+    ]
+    assert outcome.commands == [VOID]
+    assert outcome.state.void_requested
+
+
+@pytest.mark.parametrize(
+    "before", [(AUTHORIZED, OUT_OF_STOCK), (OUT_OF_STOCK, AUTHORIZED)], ids=ids
+)
+def test_the_void_is_recorded_once(before: tuple[Message, ...]) -> None:
+    outcome = run([*before, VOIDED, VOIDED])
+    assert outcome.of_type(PaymentVoided) == [VOIDED]
+    assert outcome.state.payment is PaymentStatus.VOIDED
+    assert outcome.state.status is OrderStatus.CANCELLED
+
+
+# Customer cancellation
+
+
+@pytest.mark.parametrize(
+    ("before", "voids"),
+    [
+        ((), []),
+        ((RESERVED,), []),
+        ((AUTHORIZED,), [VOID]),
+        ((RESERVED, AUTHORIZED), [VOID]),
+        ((RESERVED, PASSED), []),
+        ((FLAGGED, AUTHORIZED, RESERVED), [VOID]),
+        ((FLAGGED, APPROVE, AUTHORIZED), [VOID]),
+    ],
+    ids=ids,
+)
+def test_a_customer_cancels_before_confirmation(
+    before: tuple[Message, ...], voids: list[PaymentCommand]
+) -> None:
+    state = run(before).state
+    outcome = run([CANCEL], state)
+    assert outcome.events == [OrderCancelled(ORDER, "cancelled by customer")]
+    assert outcome.commands == voids
+    assert outcome.state.cancel_reason == "cancelled by customer"
+
+
+def test_a_confirmed_order_cannot_be_cancelled() -> None:
+    confirmed = run([RESERVED, AUTHORIZED, PASSED]).state
+    with pytest.raises(OrderAlreadyConfirmed, match="confirmed and can no longer be cancelled"):
+        decide(CANCEL, confirmed)
+
+
+def test_cancelling_a_cancelled_order_is_a_no_op() -> None:
+    assert decide(CANCEL, run([OUT_OF_STOCK]).state) == []
+
+
+# Late and unexpected replies
+
+
+FINAL_HISTORIES: dict[str, tuple[Message, ...]] = {
+    "confirmed": (RESERVED, AUTHORIZED, PASSED),
+    "confirmed-and-captured": (RESERVED, AUTHORIZED, PASSED, CAPTURED),
+    "approved": (FLAGGED, RESERVED, AUTHORIZED, APPROVE),
+    "out-of-stock": (OUT_OF_STOCK,),
+    "declined": (DECLINED,),
+    "rejected": (AUTHORIZED, FLAGGED, REJECT),
+    "customer-cancelled": (AUTHORIZED, CANCEL, VOIDED),
+}
+
+
+@pytest.mark.parametrize("reply", ALL_REPLIES, ids=ids)
+@pytest.mark.parametrize("history", FINAL_HISTORIES.values(), ids=FINAL_HISTORIES.keys())
+def test_any_reply_to_a_final_order_is_recorded_or_ignored_never_an_error(
+    history: tuple[Message, ...], reply: Reply
+) -> None:
+    final = run(history).state
+    first = run([reply], final)
+    again = run([reply], first.state)
+
+    assert first.state.status is final.status
+    assert again.events == [] and again.commands == []
+    for event in first.events:
+        assert isinstance(event, LateReplyIgnored | PaymentCaptured | PaymentVoided)
+
+
+@pytest.mark.parametrize("reply", [OUT_OF_STOCK, DECLINED, FLAGGED, SKIPPED, VOIDED], ids=ids)
+def test_late_replies_to_a_confirmed_order_are_ignored(reply: Reply) -> None:
+    confirmed = run([RESERVED, AUTHORIZED, PASSED]).state
+    outcome = run([reply], confirmed)
+    assert outcome.events == [
+        LateReplyIgnored(ORDER, type(reply).__name__, "order is already confirmed")
+    ]
+    assert outcome.commands == []
+    assert type(reply).__name__ in outcome.state.seen_replies
+
+
+@pytest.mark.parametrize("reply", [RESERVED, PASSED, FLAGGED, DECLINED, CAPTURED, VOIDED], ids=ids)
+def test_late_replies_to_a_cancelled_order_are_ignored(reply: Reply) -> None:
+    cancelled = run([OUT_OF_STOCK]).state
+    outcome = run([reply], cancelled)
+    assert outcome.events == [
+        LateReplyIgnored(ORDER, type(reply).__name__, "order is already cancelled")
+    ]
+    assert outcome.commands == []
+
+
+@pytest.mark.parametrize(
+    ("before", "reply", "reason"),
+    [
+        ((RESERVED,), OUT_OF_STOCK, "stock is already reserved"),
+        ((AUTHORIZED,), DECLINED, "payment is already authorized"),
+        ((PASSED,), SKIPPED, "fraud verdict is already passed"),
+        ((PASSED,), FLAGGED, "fraud verdict is already passed"),
+        ((FLAGGED,), PASSED, "fraud verdict is already flagged"),
+        ((), CAPTURED, "no capture or void was requested while the order is awaiting_replies"),
+        ((FLAGGED,), VOIDED, "no capture or void was requested while the order is on_hold"),
+    ],
+    ids=ids,
+)
+def test_contradicting_or_unrequested_replies_are_ignored(
+    before: tuple[Message, ...], reply: Reply, reason: str
+) -> None:
+    state = run(before).state
+    outcome = run([reply], state)
+    assert outcome.events == [LateReplyIgnored(ORDER, type(reply).__name__, reason)]
+    assert outcome.commands == []
+    assert outcome.state.status is state.status
+
+
+# Guards and folding
+
+
+@pytest.mark.parametrize("message", [*ALL_REPLIES, CANCEL, APPROVE, REJECT], ids=ids)
+def test_nothing_happens_to_an_order_that_was_never_placed(message: Message) -> None:
+    with pytest.raises(OrderNotPlaced, match="has not been placed"):
+        decide(message, OrderState())
+
+
+def test_a_message_for_another_order_is_refused() -> None:
+    with pytest.raises(WrongOrder, match="'o-2'"):
+        decide(InventoryReserved("o-2"), fold([PLACED]))
+
+
+def test_evolve_tracks_every_reply_and_the_version() -> None:
+    state = fold([PLACED, RESERVED, AUTHORIZED, PASSED, OrderConfirmed(ORDER, TOTAL), CAPTURED])
+    assert state == OrderState(
+        order_id=ORDER,
+        status=OrderStatus.CONFIRMED,
+        version=6,
+        total=TOTAL,
+        stock=StockStatus.RESERVED,
+        payment=PaymentStatus.CAPTURED,
+        fraud=FraudStatus.PASSED,
+        authorization_id="auth-1",
+        seen_replies=frozenset(
+            {"InventoryReserved", "PaymentAuthorized", "FraudCheckPassed", "PaymentCaptured"}
+        ),
+    )
+    assert state.is_final
+
+
+def test_evolve_rejects_what_is_not_an_event() -> None:
+    with pytest.raises(TypeError, match="not an order event"):
+        evolve(OrderState(), CAPTURE)  # type: ignore[arg-type]
+
+
+def test_state_and_events_are_immutable() -> None:
+    state = fold([PLACED])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.status = OrderStatus.CONFIRMED  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        PLACED.total = Money(1, "EUR")  # type: ignore[misc]
+
+
+def test_decide_does_not_change_the_state_it_is_given() -> None:
+    state = fold([PLACED, RESERVED, AUTHORIZED])
+    snapshot = dataclasses.replace(state)
+    decide(PASSED, state)
+    assert state == snapshot
+
+
+@pytest.mark.parametrize(
+    "messages",
+    list(product([RESERVED, OUT_OF_STOCK], [AUTHORIZED, DECLINED], [PASSED, SKIPPED, FLAGGED])),
+    ids=ids,
+)
+def test_every_combination_of_verdicts_ends_consistently(messages: tuple[Message, ...]) -> None:
+    outcome = run(messages)
+    confirmed = outcome.state.status is OrderStatus.CONFIRMED
+    assert confirmed == (
+        messages[0] is RESERVED and messages[1] is AUTHORIZED and messages[2] is not FLAGGED
+    )
+    assert (CAPTURE in outcome.commands) == confirmed
+    assert (VOID in outcome.commands) == (
+        outcome.state.status is OrderStatus.CANCELLED and AUTHORIZED in messages
+    )
