@@ -131,6 +131,12 @@ def ids(value: object) -> str:
 
 # Confirmation
 
+INCOMPLETE_PAIRS: list[tuple[Message, Message]] = [
+    (RESERVED, AUTHORIZED),
+    (RESERVED, PASSED),
+    (AUTHORIZED, SKIPPED),
+]
+
 
 @pytest.mark.parametrize(
     "messages",
@@ -150,11 +156,7 @@ def test_confirmed_once_all_three_replies_are_in_whatever_their_order(
 
 @pytest.mark.parametrize(
     "messages",
-    [
-        order
-        for pair in [(RESERVED, AUTHORIZED), (RESERVED, PASSED), (AUTHORIZED, SKIPPED)]
-        for order in arrivals(*pair)
-    ],
+    [order for first, second in INCOMPLETE_PAIRS for order in arrivals(first, second)],
     ids=ids,
 )
 def test_two_replies_are_not_enough(messages: tuple[Message, ...]) -> None:
