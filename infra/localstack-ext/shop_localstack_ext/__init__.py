@@ -1,0 +1,1 @@
+"""LocalStack extensions of the shop (loaded inside LocalStack's own virtual environment)."""

@@ -1,0 +1,249 @@
+"""LocalStack runs zip Lambdas as host processes (LAMBDA_RUNTIME_EXECUTOR=host, no Docker)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+
+HANDLER = """
+import importlib.util, json, os, sys, time
+
+import helper
+
+
+def handler(event, context):
+    action = event.get("action") if isinstance(event, dict) else None
+    if action == "fail":
+        raise ValueError("order 42 is broken")
+    if action == "exit":
+        os._exit(3)
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    print("handled", json.dumps(event))
+    return {
+        "echo": event,
+        "greeting": os.environ.get("GREETING"),
+        "helper": helper.VALUE,
+        "request_id": context.aws_request_id,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "cwd_first_on_path": sys.path[0] == os.getcwd() == os.environ["LAMBDA_TASK_ROOT"],
+        "project_importable": importlib.util.find_spec("shared") is not None,
+    }
+"""
+
+SQS_HANDLER = """
+import json, os, urllib.request
+
+import boto3
+
+sqs = boto3.client("sqs")
+
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        body = json.loads(record["body"])
+        if body.get("poison"):
+            failures.append({"itemIdentifier": record["messageId"]})
+            continue
+        sqs.send_message(QueueUrl=os.environ["SEEN_QUEUE"], MessageBody=record["body"])
+    return {"batchItemFailures": failures}
+"""
+
+
+def build_zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def functions(localstack: Any) -> Iterator[Callable[..., str]]:
+    """Create Python functions that are deleted after the test."""
+    client = localstack.client("lambda")
+    created: list[str] = []
+
+    def create(name: str, files: dict[str, str], handler: str = "app.handler", **extra: Any) -> str:
+        client.create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=ROLE,
+            Handler=handler,
+            Code={"ZipFile": build_zip(files)},
+            **extra,
+        )
+        created.append(name)
+        client.get_waiter("function_active_v2").wait(FunctionName=name)
+        return name
+
+    yield create
+    for name in created:
+        client.delete_function(FunctionName=name)
+
+
+@pytest.fixture
+def queues(localstack: Any) -> Iterator[Callable[..., str]]:
+    sqs = localstack.client("sqs")
+    created: list[str] = []
+
+    def create(name: str, **attributes: str) -> str:
+        url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        created.append(url)
+        return url
+
+    yield create
+    for url in created:
+        sqs.delete_queue(QueueUrl=url)
+
+
+def invoke(localstack: Any, name: str, event: object) -> tuple[dict[str, Any], Any]:
+    reply = localstack.client("lambda").invoke(
+        FunctionName=name, Payload=json.dumps(event).encode(), LogType="Tail"
+    )
+    return reply, json.loads(reply["Payload"].read() or b"null")
+
+
+def test_direct_invoke_returns_the_handler_result(
+    localstack: Any, functions: Callable[..., str], unique_name: str
+) -> None:
+    name = functions(
+        unique_name,
+        {"app.py": HANDLER, "helper.py": "VALUE = 7\n"},
+        Environment={"Variables": {"GREETING": "hello"}},
+    )
+
+    reply, result = invoke(localstack, name, {"order": 1})
+    _, again = invoke(localstack, name, {"order": 2})
+
+    assert "FunctionError" not in reply
+    assert result["echo"] == {"order": 1} and again["echo"] == {"order": 2}
+    assert result["greeting"] == "hello" and result["helper"] == 7
+    assert 0 < result["remaining_ms"] <= 3000
+    assert result["request_id"] != again["request_id"]
+    assert result["cwd_first_on_path"] and not result["project_importable"]
+    assert 'handled {"order": 1}' in base64.b64decode(reply["LogResult"]).decode()
+
+
+def test_missing_import_fails_like_aws(
+    localstack: Any, functions: Callable[..., str], unique_name: str
+) -> None:
+    name = functions(unique_name, {"app.py": HANDLER})
+
+    reply, error = invoke(localstack, name, {})
+
+    assert reply["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    assert "No module named 'helper'" in error["errorMessage"]
+
+
+def test_exception_is_a_function_error_with_message_and_trace(
+    localstack: Any, functions: Callable[..., str], unique_name: str
+) -> None:
+    name = functions(unique_name, {"app.py": HANDLER, "helper.py": "VALUE = 1\n"})
+
+    reply, error = invoke(localstack, name, {"action": "fail"})
+
+    assert reply["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "order 42 is broken"
+    assert any("app.py" in line for line in error["stackTrace"])
+
+
+def test_timeout_is_reported_and_the_environment_recovers(
+    localstack: Any, functions: Callable[..., str], unique_name: str
+) -> None:
+    name = functions(unique_name, {"app.py": HANDLER, "helper.py": "VALUE = 1\n"}, Timeout=1)
+
+    began = time.monotonic()
+    reply, error = invoke(localstack, name, {"action": "sleep", "seconds": 30})
+    elapsed = time.monotonic() - began
+    after, result = invoke(localstack, name, {"order": 3})
+
+    assert reply["FunctionError"] == "Unhandled"
+    assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    assert elapsed < 10
+    assert "FunctionError" not in after and result["echo"] == {"order": 3}
+
+
+def test_runtime_exit_is_reported_and_the_environment_recovers(
+    localstack: Any, functions: Callable[..., str], unique_name: str
+) -> None:
+    name = functions(unique_name, {"app.py": HANDLER, "helper.py": "VALUE = 1\n"})
+
+    reply, error = invoke(localstack, name, {"action": "exit"})
+    after, result = invoke(localstack, name, {"order": 4})
+
+    assert reply["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in error["errorMessage"]
+    assert "FunctionError" not in after and result["echo"] == {"order": 4}
+
+
+def receive_bodies(sqs: Any, url: str, expected: int, deadline_s: float = 30) -> list[str]:
+    bodies: list[str] = []
+    deadline = time.monotonic() + deadline_s
+    while len(bodies) < expected and time.monotonic() < deadline:
+        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in reply.get("Messages", []):
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
+
+
+def test_sqs_partial_batch_failure_sends_poison_to_dlq_and_processes_others_once(
+    localstack: Any,
+    functions: Callable[..., str],
+    queues: Callable[..., str],
+    unique_name: str,
+) -> None:
+    sqs, lambda_client = localstack.client("sqs"), localstack.client("lambda")
+    dlq = queues(f"{unique_name}-dlq")
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    source = queues(
+        unique_name,
+        VisibilityTimeout="1",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+    )
+    source_arn = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    seen = queues(f"{unique_name}-seen")
+    name = functions(
+        unique_name, {"app.py": SQS_HANDLER}, Environment={"Variables": {"SEEN_QUEUE": seen}}
+    )
+    mapping = lambda_client.create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=source_arn,
+        BatchSize=10,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )["UUID"]
+    try:
+        for number in range(5):
+            sqs.send_message(QueueUrl=source, MessageBody=json.dumps({"n": number}))
+        sqs.send_message(QueueUrl=source, MessageBody=json.dumps({"n": 99, "poison": True}))
+
+        dead = receive_bodies(sqs, dlq, expected=1)
+        processed = receive_bodies(sqs, seen, expected=5, deadline_s=5)
+        processed += receive_bodies(sqs, seen, expected=1, deadline_s=2)
+    finally:
+        lambda_client.delete_event_source_mapping(UUID=mapping)
+
+    assert [json.loads(body)["n"] for body in dead] == [99]
+    counts = Counter(json.loads(body)["n"] for body in processed)
+    assert counts == Counter(range(5))
