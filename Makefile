@@ -23,10 +23,11 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	@touch $@
 
-$(LS_VENV)/.installed: requirements/localstack.txt
+$(LS_VENV)/.installed: requirements/localstack.txt infra/localstack-ext/pyproject.toml
 	$(PYTHON) -m venv $(LS_VENV)
 	$(LS_VENV)/bin/python -m pip install -q --upgrade pip
 	$(LS_VENV)/bin/python -m pip install -q -r requirements/localstack.txt
+	$(LS_VENV)/bin/python -m pip install -q --no-deps -e infra/localstack-ext
 	@touch $@
 
 install: $(VENV)/.installed $(LS_VENV)/.installed ## Create the virtual environments (pinned dependencies)

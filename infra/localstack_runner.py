@@ -46,6 +46,7 @@ def environment(port: int, profile: str) -> dict[str, str]:
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
         "LOCALSTACK_HOST": f"127.0.0.1:{port}",
         "CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES": "0",
+        "LAMBDA_RUNTIME_EXECUTOR": "host",
         "DNS_ADDRESS": "0",
         "SKIP_SSL_CERT_DOWNLOAD": "1",
         "DISABLE_EVENTS": "1",

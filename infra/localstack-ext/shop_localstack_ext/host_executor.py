@@ -43,7 +43,8 @@ KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE")
 
 
 def host_python() -> str:
-    return os.environ.get("LAMBDA_HOST_PYTHON") or sys.executable
+    """The base interpreter (not LocalStack's virtual environment), unless configured."""
+    return os.environ.get("LAMBDA_HOST_PYTHON") or getattr(sys, "_base_executable", sys.executable)
 
 
 class HostRuntimeExecutor(RuntimeExecutor):
@@ -77,7 +78,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
         )
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [host_python(), "-I", str(BOOTSTRAP)],
+                [host_python(), "-I", "-S", str(BOOTSTRAP)],
                 cwd=code_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
