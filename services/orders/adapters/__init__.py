@@ -1,0 +1,21 @@
+"""Adapters of the orders service: the SQL event store with its transactional outbox."""
+
+from services.orders.adapters.event_store import (
+    ConcurrencyError,
+    NewEvent,
+    OutboxMessage,
+    OutboxRecord,
+    RecordedEvent,
+    SqlEventStore,
+    create_engine_for,
+)
+
+__all__ = [
+    "ConcurrencyError",
+    "NewEvent",
+    "OutboxMessage",
+    "OutboxRecord",
+    "RecordedEvent",
+    "SqlEventStore",
+    "create_engine_for",
+]
