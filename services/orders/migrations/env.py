@@ -10,10 +10,16 @@ from services.orders.adapters.event_store import create_engine_for, metadata
 config = context.config
 
 
+def _ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """Autogenerate only looks at this service's tables (the database may be shared)."""
+    return type_ != "table" or name in metadata.tables
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_name=_ours,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -294,3 +294,19 @@ def test_migrate_is_idempotent_and_safe_concurrently(database_url: str) -> None:
         assert len(store.read_stream(stream)) == 1
     finally:
         engine.dispose()
+
+
+def test_migrations_match_the_store_tables(store: SqlEventStore) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from services.orders.adapters.event_store import metadata
+
+    def ours(name: str | None, type_: str, parent_names: Any) -> bool:
+        # the database may be shared with other services' tables
+        return type_ != "table" or name in metadata.tables
+
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_name": ours})
+        diff = compare_metadata(context, metadata)
+    assert diff == []
