@@ -1,0 +1,96 @@
+"""`make bench`: figures of the local cloud, printed as a table and written as JSON.
+
+- start: seconds from launching the host LocalStack to healthy (median of several starts);
+- warm invoke: round trip of a warm invoke of an empty handler through the host executor,
+  measured at the client, so it bounds the overhead the executor adds from above.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra.localstack_runner import ROOT, start, stop
+
+PORT = 4568
+STARTS = 3
+WARM_INVOKES = 50
+RESULTS = ROOT / "build" / "bench.json"
+LS_PYTHON = str(ROOT / ".venv-localstack" / "bin" / "python")
+
+
+def empty_function_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return None\n")
+    return buffer.getvalue()
+
+
+def measure_start() -> list[float]:
+    times = []
+    for _ in range(STARTS):
+        times.append(start(PORT, "test", LS_PYTHON, timeout=60))
+        stop(PORT)
+    return times
+
+
+def measure_warm_invokes() -> list[float]:
+    client: Any = boto3.client(
+        "lambda",
+        endpoint_url=f"http://127.0.0.1:{PORT}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    client.create_function(
+        FunctionName="bench-empty",
+        Runtime="python3.11",
+        Handler="app.handler",
+        Role="arn:aws:iam::000000000000:role/bench",
+        Code={"ZipFile": empty_function_zip()},
+    )
+    client.get_waiter("function_active_v2").wait(FunctionName="bench-empty")
+    client.invoke(FunctionName="bench-empty")
+    rounds = []
+    for _ in range(WARM_INVOKES):
+        began = time.perf_counter()
+        reply = client.invoke(FunctionName="bench-empty")
+        rounds.append(time.perf_counter() - began)
+        if "FunctionError" in reply:
+            raise SystemExit(f"bench function failed: {reply['Payload'].read()!r}")
+    return rounds
+
+
+def main() -> None:
+    starts = measure_start()
+    start(PORT, "test", LS_PYTHON, timeout=60)
+    try:
+        invokes = measure_warm_invokes()
+    finally:
+        stop(PORT)
+    figures = {
+        "localstack_start_to_healthy_s": {"median": statistics.median(starts), "target": 5.0},
+        "warm_invoke_round_trip_ms": {
+            "median": statistics.median(invokes) * 1000,
+            "p95": statistics.quantiles(invokes, n=20)[-1] * 1000,
+            "target": 20.0,
+        },
+    }
+    print(f"\n{'figure':<34}{'median':>10}{'p95':>10}{'target':>10}")
+    for name, values in figures.items():
+        p95 = f"{values['p95']:.1f}" if "p95" in values else "-"
+        print(f"{name:<34}{values['median']:>10.2f}{p95:>10}{values['target']:>10.1f}")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"measured_at": time.time(), **figures}, indent=2))
+    print(f"\nwritten to {Path(RESULTS).relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
