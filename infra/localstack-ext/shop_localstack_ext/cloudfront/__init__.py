@@ -1,0 +1,1 @@
+"""A CloudFront control plane for LocalStack community: every operation is answered by moto."""

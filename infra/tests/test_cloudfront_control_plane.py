@@ -1,0 +1,174 @@
+"""The host LocalStack has a CloudFront control plane (the extension forwards it to moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+S3_ORIGIN = "assets"
+API_ORIGIN = "api"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+
+@pytest.fixture
+def cloudfront(localstack: Any) -> Any:
+    return localstack.client("cloudfront")
+
+
+@pytest.fixture
+def origin_access_control(cloudfront: Any, unique_name: str) -> Iterator[dict[str, Any]]:
+    reply = cloudfront.create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": f"{unique_name}-oac",
+            "Description": "shop assets bucket",
+            "SigningProtocol": "sigv4",
+            "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3",
+        }
+    )
+    control = reply["OriginAccessControl"]
+    yield control
+    # moto's CreateOriginAccessControl answers without the ETag header; read it back
+    etag = cloudfront.get_origin_access_control(Id=control["Id"])["ETag"]
+    cloudfront.delete_origin_access_control(Id=control["Id"], IfMatch=etag)
+
+
+def behaviour(origin_id: str, cache_policy_id: str, methods: list[str]) -> dict[str, Any]:
+    return {
+        "TargetOriginId": origin_id,
+        "ViewerProtocolPolicy": "redirect-to-https",
+        "CachePolicyId": cache_policy_id,
+        "AllowedMethods": {
+            "Quantity": len(methods),
+            "Items": methods,
+            "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+        },
+        "Compress": True,
+    }
+
+
+def distribution_config(unique_name: str, control_id: str) -> dict[str, Any]:
+    return {
+        "CallerReference": unique_name,
+        "Comment": f"{unique_name} shop",
+        "Enabled": True,
+        "DefaultRootObject": "index.html",
+        "Origins": {
+            "Quantity": 2,
+            "Items": [
+                {
+                    "Id": S3_ORIGIN,
+                    "DomainName": f"{unique_name}-assets.s3.us-east-1.amazonaws.com",
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    "OriginAccessControlId": control_id,
+                },
+                {
+                    "Id": API_ORIGIN,
+                    "DomainName": "api.shop.example",
+                    "CustomOriginConfig": {
+                        "HTTPPort": 80,
+                        "HTTPSPort": 443,
+                        "OriginProtocolPolicy": "https-only",
+                        "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
+                    },
+                },
+            ],
+        },
+        "DefaultCacheBehavior": behaviour(S3_ORIGIN, CACHING_OPTIMIZED, ["GET", "HEAD"]),
+        "CacheBehaviors": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "PathPattern": "/api/*",
+                    **behaviour(
+                        API_ORIGIN,
+                        CACHING_DISABLED,
+                        ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                    ),
+                }
+            ],
+        },
+    }
+
+
+def test_origin_access_control_is_readable(
+    cloudfront: Any, origin_access_control: dict[str, Any]
+) -> None:
+    control_id = origin_access_control["Id"]
+    fetched = cloudfront.get_origin_access_control(Id=control_id)["OriginAccessControl"]
+    assert fetched["OriginAccessControlConfig"]["SigningProtocol"] == "sigv4"
+    assert fetched["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
+    listed = cloudfront.list_origin_access_controls()["OriginAccessControlList"]
+    assert control_id in {item["Id"] for item in listed.get("Items", [])}
+
+
+def test_distribution_lifecycle(
+    cloudfront: Any, origin_access_control: dict[str, Any], unique_name: str
+) -> None:
+    config = distribution_config(unique_name, origin_access_control["Id"])
+    created = cloudfront.create_distribution(DistributionConfig=config)
+    distribution = created["Distribution"]
+    distribution_id = distribution["Id"]
+    etag = created["ETag"]
+    deleted = False
+    try:
+        assert distribution["DomainName"].endswith(".cloudfront.net")
+        assert distribution["ARN"].endswith(f":distribution/{distribution_id}")
+        assert created["Location"].endswith(distribution_id)
+
+        fetched = cloudfront.get_distribution(Id=distribution_id)
+        fetched_config = fetched["Distribution"]["DistributionConfig"]
+        origins = {origin["Id"]: origin for origin in fetched_config["Origins"]["Items"]}
+        assert set(origins) == {S3_ORIGIN, API_ORIGIN}
+        assert origins[S3_ORIGIN]["DomainName"].endswith(".s3.us-east-1.amazonaws.com")
+        assert origins[API_ORIGIN]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+        assert fetched_config["DefaultCacheBehavior"]["TargetOriginId"] == S3_ORIGIN
+        behaviours = fetched_config["CacheBehaviors"]["Items"]
+        assert [(b["PathPattern"], b["TargetOriginId"]) for b in behaviours] == [
+            ("/api/*", API_ORIGIN)
+        ]
+        assert fetched_config["Enabled"] is True
+
+        listed = cloudfront.list_distributions()["DistributionList"]
+        assert distribution_id in {item["Id"] for item in listed.get("Items", [])}
+
+        invalidation = cloudfront.create_invalidation(
+            DistributionId=distribution_id,
+            InvalidationBatch={
+                "Paths": {"Quantity": 2, "Items": ["/index.html", "/assets/*"]},
+                "CallerReference": f"{unique_name}-inv",
+            },
+        )["Invalidation"]
+        got = cloudfront.get_invalidation(DistributionId=distribution_id, Id=invalidation["Id"])
+        paths = got["Invalidation"]["InvalidationBatch"]["Paths"]["Items"]
+        assert sorted(paths) == ["/assets/*", "/index.html"]
+        assert got["Invalidation"]["Status"] in {"InProgress", "COMPLETED", "Completed"}
+
+        current = cloudfront.get_distribution_config(Id=distribution_id)
+        updated_config = current["DistributionConfig"]
+        updated_config["Comment"] = f"{unique_name} updated"
+        updated = cloudfront.update_distribution(
+            Id=distribution_id, IfMatch=current["ETag"], DistributionConfig=updated_config
+        )
+        assert updated["Distribution"]["DistributionConfig"]["Comment"] == f"{unique_name} updated"
+        etag = updated["ETag"]
+
+        updated_config["Enabled"] = False
+        disabled = cloudfront.update_distribution(
+            Id=distribution_id, IfMatch=etag, DistributionConfig=updated_config
+        )
+        assert disabled["Distribution"]["DistributionConfig"]["Enabled"] is False
+        etag = disabled["ETag"]
+
+        cloudfront.delete_distribution(Id=distribution_id, IfMatch=etag)
+        deleted = True
+        with pytest.raises(cloudfront.exceptions.NoSuchDistribution):
+            cloudfront.get_distribution(Id=distribution_id)
+    finally:
+        if not deleted:
+            cloudfront.delete_distribution(Id=distribution_id, IfMatch=etag)
