@@ -10,7 +10,7 @@ TEST_LOCALSTACK_PORT ?= 4567
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo localstack-up localstack-down localstack-status test lint bench clean lock
+.PHONY: help install demo localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -56,6 +56,12 @@ lint: $(VENV)/.installed ## Ruff and mypy
 
 bench: install ## Measure the local cloud (start to healthy, warm invoke) and write build/bench.json
 	$(PY) -m infra.bench
+
+compose-up: ## With a Docker engine: LocalStack 4.13.1 (Docker Lambdas) and PostgreSQL on 5433
+	docker compose up -d --wait
+
+compose-down: ## Stop the docker-compose stack
+	docker compose down -v
 
 lock: $(VENV)/.installed ## Re-pin requirements/*.txt from requirements/*.in
 	cd requirements && for f in app dev lambda localstack; do \
