@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +38,19 @@ def localstack() -> Any:
 def unique_name() -> Iterator[str]:
     """A name no other test (or earlier run) uses."""
     yield f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def queues(localstack: Any) -> Iterator[Callable[..., str]]:
+    """Create SQS queues (name, **attributes) that are deleted after the test."""
+    sqs = localstack.client("sqs")
+    created: list[str] = []
+
+    def create(name: str, **attributes: str) -> str:
+        url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        created.append(url)
+        return url
+
+    yield create
+    for url in created:
+        sqs.delete_queue(QueueUrl=url)

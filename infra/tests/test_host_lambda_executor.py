@@ -93,21 +93,6 @@ def functions(localstack: Any) -> Iterator[Callable[..., str]]:
         client.delete_function(FunctionName=name)
 
 
-@pytest.fixture
-def queues(localstack: Any) -> Iterator[Callable[..., str]]:
-    sqs = localstack.client("sqs")
-    created: list[str] = []
-
-    def create(name: str, **attributes: str) -> str:
-        url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        created.append(url)
-        return url
-
-    yield create
-    for url in created:
-        sqs.delete_queue(QueueUrl=url)
-
-
 def invoke(localstack: Any, name: str, event: object) -> tuple[dict[str, Any], Any]:
     reply = localstack.client("lambda").invoke(
         FunctionName=name, Payload=json.dumps(event).encode(), LogType="Tail"

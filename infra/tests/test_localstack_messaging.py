@@ -30,25 +30,18 @@ def receive_all(sqs: Any, queue_url: str, expected: int, deadline_s: float = 15)
 
 
 @pytest.fixture
-def resources(localstack: Any) -> Iterator[Callable[..., str]]:
-    """Create queues and topics that are deleted after the test."""
-    sqs, sns = localstack.client("sqs"), localstack.client("sns")
-    queues: list[str] = []
-    topics: list[str] = []
+def topics(localstack: Any) -> Iterator[Callable[[str], str]]:
+    """Create SNS topics that are deleted after the test."""
+    sns = localstack.client("sns")
+    created: list[str] = []
 
-    def make(kind: str, name: str, **attributes: str) -> str:
-        if kind == "queue":
-            url: str = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-            queues.append(url)
-            return url
-        arn: str = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
-        topics.append(arn)
+    def create(name: str) -> str:
+        arn: str = sns.create_topic(Name=name)["TopicArn"]
+        created.append(arn)
         return arn
 
-    yield make
-    for url in queues:
-        sqs.delete_queue(QueueUrl=url)
-    for arn in topics:
+    yield create
+    for arn in created:
         sns.delete_topic(TopicArn=arn)
 
 
@@ -61,12 +54,15 @@ def queue_arn(sqs: Any, url: str) -> str:
 
 
 def test_fan_out_delivers_raw_envelopes_by_filter_policy(
-    localstack: Any, resources: Callable[..., str], unique_name: str
+    localstack: Any,
+    queues: Callable[..., str],
+    topics: Callable[[str], str],
+    unique_name: str,
 ) -> None:
     sqs, sns = localstack.client("sqs"), localstack.client("sns")
-    topic = resources("topic", f"{unique_name}-events")
-    placed_only = resources("queue", f"{unique_name}-inventory")
-    everything = resources("queue", f"{unique_name}-analytics")
+    topic = topics(f"{unique_name}-events")
+    placed_only = queues(f"{unique_name}-inventory")
+    everything = queues(f"{unique_name}-analytics")
     sns.subscribe(
         TopicArn=topic,
         Protocol="sqs",
@@ -97,12 +93,11 @@ def test_fan_out_delivers_raw_envelopes_by_filter_policy(
 
 
 def test_poison_message_moves_to_dead_letter_queue_after_max_receives(
-    localstack: Any, resources: Callable[..., str], unique_name: str
+    localstack: Any, queues: Callable[..., str], unique_name: str
 ) -> None:
     sqs = localstack.client("sqs")
-    dlq = resources("queue", f"{unique_name}-dlq")
-    queue = resources(
-        "queue",
+    dlq = queues(f"{unique_name}-dlq")
+    queue = queues(
         unique_name,
         VisibilityTimeout="1",
         RedrivePolicy=json.dumps(
@@ -121,10 +116,10 @@ def test_poison_message_moves_to_dead_letter_queue_after_max_receives(
 
 
 def test_fifo_queue_keeps_order_per_group_and_drops_duplicates(
-    localstack: Any, resources: Callable[..., str], unique_name: str
+    localstack: Any, queues: Callable[..., str], unique_name: str
 ) -> None:
     sqs = localstack.client("sqs")
-    queue = resources("queue", f"{unique_name}.fifo", FifoQueue="true")
+    queue = queues(f"{unique_name}.fifo", FifoQueue="true")
     commands = ["AuthorizePayment", "CapturePayment"]
     for command in [*commands, commands[0]]:
         sqs.send_message(
