@@ -18,6 +18,7 @@ class PlaceOrder:
     shipping_country: str
     currency: str
     lines: tuple[LineRequest, ...]
+    payment_token: str
 
 
 @dataclass(frozen=True, slots=True)

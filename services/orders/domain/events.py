@@ -129,6 +129,7 @@ class AuthorizePayment:
     order_id: str
     amount: Money
     customer_email: str
+    payment_token: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ VN VU WF WS YE YT ZA ZM ZW
 """
 COUNTRY_CODES: frozenset[str] = frozenset(_ISO_3166_ALPHA_2.split())
 
+PAYMENT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 EMAIL_PATTERN = re.compile(
     r"[^@\s]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
 )
@@ -236,7 +237,12 @@ def decide(
         if state.status is not OrderStatus.NEW:
             raise OrderAlreadyPlaced(f"order {message.order_id!r} has already been placed")
         placed = place(message, catalogue)
-        return [placed, AuthorizePayment(placed.order_id, placed.total, placed.customer_email)]
+        return [
+            placed,
+            AuthorizePayment(
+                placed.order_id, placed.total, placed.customer_email, message.payment_token
+            ),
+        ]
     if state.status is OrderStatus.NEW:
         raise OrderNotPlaced(f"order {message.order_id!r} has not been placed")
     match message:
@@ -254,6 +260,10 @@ def place(command: PlaceOrder, catalogue: Mapping[str, Money]) -> OrderPlaced:
     problems: list[str] = []
     if not command.order_id.strip():
         problems.append("order id must not be empty")
+    if not PAYMENT_TOKEN.fullmatch(command.payment_token):
+        problems.append(
+            f"payment token {command.payment_token!r} must be 1-64 letters, digits, '_' or '-'"
+        )
     email = command.customer_email
     if len(email) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.fullmatch(email):
         problems.append(f"customer email {email!r} is not a valid e-mail address")

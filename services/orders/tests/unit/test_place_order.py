@@ -28,6 +28,7 @@ def place_order(**overrides: object) -> PlaceOrder:
         "shipping_country": "DE",
         "currency": "EUR",
         "lines": (LineRequest("MUG", 2), LineRequest("TEE", 1)),
+        "payment_token": "tok_approve",
     }
     fields.update(overrides)
     return PlaceOrder(**fields)  # type: ignore[arg-type]
@@ -54,7 +55,7 @@ def test_placing_prices_from_the_catalogue_and_asks_for_authorization() -> None:
             ),
             total=total,
         ),
-        AuthorizePayment("o-1", total, "ada@example.com"),
+        AuthorizePayment("o-1", total, "ada@example.com", "tok_approve"),
     ]
 
 
@@ -145,6 +146,20 @@ def test_shipping_country_must_be_an_iso_alpha_2_code(country: str) -> None:
 @pytest.mark.parametrize("country", ["DE", "GB", "US", "JP", "ZW"])
 def test_real_countries_are_accepted(country: str) -> None:
     assert decide(place_order(shipping_country=country), OrderState(), catalogue=CATALOGUE)
+
+
+@pytest.mark.parametrize("token", ["", "tok approve", "tok/1", "t" * 65])
+def test_payment_token_must_be_a_plain_token(token: str) -> None:
+    assert "payment token" in rejection(place_order(payment_token=token))
+
+
+def test_the_payment_token_reaches_the_authorization_only() -> None:
+    placed, authorize = decide(
+        place_order(payment_token="tok_insufficient_funds"), OrderState(), catalogue=CATALOGUE
+    )
+    assert isinstance(authorize, AuthorizePayment)
+    assert authorize.payment_token == "tok_insufficient_funds"
+    assert "tok_insufficient_funds" not in repr(placed)
 
 
 @pytest.mark.parametrize("order_id", ["", "   "])
