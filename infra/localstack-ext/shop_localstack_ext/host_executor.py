@@ -48,7 +48,7 @@ def host_python() -> str:
 
 
 class HostRuntimeExecutor(RuntimeExecutor):
-    """One `python -I bootstrap.py` process per execution environment, restarted after a timeout."""
+    """One `python -I -S bootstrap.py` process per execution environment, restarted on timeout."""
 
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)

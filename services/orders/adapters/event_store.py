@@ -26,6 +26,8 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    ColumnElement,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -214,34 +216,21 @@ class SqlEventStore:
                 if current != expected_version:
                     raise ConcurrencyError(stream_id, expected_version, int(current))
                 for offset, new in enumerate(events, start=1):
-                    version = expected_version + offset
-                    position = conn.execute(
+                    row = conn.execute(
                         insert(events_table)
                         .values(
                             event_id=str(new.event_id),
                             stream_id=stream_id,
-                            version=version,
+                            version=expected_version + offset,
                             type=new.type,
                             schema_version=new.schema_version,
                             payload=dict(new.payload),
                             metadata=dict(new.metadata),
                             recorded_at=now,
                         )
-                        .returning(events_table.c.position)
-                    ).scalar_one()
-                    recorded.append(
-                        RecordedEvent(
-                            position=int(position),
-                            event_id=new.event_id,
-                            stream_id=stream_id,
-                            version=version,
-                            type=new.type,
-                            schema_version=new.schema_version,
-                            payload=dict(new.payload),
-                            metadata=dict(new.metadata),
-                            recorded_at=now,
-                        )
-                    )
+                        .returning(*events_table.c)
+                    ).one()
+                    recorded.append(_recorded(row._mapping))
                 positions = {r.event_id: r.position for r in recorded}
                 if outbox:
                     conn.execute(
@@ -294,24 +283,12 @@ class SqlEventStore:
         return [_recorded(row._mapping) for row in rows]
 
     def read_outbox(self, positions: Iterable[int]) -> list[OutboxRecord]:
-        wanted = list(positions)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(outbox_table)
-                .where(outbox_table.c.position.in_(wanted))
-                .order_by(outbox_table.c.position)
-            ).all()
-        return [_outbox_record(row._mapping) for row in rows]
+            return _select_outbox(conn, outbox_table.c.position.in_(list(positions)))
 
     def outbox_for_events(self, event_ids: Iterable[uuid.UUID]) -> list[OutboxRecord]:
-        ids = [str(e) for e in event_ids]
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(outbox_table)
-                .where(outbox_table.c.event_id.in_(ids))
-                .order_by(outbox_table.c.position)
-            ).all()
-        return [_outbox_record(row._mapping) for row in rows]
+            return _select_outbox(conn, outbox_table.c.event_id.in_([str(e) for e in event_ids]))
 
     def claim_unsent(
         self,
@@ -352,12 +329,7 @@ class SqlEventStore:
                 .where(outbox_table.c.position.in_(positions))
                 .values(locked_until=now + lease, attempts=outbox_table.c.attempts + 1)
             )
-            rows = conn.execute(
-                select(outbox_table)
-                .where(outbox_table.c.position.in_(positions))
-                .order_by(outbox_table.c.position)
-            ).all()
-        return [_outbox_record(row._mapping) for row in rows]
+            return _select_outbox(conn, outbox_table.c.position.in_(positions))
 
     def mark_sent(self, positions: Iterable[int]) -> None:
         wanted = list(positions)
@@ -369,6 +341,13 @@ class SqlEventStore:
                 .where(outbox_table.c.position.in_(wanted), outbox_table.c.sent_at.is_(None))
                 .values(sent_at=datetime.now(UTC), locked_until=None)
             )
+
+
+def _select_outbox(conn: Connection, condition: ColumnElement[bool]) -> list[OutboxRecord]:
+    rows = conn.execute(
+        select(outbox_table).where(condition).order_by(outbox_table.c.position)
+    ).all()
+    return [_outbox_record(row._mapping) for row in rows]
 
 
 def _is_version_conflict(exc: IntegrityError) -> bool:
