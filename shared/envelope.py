@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.settings import problems_of
+
 MAX_MESSAGE_BYTES = 256 * 1024
 
 
@@ -56,7 +58,6 @@ def parse_envelope(raw: str | bytes | dict[str, Any]) -> Envelope:
         return Envelope.model_validate(data)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'message'}: {item['msg']}"
-            for item in error.errors()
+            f"{location or 'message'}: {message}" for location, message in problems_of(error)
         )
         raise MalformedMessage(f"invalid envelope: {problems}") from error

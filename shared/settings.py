@@ -25,6 +25,11 @@ class AwsSettings(BaseSettings):
         return hash(tuple(self.model_dump().items()))
 
 
+def problems_of(error: ValidationError) -> list[tuple[str, str]]:
+    """Each problem of a validation error as (dotted location, message)."""
+    return [(".".join(str(part) for part in item["loc"]), item["msg"]) for item in error.errors()]
+
+
 def load(settings_class: type[SettingsT]) -> SettingsT:
     """Build settings from the environment or raise one error naming every bad variable."""
     try:
@@ -32,7 +37,6 @@ def load(settings_class: type[SettingsT]) -> SettingsT:
     except ValidationError as error:
         prefix = settings_class.model_config.get("env_prefix", "")
         problems = "; ".join(
-            f"{(prefix + '.'.join(str(part) for part in item['loc'])).upper()}: {item['msg']}"
-            for item in error.errors()
+            f"{(prefix + location).upper()}: {message}" for location, message in problems_of(error)
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from error
