@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from infra.localstack_runner import ROOT, start, stop
+from infra.localstack_runner import ROOT, health, start, stop
 
 PORT = 4568
 STARTS = 3
@@ -69,6 +69,8 @@ def measure_warm_invokes() -> list[float]:
 
 
 def main() -> None:
+    if health(PORT):
+        raise SystemExit(f"port {PORT} already answers: stop that LocalStack to measure a start")
     starts = measure_start()
     start(PORT, "test", LS_PYTHON, timeout=60)
     try:
