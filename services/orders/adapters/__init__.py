@@ -7,7 +7,6 @@ from services.orders.adapters.event_store import (
     OutboxRecord,
     RecordedEvent,
     SqlEventStore,
-    create_engine_for,
 )
 
 __all__ = [
@@ -17,5 +16,4 @@ __all__ = [
     "OutboxRecord",
     "RecordedEvent",
     "SqlEventStore",
-    "create_engine_for",
 ]

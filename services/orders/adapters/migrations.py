@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
-from services.orders.adapters.event_store import create_engine_for
+from shared.database import create_engine_for
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -23,10 +23,10 @@ from services.orders.adapters.event_store import (
     NewEvent,
     OutboxMessage,
     SqlEventStore,
-    create_engine_for,
     events_table,
 )
 from services.orders.adapters.migrations import migrate
+from shared.database import create_engine_for
 
 pytestmark = pytest.mark.integration
 
