@@ -1,0 +1,201 @@
+"""HTTP surface of operations: queue and DLQ depths, alarm states, DLQ redrive.
+
+Every route needs the operator token (`Authorization: Bearer <token>`). Problems are answered
+as `application/problem+json` by the router itself, so it keeps that shape in any app.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from services.orders.config import OrdersSettings
+from services.orders.operations import (
+    AlarmState,
+    NotRedrivable,
+    QueueDepth,
+    QueueOperations,
+    QueuePair,
+    RedriveRefused,
+    UnknownQueue,
+)
+
+PROBLEM_JSON = "application/problem+json"
+BEARER = HTTPBearer(auto_error=False, description="The operator token")
+
+
+class OpsProblem(Exception):
+    def __init__(self, status: int, title: str, detail: str, **headers: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.headers = status, title, detail, headers
+
+    def response(self, instance: str) -> JSONResponse:
+        slug = self.title.lower().replace(" ", "-")
+        return JSONResponse(
+            {
+                "type": f"/api/docs#problem-{slug}",
+                "title": self.title,
+                "status": self.status,
+                "detail": self.detail,
+                "instance": instance,
+            },
+            status_code=self.status,
+            media_type=PROBLEM_JSON,
+            headers=self.headers,
+        )
+
+
+class ProblemRoute(APIRoute):
+    """Answers an `OpsProblem` raised by a dependency or an endpoint as problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_problems(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except OpsProblem as problem:
+                return problem.response(request.url.path)
+
+        return handle_problems
+
+
+class RedriveOut(BaseModel):
+    status: str
+    moved: int
+    to_move: int | None
+    failure_reason: str | None
+
+
+class QueueOut(BaseModel):
+    name: str
+    messages: int
+    in_flight: int
+    last_redrive: RedriveOut | None
+
+
+class QueuePairOut(BaseModel):
+    queue: QueueOut | None
+    dead_letter: QueueOut | None
+    redrivable: bool
+
+
+class QueuesOut(BaseModel):
+    queues: list[QueuePairOut]
+
+
+class AlarmOut(BaseModel):
+    name: str
+    state: str
+    reason: str
+    updated_at: datetime | None
+    description: str
+    queue_name: str | None
+
+
+class AlarmsOut(BaseModel):
+    alarms: list[AlarmOut]
+
+
+class RedriveStartedOut(BaseModel):
+    task_handle: str
+    dead_letter: str
+    destination: str
+
+
+def _queue_out(depth: QueueDepth | None) -> QueueOut | None:
+    if depth is None:
+        return None
+    redrive = depth.last_redrive
+    return QueueOut(
+        name=depth.name,
+        messages=depth.messages,
+        in_flight=depth.in_flight,
+        last_redrive=RedriveOut(**redrive.__dict__) if redrive else None,
+    )
+
+
+def _pair_out(pair: QueuePair) -> QueuePairOut:
+    return QueuePairOut(
+        queue=_queue_out(pair.queue),
+        dead_letter=_queue_out(pair.dead_letter),
+        redrivable=pair.redrivable,
+    )
+
+
+def _alarm_out(alarm: AlarmState) -> AlarmOut:
+    return AlarmOut(**alarm.__dict__)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": title, "content": {PROBLEM_JSON: {}}}
+    for status, title in [
+        (401, "Operator token missing"),
+        (403, "Operator token wrong"),
+        (404, "Unknown queue"),
+        (409, "Redrive not possible"),
+    ]
+}
+
+
+def create_ops_router(settings: OrdersSettings, ops: QueueOperations) -> APIRouter:
+    """Routes under `/api/ops`, guarded by `settings.operator_token`."""
+    expected = settings.operator_token.get_secret_value().encode()
+
+    def require_operator(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    ) -> None:
+        if credentials is None:
+            raise OpsProblem(
+                401,
+                "Operator token missing",
+                "Send the operator token as `Authorization: Bearer <token>`.",
+                **{"WWW-Authenticate": "Bearer"},
+            )
+        if not secrets.compare_digest(credentials.credentials.encode(), expected):
+            raise OpsProblem(403, "Operator token wrong", "The operator token is not valid.")
+
+    router = APIRouter(
+        prefix="/api/ops",
+        tags=["operations"],
+        route_class=ProblemRoute,
+        dependencies=[Depends(require_operator)],
+        responses=PROBLEM_RESPONSES,
+    )
+
+    @router.get("/queues", summary="Depth of every queue and of its dead-letter queue")
+    async def list_queues() -> QueuesOut:
+        pairs = await run_in_threadpool(ops.queues)
+        return QueuesOut(queues=[_pair_out(pair) for pair in pairs])
+
+    @router.get("/alarms", summary="Every alarm of the stack with its state")
+    async def list_alarms() -> AlarmsOut:
+        alarms = await run_in_threadpool(ops.alarms)
+        return AlarmsOut(alarms=[_alarm_out(alarm) for alarm in alarms])
+
+    @router.post(
+        "/queues/{name}/redrive",
+        status_code=202,
+        summary="Move the messages of a dead-letter queue back to its source queue",
+    )
+    async def redrive(name: str) -> RedriveStartedOut:
+        try:
+            started = await run_in_threadpool(ops.redrive, name)
+        except UnknownQueue as error:
+            raise OpsProblem(
+                404, "Unknown queue", f"The stack has no queue named {name!r}."
+            ) from error
+        except (NotRedrivable, RedriveRefused) as error:
+            raise OpsProblem(409, "Redrive not possible", str(error)) from error
+        return RedriveStartedOut(**started.__dict__)
+
+    return router

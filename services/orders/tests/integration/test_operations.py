@@ -1,0 +1,177 @@
+"""Queue depths, DLQ pairing, alarm states and redrive against LocalStack."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from services.orders.operations import (
+    NotRedrivable,
+    OpsSettings,
+    QueueOperations,
+    QueuePair,
+    UnknownQueue,
+)
+
+pytestmark = pytest.mark.integration
+
+DEADLINE_SECONDS = 20.0
+
+
+def eventually(check: Callable[[], Any], what: str) -> Any:
+    """Poll `check` until it returns something truthy, failing after the deadline."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"not within {DEADLINE_SECONDS} s: {what}")
+
+
+def arn_of(sqs: Any, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+def dead_letter_of(ops: QueueOperations, dlq_name: str) -> QueuePair:
+    return next(p for p in ops.queues() if p.dead_letter and p.dead_letter.name == dlq_name)
+
+
+@pytest.fixture
+def stack(localstack: Any, queues: Callable[..., str], unique_name: str) -> dict[str, Any]:
+    """A stack-like set of queues: inventory with its DLQ, a FIFO pair, an orphan rule DLQ."""
+    sqs = localstack.client("sqs")
+    dlq = queues(f"{unique_name}-inventory-dlq")
+    source = queues(
+        f"{unique_name}-inventory",
+        VisibilityTimeout="30",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": 1}),
+    )
+    fifo_dlq = queues(f"{unique_name}-payments-dlq.fifo", FifoQueue="true")
+    queues(
+        f"{unique_name}-payments.fifo",
+        FifoQueue="true",
+        RedrivePolicy=json.dumps(
+            {"deadLetterTargetArn": arn_of(sqs, fifo_dlq), "maxReceiveCount": 3}
+        ),
+    )
+    queues(f"{unique_name}-fraud-dlq")
+    ops = QueueOperations(sqs, localstack.client("cloudwatch"), OpsSettings(stack_name=unique_name))
+    return {"sqs": sqs, "ops": ops, "prefix": unique_name, "source": source, "dlq": dlq}
+
+
+def poison(sqs: Any, source_url: str) -> None:
+    """Send a message and fail it past maxReceiveCount so SQS moves it to the DLQ."""
+    sqs.send_message(QueueUrl=source_url, MessageBody=json.dumps({"poison": True}))
+    received = eventually(
+        lambda: sqs.receive_message(QueueUrl=source_url, WaitTimeSeconds=1).get("Messages"),
+        "the poison message is received",
+    )
+    sqs.change_message_visibility(
+        QueueUrl=source_url, ReceiptHandle=received[0]["ReceiptHandle"], VisibilityTimeout=0
+    )
+    sqs.receive_message(QueueUrl=source_url, WaitTimeSeconds=1)
+
+
+def test_pairs_every_queue_with_its_dead_letter_queue(stack: dict[str, Any]) -> None:
+    prefix = stack["prefix"]
+    pairs = stack["ops"].queues()
+
+    named = [
+        (p.queue.name if p.queue else None, p.dead_letter.name if p.dead_letter else None)
+        for p in pairs
+    ]
+    assert named == [
+        (None, f"{prefix}-fraud-dlq"),
+        (f"{prefix}-inventory", f"{prefix}-inventory-dlq"),
+        (f"{prefix}-payments.fifo", f"{prefix}-payments-dlq.fifo"),
+    ]
+    assert [p.redrivable for p in pairs] == [False, True, True]
+    assert all(side.messages == 0 for p in pairs for side in (p.queue, p.dead_letter) if side)
+
+
+def test_other_stacks_queues_are_not_listed(
+    stack: dict[str, Any], queues: Callable[..., str]
+) -> None:
+    queues(f"{stack['prefix']}2-inventory")
+
+    names = {side.name for p in stack["ops"].queues() for side in (p.queue, p.dead_letter) if side}
+
+    assert all(name.startswith(f"{stack['prefix']}-") for name in names)
+
+
+def test_reads_depths_and_redrives_a_dead_letter_back_to_its_source(
+    stack: dict[str, Any],
+) -> None:
+    sqs, ops, prefix = stack["sqs"], stack["ops"], stack["prefix"]
+    poison(sqs, stack["source"])
+    eventually(
+        lambda: dead_letter_of(ops, f"{prefix}-inventory-dlq").dead_letter.messages == 1,
+        "the DLQ depth reads 1",
+    )
+
+    started = ops.redrive(f"{prefix}-inventory-dlq")
+
+    assert (started.dead_letter, started.destination) == (
+        f"{prefix}-inventory-dlq",
+        f"{prefix}-inventory",
+    )
+    pair = eventually(
+        lambda: (
+            (p := dead_letter_of(ops, f"{prefix}-inventory-dlq")).dead_letter.messages == 0
+            and p.queue.messages == 1
+            and p
+        ),
+        "the message is back in the source queue",
+    )
+    assert pair.dead_letter.last_redrive is not None
+    assert pair.dead_letter.last_redrive.status in {"RUNNING", "COMPLETED"}
+    body = sqs.receive_message(QueueUrl=stack["source"], WaitTimeSeconds=1)["Messages"][0]["Body"]
+    assert json.loads(body) == {"poison": True}
+
+
+def test_redrive_of_an_unknown_queue_is_refused(stack: dict[str, Any]) -> None:
+    with pytest.raises(UnknownQueue):
+        stack["ops"].redrive(f"{stack['prefix']}-nope-dlq")
+
+
+def test_redrive_of_a_source_queue_or_an_orphan_dlq_is_refused(stack: dict[str, Any]) -> None:
+    with pytest.raises(NotRedrivable, match="not a dead-letter queue"):
+        stack["ops"].redrive(f"{stack['prefix']}-inventory")
+    with pytest.raises(NotRedrivable, match="no source queue"):
+        stack["ops"].redrive(f"{stack['prefix']}-fraud-dlq")
+
+
+def test_lists_the_stacks_alarms_with_their_states(stack: dict[str, Any], localstack: Any) -> None:
+    cloudwatch, prefix = localstack.client("cloudwatch"), stack["prefix"]
+    names = [f"{prefix}-InventoryDeadLetterQueue-not-empty", f"{prefix}-Other-not-empty"]
+    for name in names:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            AlarmDescription="Messages wait in the DLQ",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": f"{prefix}-inventory-dlq"}],
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    try:
+        cloudwatch.set_alarm_state(AlarmName=names[0], StateValue="ALARM", StateReason="test")
+
+        alarms = {alarm.name: alarm for alarm in stack["ops"].alarms()}
+
+        assert set(alarms) == set(names)
+        assert alarms[names[0]].state == "ALARM"
+        assert alarms[names[0]].reason == "test"
+        assert alarms[names[0]].queue_name == f"{prefix}-inventory-dlq"
+        assert alarms[names[1]].state in {"OK", "INSUFFICIENT_DATA"}
+    finally:
+        cloudwatch.delete_alarms(AlarmNames=names)
