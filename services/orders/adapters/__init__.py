@@ -2,6 +2,7 @@
 
 from services.orders.adapters.event_store import (
     ConcurrencyError,
+    DuplicateEventError,
     NewEvent,
     OutboxMessage,
     OutboxRecord,
@@ -11,6 +12,7 @@ from services.orders.adapters.event_store import (
 
 __all__ = [
     "ConcurrencyError",
+    "DuplicateEventError",
     "NewEvent",
     "OutboxMessage",
     "OutboxRecord",

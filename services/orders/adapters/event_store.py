@@ -16,7 +16,7 @@ PostgreSQL and leased for a while, so concurrent relays never claim the same row
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +89,17 @@ outbox_table = Table(
     Index("ix_outbox_event_id", "event_id"),
     sqlite_autoincrement=True,
 )
+
+
+class DuplicateEventError(Exception):
+    """An event with this ``event_id`` is already recorded (a redelivered message); nothing
+    was written."""
+
+    def __init__(self, stream_id: str) -> None:
+        self.stream_id = stream_id
+        super().__init__(
+            f"stream {stream_id!r}: an event with one of these ids is already recorded"
+        )
 
 
 class ConcurrencyError(Exception):
@@ -170,9 +181,15 @@ class SqlEventStore:
         expected_version: int,
         events: Sequence[NewEvent],
         outbox: Sequence[OutboxMessage] = (),
+        *,
+        in_transaction: Callable[[Connection, Sequence[RecordedEvent]], None] | None = None,
     ) -> list[RecordedEvent]:
         """Append ``events`` after ``expected_version`` (0 for a new stream) and queue
-        ``outbox`` messages, all in one transaction. Raises ``ConcurrencyError``."""
+        ``outbox`` messages, all in one transaction. Raises ``ConcurrencyError``, or
+        ``DuplicateEventError`` when an ``event_id`` is already recorded.
+
+        ``in_transaction`` runs last inside the transaction with the recorded events, for
+        writes that must commit or roll back with them (an API idempotency key, say)."""
         now = datetime.now(UTC)
         recorded: list[RecordedEvent] = []
         try:
@@ -221,9 +238,13 @@ class SqlEventStore:
                             for m in outbox
                         ],
                     )
+                if in_transaction is not None:
+                    in_transaction(conn, recorded)
         except IntegrityError as exc:
             if _is_version_conflict(exc):
                 raise ConcurrencyError(stream_id, expected_version, None) from exc
+            if _is_duplicate_event_id(exc):
+                raise DuplicateEventError(stream_id) from exc
             raise
         return recorded
 
@@ -243,13 +264,7 @@ class SqlEventStore:
         """Events in global order. On PostgreSQL a position can become visible after a
         higher one (transactions commit out of order); catch-up readers should tolerate it."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(events_table)
-                .where(events_table.c.position > after_position)
-                .order_by(events_table.c.position)
-                .limit(limit)
-            ).all()
-        return [_recorded(row._mapping) for row in rows]
+            return read_events_after(conn, after_position, limit)
 
     def read_outbox(self, positions: Iterable[int]) -> list[OutboxRecord]:
         with self.engine.connect() as conn:
@@ -312,6 +327,17 @@ class SqlEventStore:
             )
 
 
+def read_events_after(conn: Connection, after_position: int, limit: int) -> list[RecordedEvent]:
+    """``read_all`` on a connection the caller holds (inside its own transaction)."""
+    rows = conn.execute(
+        select(events_table)
+        .where(events_table.c.position > after_position)
+        .order_by(events_table.c.position)
+        .limit(limit)
+    ).all()
+    return [_recorded(row._mapping) for row in rows]
+
+
 def _select_outbox(conn: Connection, condition: ColumnElement[bool]) -> list[OutboxRecord]:
     rows = conn.execute(
         select(outbox_table).where(condition).order_by(outbox_table.c.position)
@@ -323,6 +349,13 @@ def _is_version_conflict(exc: IntegrityError) -> bool:
     text = str(exc.orig).lower()
     return "uq_events_stream_version" in text or (
         "unique" in text and "events.stream_id" in text and "events.version" in text
+    )
+
+
+def _is_duplicate_event_id(exc: IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "uq_events_event_id" in text or (
+        "unique" in text and "events.event_id" in text and "events.version" not in text
     )
 
 

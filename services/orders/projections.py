@@ -1,0 +1,352 @@
+"""The order summary read model, projected from the event log exactly once.
+
+A projector reads the events after its tracking position, updates the summary rows and moves
+the position in one transaction (the tracking row is locked, so concurrent projectors take
+turns), hence every event is applied exactly once; ``rebuild_projections`` empties the table
+and replays the whole log.
+
+Gaps: positions come from a sequence, so on PostgreSQL a transaction can commit position 8
+before another commits position 7. The projector stops at such a gap and waits for it to
+fill; a gap left behind by a rolled-back transaction never fills, so once the first event
+after the gap was recorded more than ``gap_timeout`` ago (no append transaction lives that
+long) the gap counts as empty and the projector moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from services.orders.adapters.event_store import RecordedEvent, metadata, read_events_after
+from shared import contracts
+
+log = logging.getLogger(__name__)
+
+_Position = BigInteger().with_variant(Integer(), "sqlite")
+
+ORDER_SUMMARIES = "order_summaries"
+DEFAULT_GAP_TIMEOUT = timedelta(seconds=3)
+
+summaries_table = Table(
+    "orders_summaries",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("status", String(40), nullable=False),
+    Column("total_amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("customer_email", String(320), nullable=False),
+    Column("shipping_country", String(2), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("last_position", _Position, nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("final_at", DateTime(timezone=True), nullable=True),
+    Index("ix_orders_summaries_placed", "placed_at", "order_id"),
+    Index("ix_orders_summaries_status_placed", "status", "placed_at", "order_id"),
+)
+
+projection_positions_table = Table(
+    "orders_projection_positions",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", _Position, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+STATUS_AFTER: dict[str, str] = {
+    "OrderPlaced": "awaiting_replies",
+    "OrderPutOnHold": "on_hold",
+    "OrderReviewApproved": "awaiting_replies",
+    "OrderConfirmed": "confirmed",
+    "OrderCancelled": "cancelled",
+}
+FINAL_STATUSES = frozenset({"confirmed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    order_id: str
+    status: str
+    total_amount: int
+    currency: str
+    item_count: int
+    customer_email: str
+    shipping_country: str
+    version: int
+    placed_at: datetime
+    updated_at: datetime
+    final_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "status": self.status,
+            "total": {"amount": self.total_amount, "currency": self.currency},
+            "item_count": self.item_count,
+            "customer_email": self.customer_email,
+            "shipping_country": self.shipping_country,
+            "version": self.version,
+            "placed_at": self.placed_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "final_at": None if self.final_at is None else self.final_at.isoformat(),
+        }
+
+
+# --- projecting ----------------------------------------------------------------------------
+
+
+def project_pending(
+    engine: Engine,
+    *,
+    batch_size: int = 500,
+    gap_timeout: timedelta = DEFAULT_GAP_TIMEOUT,
+    name: str = ORDER_SUMMARIES,
+) -> int:
+    """Apply the next batch of events after the tracking position; the number applied.
+
+    Call it until it returns 0 to catch up (``catch_up``), or use ``run_projector``."""
+    with engine.begin() as conn:
+        position = _locked_position(conn, name)
+        pending = read_events_after(conn, position, batch_size)
+        batch = _contiguous(position, pending, gap_timeout=gap_timeout)
+        for event in batch:
+            _apply(conn, event)
+        if batch:
+            conn.execute(
+                update(projection_positions_table)
+                .where(projection_positions_table.c.name == name)
+                .values(position=batch[-1].position, updated_at=datetime.now(UTC))
+            )
+        return len(batch)
+
+
+def catch_up(
+    engine: Engine,
+    *,
+    batch_size: int = 500,
+    gap_timeout: timedelta = DEFAULT_GAP_TIMEOUT,
+    name: str = ORDER_SUMMARIES,
+) -> int:
+    """Project until nothing is pending; the number of events applied."""
+    total = 0
+    while applied := project_pending(
+        engine, batch_size=batch_size, gap_timeout=gap_timeout, name=name
+    ):
+        total += applied
+    return total
+
+
+def run_projector(
+    engine: Engine,
+    stop: threading.Event,
+    *,
+    poll_interval: float = 0.2,
+    batch_size: int = 500,
+    gap_timeout: timedelta = DEFAULT_GAP_TIMEOUT,
+) -> None:
+    """Keep the summaries up to date until ``stop`` is set (for the CLI or a thread)."""
+    while not stop.is_set():
+        try:
+            applied = project_pending(engine, batch_size=batch_size, gap_timeout=gap_timeout)
+        except Exception:
+            log.exception("projecting order summaries failed; retrying")
+            applied = 0
+        if not applied:
+            stop.wait(poll_interval)
+
+
+def rebuild_projections(engine: Engine, *, gap_timeout: timedelta = DEFAULT_GAP_TIMEOUT) -> int:
+    """Empty the summaries, reset the tracking position and replay the whole event log, in
+    one transaction for the reset; the number of events replayed."""
+    with engine.begin() as conn:
+        _locked_position(conn, ORDER_SUMMARIES)
+        conn.execute(delete(summaries_table))
+        conn.execute(
+            update(projection_positions_table)
+            .where(projection_positions_table.c.name == ORDER_SUMMARIES)
+            .values(position=0, updated_at=datetime.now(UTC))
+        )
+    return catch_up(engine, gap_timeout=gap_timeout)
+
+
+def tracking_position(engine: Engine, name: str = ORDER_SUMMARIES) -> int:
+    with engine.connect() as conn:
+        position = conn.execute(
+            select(projection_positions_table.c.position).where(
+                projection_positions_table.c.name == name
+            )
+        ).scalar_one_or_none()
+    return 0 if position is None else int(position)
+
+
+def _locked_position(conn: Connection, name: str) -> int:
+    """The tracking position, its row locked until the transaction ends (created at 0)."""
+    query = (
+        select(projection_positions_table.c.position)
+        .where(projection_positions_table.c.name == name)
+        .with_for_update()
+    )
+    position = conn.execute(query).scalar_one_or_none()
+    if position is not None:
+        return int(position)
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(projection_positions_table).values(
+                    name=name, position=0, updated_at=datetime.now(UTC)
+                )
+            )
+    except IntegrityError:
+        pass  # a concurrent projector created it; the select below waits for its lock
+    return int(conn.execute(query).scalar_one())
+
+
+def _contiguous(
+    position: int, events: Sequence[RecordedEvent], *, gap_timeout: timedelta
+) -> list[RecordedEvent]:
+    """The events up to the first gap that may still fill (see the module docstring)."""
+    settled_before = datetime.now(UTC) - gap_timeout
+    batch: list[RecordedEvent] = []
+    expected = position + 1
+    for event in events:
+        if event.position != expected and event.recorded_at > settled_before:
+            log.debug("positions %d..%d not visible yet; waiting", expected, event.position - 1)
+            break
+        batch.append(event)
+        expected = event.position + 1
+    return batch
+
+
+def _apply(conn: Connection, event: RecordedEvent) -> None:
+    """Apply one event to the summaries; events of other kinds or unreadable payloads of
+    foreign streams are skipped (the log is shared by every writer of the store)."""
+    if event.type == "OrderPlaced":
+        try:
+            placed = contracts.OrderPlaced.model_validate(event.payload)
+        except ValidationError:
+            log.warning("skipping unreadable OrderPlaced at position %d", event.position)
+            return
+        if placed.order_id != event.stream_id:
+            return
+        conn.execute(delete(summaries_table).where(summaries_table.c.order_id == event.stream_id))
+        conn.execute(
+            insert(summaries_table).values(
+                order_id=placed.order_id,
+                status=STATUS_AFTER["OrderPlaced"],
+                total_amount=placed.total.amount,
+                currency=placed.total.currency,
+                item_count=sum(line.quantity for line in placed.lines),
+                customer_email=placed.customer_email,
+                shipping_country=placed.shipping_country,
+                version=event.version,
+                last_position=event.position,
+                placed_at=event.recorded_at,
+                updated_at=event.recorded_at,
+                final_at=None,
+            )
+        )
+        return
+    changes: dict[str, Any] = {
+        "version": event.version,
+        "last_position": event.position,
+        "updated_at": event.recorded_at,
+    }
+    status = STATUS_AFTER.get(event.type)
+    if status is not None:
+        changes["status"] = status
+        if status in FINAL_STATUSES:
+            changes["final_at"] = event.recorded_at
+    conn.execute(
+        update(summaries_table)
+        .where(
+            summaries_table.c.order_id == event.stream_id,
+            summaries_table.c.version < event.version,
+        )
+        .values(changes)
+    )
+
+
+# --- querying ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryPage:
+    items: list[OrderSummary]
+    next_cursor: tuple[datetime, str] | None
+
+
+def list_summaries(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    after: tuple[datetime, str] | None = None,
+) -> SummaryPage:
+    """Summaries newest first; ``after`` is the ``next_cursor`` of the previous page."""
+    query = select(summaries_table)
+    if status is not None:
+        query = query.where(summaries_table.c.status == status)
+    if after is not None:
+        placed_at, order_id = after
+        query = query.where(
+            or_(
+                summaries_table.c.placed_at < placed_at,
+                and_(
+                    summaries_table.c.placed_at == placed_at,
+                    summaries_table.c.order_id < order_id,
+                ),
+            )
+        )
+    query = query.order_by(
+        summaries_table.c.placed_at.desc(), summaries_table.c.order_id.desc()
+    ).limit(limit + 1)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    items = [_summary(row._mapping) for row in rows[:limit]]
+    more = len(rows) > limit
+    return SummaryPage(items, (items[-1].placed_at, items[-1].order_id) if more else None)
+
+
+def _summary(row: Any) -> OrderSummary:
+    return OrderSummary(
+        order_id=row["order_id"],
+        status=row["status"],
+        total_amount=int(row["total_amount"]),
+        currency=row["currency"],
+        item_count=int(row["item_count"]),
+        customer_email=row["customer_email"],
+        shipping_country=row["shipping_country"],
+        version=int(row["version"]),
+        placed_at=_utc(row["placed_at"]),
+        updated_at=_utc(row["updated_at"]),
+        final_at=None if row["final_at"] is None else _utc(row["final_at"]),
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
