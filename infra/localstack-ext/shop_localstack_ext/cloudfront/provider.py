@@ -1,47 +1,237 @@
-"""CloudFront service provider that forwards every operation to moto.
+"""CloudFront service provider: moto answers the control plane, this provider fills its gaps.
 
 LocalStack community has no CloudFront provider (the API answers 501). Moto, bundled with
-LocalStack, implements the control plane (distributions, invalidations, origin access controls,
-key groups, public keys, tags). This plugin registers as ``cloudfront:default`` in the
-``localstack.aws.provider`` namespace and builds a dispatch table that sends each operation of
-the CloudFront service model to moto. Operations moto does not implement answer 501 as before.
-Serving content through a distribution (the data plane) is not part of this provider.
+LocalStack, implements most of the control plane (distributions, invalidations, origin access
+controls, key groups, public keys, tags). This plugin registers as ``cloudfront:default`` in the
+``localstack.aws.provider`` namespace and sends every operation of the service model to moto,
+except where moto falls short:
+
+- distribution configurations are recorded as sent (``distributions.DISTRIBUTIONS``) and answered
+  back from there, because moto drops origin access control ids, custom error responses and
+  forwarded values; S3 origin domains that moto refuses (LocalStack-style
+  ``<bucket>.s3.localhost.localstack.cloud``) reach moto as ``<bucket>.s3.amazonaws.com``;
+- CreateOriginAccessControl answers its ETag;
+- the managed cache and origin request policies are listed and readable;
+- CreateInvalidation and DeleteDistribution also empty the edge cache.
+
+Operations neither moto nor this provider implement answer 501 as before. The distribution's
+domain name is AWS's form, ``<random>.cloudfront.net``; the edge serves it under that name too.
 """
 
 from __future__ import annotations
 
-from localstack.aws.api import RequestContext, ServiceRequest, ServiceResponse
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from localstack.aws.api import CommonServiceException, RequestContext, ServiceRequest
 from localstack.aws.skeleton import DispatchTable
 from localstack.aws.spec import load_service
-from localstack.services.moto import call_moto
+from localstack.services.moto import call_moto, call_moto_with_request
 from localstack.services.plugins import PLUGIN_NAMESPACE, Service, ServicePluginAdapter
+from moto.cloudfront.models import cloudfront_backends
 from plux import PluginSpec  # type: ignore[import-untyped]
 
+from shop_localstack_ext.cloudfront.cache import EDGE_CACHE
+from shop_localstack_ext.cloudfront.distributions import DISTRIBUTIONS, Distribution
+from shop_localstack_ext.cloudfront.managed_policies import (
+    MANAGED_CACHE_POLICIES,
+    MANAGED_ORIGIN_REQUEST_POLICIES,
+)
+from shop_localstack_ext.cloudfront.rules import s3_bucket_of
+
 SERVICE = "cloudfront"
+MANAGED_POLICIES_MODIFIED = datetime(2020, 10, 1, tzinfo=UTC)
+
+Response = dict[str, Any]
+Operation = Callable[[RequestContext, ServiceRequest], Response]
 
 
 class CloudFrontMotoProvider:
-    """Marker provider: it implements nothing itself, moto answers every operation."""
+    """Marker provider: the dispatch table holds the operations."""
 
     service = SERVICE
 
 
-def forward_to_moto(context: RequestContext, request: ServiceRequest) -> ServiceResponse:
+def forward_to_moto(context: RequestContext, request: ServiceRequest) -> Response:
     """Answer one request with moto (the parsed request is already in the context)."""
-    return call_moto(context)
+    return dict(call_moto(context))
 
 
-def moto_dispatch_table(provider: object) -> DispatchTable:
-    """A dispatch table sending every operation of the CloudFront service model to moto."""
+def moto_acceptable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration with S3 origin domains moto accepts (it wants ``...amazonaws.com``)."""
+    accepted = copy.deepcopy(config)
+    for origin in accepted.get("Origins", {}).get("Items", []):
+        domain = origin["DomainName"]
+        if "S3OriginConfig" in origin and not domain.endswith("amazonaws.com"):
+            origin["DomainName"] = f"{s3_bucket_of(domain) or 'bucket'}.s3.amazonaws.com"
+    return accepted
+
+
+def call_moto_with_config(
+    context: RequestContext, request: ServiceRequest, config: dict[str, Any]
+) -> Response:
+    accepted = moto_acceptable_config(config)
+    if accepted == config:
+        return forward_to_moto(context, request)
+    changed = copy.deepcopy(dict(request))
+    if "DistributionConfigWithTags" in changed:
+        changed["DistributionConfigWithTags"]["DistributionConfig"] = accepted
+    else:
+        changed["DistributionConfig"] = accepted
+    return dict(call_moto_with_request(context, changed))  # type: ignore[arg-type]
+
+
+def remember(context: RequestContext, distribution: dict[str, Any], config: dict[str, Any]) -> None:
+    DISTRIBUTIONS.put(
+        Distribution(
+            account_id=context.account_id,
+            distribution_id=distribution["Id"],
+            domain_name=distribution["DomainName"].lower(),
+            config=copy.deepcopy(config),
+        )
+    )
+    distribution["DistributionConfig"] = copy.deepcopy(config)
+
+
+def create_distribution(context: RequestContext, request: ServiceRequest) -> Response:
+    if "DistributionConfigWithTags" in request:
+        config = request["DistributionConfigWithTags"]["DistributionConfig"]
+    else:
+        config = request["DistributionConfig"]
+    response = call_moto_with_config(context, request, config)
+    remember(context, response["Distribution"], config)
+    return response
+
+
+def update_distribution(context: RequestContext, request: ServiceRequest) -> Response:
+    config = request["DistributionConfig"]
+    response = call_moto_with_config(context, request, config)
+    remember(context, response["Distribution"], config)
+    EDGE_CACHE.drop_distribution(response["Distribution"]["Id"])
+    return response
+
+
+def recorded_config(distribution_id: str) -> dict[str, Any] | None:
+    distribution = DISTRIBUTIONS.by_id(distribution_id)
+    return copy.deepcopy(distribution.config) if distribution else None
+
+
+def get_distribution(context: RequestContext, request: ServiceRequest) -> Response:
+    response = forward_to_moto(context, request)
+    if config := recorded_config(request["Id"]):
+        response["Distribution"]["DistributionConfig"] = config
+    return response
+
+
+def get_distribution_config(context: RequestContext, request: ServiceRequest) -> Response:
+    response = forward_to_moto(context, request)
+    if config := recorded_config(request["Id"]):
+        response["DistributionConfig"] = config
+    return response
+
+
+def list_distributions(context: RequestContext, request: ServiceRequest) -> Response:
+    response = forward_to_moto(context, request)
+    summary_members = set(load_service(SERVICE).shape_for("DistributionSummary").members)
+    for summary in response.get("DistributionList", {}).get("Items", []):
+        config = recorded_config(summary["Id"]) or {}
+        summary.update({k: v for k, v in config.items() if k in summary_members})
+    return response
+
+
+def delete_distribution(context: RequestContext, request: ServiceRequest) -> Response:
+    response = forward_to_moto(context, request)
+    DISTRIBUTIONS.remove(request["Id"])
+    EDGE_CACHE.drop_distribution(request["Id"])
+    return response
+
+
+def create_invalidation(context: RequestContext, request: ServiceRequest) -> Response:
+    response = forward_to_moto(context, request)
+    paths = request["InvalidationBatch"]["Paths"].get("Items", [])
+    EDGE_CACHE.invalidate(request["DistributionId"], paths)
+    return response
+
+
+def create_origin_access_control(context: RequestContext, request: ServiceRequest) -> Response:
+    response = forward_to_moto(context, request)
+    backend = cloudfront_backends[context.account_id][context.partition]
+    control_id = response["OriginAccessControl"]["Id"]
+    response["ETag"] = backend.origin_access_controls[control_id].etag
+    return response
+
+
+def managed_policy(policies: dict[str, dict[str, Any]], kind: str, policy_id: str) -> Response:
+    if policy_id not in policies:
+        raise CommonServiceException(
+            f"NoSuch{kind}", f"The {kind} does not exist.", status_code=404, sender_fault=True
+        )
+    return {
+        "Id": policy_id,
+        "LastModifiedTime": MANAGED_POLICIES_MODIFIED,
+        f"{kind}Config": copy.deepcopy(policies[policy_id]),
+    }
+
+
+def managed_policy_list(
+    policies: dict[str, dict[str, Any]], kind: str, request: ServiceRequest
+) -> Response:
+    wanted = request.get("Type") or "all"
+    items = [
+        {"Type": "managed", kind: managed_policy(policies, kind, policy_id)}
+        for policy_id in policies
+        if wanted in ("all", "managed")
+    ]
+    return {f"{kind}List": {"MaxItems": 100, "Quantity": len(items), "Items": items}}
+
+
+def policy_operations(policies: dict[str, dict[str, Any]], kind: str) -> dict[str, Operation]:
+    """Get<kind>, Get<kind>Config and List<kind>s answered from a table of managed policies."""
+
+    def get(context: RequestContext, request: ServiceRequest) -> Response:
+        return {kind: managed_policy(policies, kind, request["Id"]), "ETag": request["Id"]}
+
+    def get_config(context: RequestContext, request: ServiceRequest) -> Response:
+        policy = managed_policy(policies, kind, request["Id"])
+        return {f"{kind}Config": policy[f"{kind}Config"], "ETag": request["Id"]}
+
+    def list_all(context: RequestContext, request: ServiceRequest) -> Response:
+        return managed_policy_list(policies, kind, request)
+
+    plural = kind.removesuffix("y") + "ies"
+    return {f"Get{kind}": get, f"Get{kind}Config": get_config, f"List{plural}": list_all}
+
+
+def filled_gaps() -> dict[str, Operation]:
+    operations: dict[str, Operation] = {
+        "CreateDistribution": create_distribution,
+        "CreateDistributionWithTags": create_distribution,
+        "UpdateDistribution": update_distribution,
+        "GetDistribution": get_distribution,
+        "GetDistributionConfig": get_distribution_config,
+        "ListDistributions": list_distributions,
+        "DeleteDistribution": delete_distribution,
+        "CreateInvalidation": create_invalidation,
+        "CreateOriginAccessControl": create_origin_access_control,
+    }
+    operations |= policy_operations(MANAGED_CACHE_POLICIES, "CachePolicy")
+    operations |= policy_operations(MANAGED_ORIGIN_REQUEST_POLICIES, "OriginRequestPolicy")
+    return operations
+
+
+def dispatch_table(provider: object) -> DispatchTable:
+    """Every operation of the CloudFront service model: moto's, or this module's where moto falls
+    short."""
     model = load_service(SERVICE)
-    return {operation: forward_to_moto for operation in model.operation_names}
+    gaps = filled_gaps()
+    return {name: gaps.get(name, forward_to_moto) for name in model.operation_names}  # type: ignore[misc]
 
 
 def create_service() -> Service:
     """The CloudFront service, created when LocalStack first needs it."""
-    return Service.for_provider(
-        CloudFrontMotoProvider(), dispatch_table_factory=moto_dispatch_table
-    )
+    return Service.for_provider(CloudFrontMotoProvider(), dispatch_table_factory=dispatch_table)
 
 
 def create_plugin() -> ServicePluginAdapter:

@@ -1,0 +1,1 @@
+"""CloudFormation resource providers for the types community LocalStack lacks."""

@@ -1,0 +1,133 @@
+"""``AWS::CloudFront::Distribution`` and ``AWS::CloudFront::OriginAccessControl``.
+
+Distribution: Ref is the id; GetAtt ``Id`` and ``DomainName`` (``<random>.cloudfront.net``).
+Every property of ``DistributionConfig`` the CloudFront API knows is passed on and can be
+updated in place. OriginAccessControl: Ref and GetAtt ``Id``; its configuration updates in place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from localstack.services.cloudformation.resource_provider import (
+    OperationStatus,
+    ProgressEvent,
+    ResourceProvider,
+    ResourceRequest,
+)
+
+from shop_localstack_ext.cfn.conversion import distribution_config_for_api
+
+Properties = dict[str, Any]
+
+
+def done(model: Properties) -> ProgressEvent[Properties]:
+    return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=model)
+
+
+def api_tags(tags: list[dict[str, str]] | None) -> dict[str, Any]:
+    return {"Items": [{"Key": t["Key"], "Value": t["Value"]} for t in tags or []]}
+
+
+class DistributionProvider(ResourceProvider[Properties]):
+    TYPE = "AWS::CloudFront::Distribution"
+    SCHEMA: ClassVar[dict[str, Any]] = {
+        "typeName": TYPE,
+        "primaryIdentifier": ["/properties/Id"],
+        "readOnlyProperties": ["/properties/Id", "/properties/DomainName"],
+        "createOnlyProperties": [],
+    }
+
+    def create(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.desired_state
+        cloudfront = request.aws_client_factory.cloudfront
+        reference = f"{request.stack_name}-{request.logical_resource_id}-{uuid.uuid4().hex[:8]}"
+        config = distribution_config_for_api(model["DistributionConfig"], reference)
+        if model.get("Tags"):
+            created = cloudfront.create_distribution_with_tags(
+                DistributionConfigWithTags={
+                    "DistributionConfig": config,
+                    "Tags": api_tags(model["Tags"]),
+                }
+            )
+        else:
+            created = cloudfront.create_distribution(DistributionConfig=config)
+        distribution = created["Distribution"]
+        model["Id"] = distribution["Id"]
+        model["DomainName"] = distribution["DomainName"]
+        return done(model)
+
+    def update(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.desired_state
+        previous = request.previous_state or {}
+        cloudfront = request.aws_client_factory.cloudfront
+        current = cloudfront.get_distribution_config(Id=previous["Id"])
+        reference = current["DistributionConfig"]["CallerReference"]
+        config = distribution_config_for_api(model["DistributionConfig"], reference)
+        updated = cloudfront.update_distribution(
+            Id=previous["Id"], IfMatch=current["ETag"], DistributionConfig=config
+        )
+        distribution = updated["Distribution"]
+        if model.get("Tags") != previous.get("Tags"):
+            arn = distribution["ARN"]
+            old_keys = [t["Key"] for t in previous.get("Tags") or []]
+            if old_keys:
+                cloudfront.untag_resource(Resource=arn, TagKeys={"Items": old_keys})
+            if model.get("Tags"):
+                cloudfront.tag_resource(Resource=arn, Tags=api_tags(model["Tags"]))
+        model["Id"] = distribution["Id"]
+        model["DomainName"] = distribution["DomainName"]
+        return done(model)
+
+    def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.previous_state or request.desired_state
+        cloudfront = request.aws_client_factory.cloudfront
+        current = cloudfront.get_distribution_config(Id=model["Id"])
+        etag = current["ETag"]
+        if current["DistributionConfig"]["Enabled"]:
+            config = {**current["DistributionConfig"], "Enabled": False}
+            etag = cloudfront.update_distribution(
+                Id=model["Id"], IfMatch=etag, DistributionConfig=config
+            )["ETag"]
+        cloudfront.delete_distribution(Id=model["Id"], IfMatch=etag)
+        return done(model)
+
+
+class OriginAccessControlProvider(ResourceProvider[Properties]):
+    TYPE = "AWS::CloudFront::OriginAccessControl"
+    SCHEMA: ClassVar[dict[str, Any]] = {
+        "typeName": TYPE,
+        "primaryIdentifier": ["/properties/Id"],
+        "readOnlyProperties": ["/properties/Id"],
+        "createOnlyProperties": [],
+    }
+
+    def create(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.desired_state
+        cloudfront = request.aws_client_factory.cloudfront
+        created = cloudfront.create_origin_access_control(
+            OriginAccessControlConfig=model["OriginAccessControlConfig"]
+        )
+        model["Id"] = created["OriginAccessControl"]["Id"]
+        return done(model)
+
+    def update(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.desired_state
+        control_id = (request.previous_state or {})["Id"]
+        cloudfront = request.aws_client_factory.cloudfront
+        etag = cloudfront.get_origin_access_control(Id=control_id)["ETag"]
+        cloudfront.update_origin_access_control(
+            Id=control_id,
+            IfMatch=etag,
+            OriginAccessControlConfig=model["OriginAccessControlConfig"],
+        )
+        model["Id"] = control_id
+        return done(model)
+
+    def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.previous_state or request.desired_state
+        cloudfront = request.aws_client_factory.cloudfront
+        etag = cloudfront.get_origin_access_control(Id=model["Id"])["ETag"]
+        cloudfront.delete_origin_access_control(Id=model["Id"], IfMatch=etag)
+        return done(model)
