@@ -1,0 +1,99 @@
+"""Lambda events in the shapes AWS delivers them, for the handler tests of email, analytics
+and fraud."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from shared.envelope import Envelope
+
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+
+
+def sqs_record(body: str, queue: str, type_attribute: str | None = None) -> dict[str, Any]:
+    """One record as the SQS event source mapping delivers it (body = SNS raw delivery)."""
+    attributes: dict[str, Any] = {}
+    if type_attribute is not None:
+        attributes = {
+            "type": {
+                "stringValue": type_attribute,
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": "String",
+            },
+            "version": {
+                "stringValue": "1",
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": "String",
+            },
+        }
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": f"AQEB{uuid.uuid4().hex}",
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1763917200000",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": "1763917200001",
+        },
+        "messageAttributes": attributes,
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+        "awsRegion": REGION,
+    }
+
+
+def envelope_record(envelope: Envelope, queue: str) -> dict[str, Any]:
+    return sqs_record(envelope.to_json(), queue, envelope.type)
+
+
+def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+def eventbridge_event(detail: Any, detail_type: str = "OrderPlaced") -> dict[str, Any]:
+    """An event as an EventBridge rule hands it to its Lambda target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": "shop.orders",
+        "account": ACCOUNT,
+        "time": "2026-11-23T17:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Lambda context object that powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def failed_ids(response: dict[str, Any]) -> list[str]:
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def idempotency_key(service: str, event_id: uuid.UUID | str) -> str:
+    """The key powertools stores for an event id (``<service>#md5(json(event_id))``)."""
+    return f"{service}#{hashlib.md5(json.dumps(str(event_id)).encode()).hexdigest()}"
