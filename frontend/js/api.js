@@ -1,0 +1,140 @@
+// Calls to the shop's APIs on the same origin; failures become ApiProblem (RFC 9457 fields).
+
+export class ApiProblem extends Error {
+  constructor({ status = 0, title = "Request failed", detail = "", type = "about:blank", body = null }) {
+    super(detail || title);
+    this.name = "ApiProblem";
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.type = type;
+    this.body = body;
+  }
+}
+
+const TIMEOUT_MS = 15000;
+
+function describeValidation(errors) {
+  // FastAPI's 422 lists each problem with its location; name the field for the reader.
+  return errors
+    .map((error) => {
+      const where = Array.isArray(error.loc) ? error.loc.filter((part) => part !== "body").join(".") : "";
+      return where ? `${where}: ${error.msg}` : error.msg;
+    })
+    .join("; ");
+}
+
+async function problemOf(response) {
+  const type = response.headers.get("content-type") || "";
+  let body = null;
+  if (type.includes("json")) {
+    body = await response.json().catch(() => null);
+  }
+  if (body && typeof body === "object") {
+    let detail = body.detail;
+    if (Array.isArray(detail)) detail = describeValidation(detail);
+    if (Array.isArray(body.errors) && !detail) detail = describeValidation(body.errors);
+    return new ApiProblem({
+      status: response.status,
+      title: body.title || response.statusText || `HTTP ${response.status}`,
+      detail: typeof detail === "string" ? detail : detail ? JSON.stringify(detail) : "",
+      type: body.type,
+      body,
+    });
+  }
+  return new ApiProblem({
+    status: response.status,
+    title: `The server answered ${response.status} ${response.statusText}`.trim(),
+    detail: "",
+  });
+}
+
+/**
+ * Request JSON from `path`. Options: method, body (sent as JSON), headers, token (operator
+ * bearer token). Resolves to the parsed body (null for an empty one); rejects with ApiProblem.
+ */
+export async function request(path, { method = "GET", body, headers = {}, token } = {}) {
+  const controller = new AbortController();
+  const timer = window.setTimeout(() => controller.abort(), TIMEOUT_MS);
+  const allHeaders = { Accept: "application/json, application/problem+json", ...headers };
+  if (body !== undefined) allHeaders["Content-Type"] = "application/json";
+  if (token) allHeaders.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: allHeaders,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: controller.signal,
+      cache: "no-store",
+    });
+  } catch (error) {
+    throw new ApiProblem({
+      title: "The shop cannot be reached",
+      detail:
+        error.name === "AbortError"
+          ? `No answer within ${TIMEOUT_MS / 1000} s. Check your connection and try again.`
+          : "The request did not reach the server. Check your connection and try again.",
+    });
+  } finally {
+    window.clearTimeout(timer);
+  }
+  if (!response.ok) throw await problemOf(response);
+  if (response.status === 204) return null;
+  const text = await response.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiProblem({
+      status: response.status,
+      title: "Unexpected answer from the server",
+      detail: `Expected JSON from ${path}.`,
+    });
+  }
+}
+
+/** The list inside a response that may be a bare array or an object holding one. */
+export function listOf(data, ...keys) {
+  if (Array.isArray(data)) return data;
+  for (const key of keys) {
+    if (data && Array.isArray(data[key])) return data[key];
+  }
+  return [];
+}
+
+export const catalogue = {
+  list: () => request("/api/catalogue"),
+};
+
+export const orders = {
+  place: (order, idempotencyKey) =>
+    request("/api/orders", { method: "POST", body: order, headers: { "Idempotency-Key": idempotencyKey } }),
+  get: (id) => request(`/api/orders/${encodeURIComponent(id)}`),
+  events: (id) => request(`/api/orders/${encodeURIComponent(id)}/events`),
+  list: ({ status, limit = 50, cursor } = {}) => {
+    const query = new URLSearchParams();
+    if (status) query.set("status", status);
+    if (limit) query.set("limit", String(limit));
+    if (cursor) query.set("cursor", cursor);
+    return request(`/api/orders?${query}`);
+  },
+  cancel: (id) => request(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
+  review: (id, approve, reason, token) =>
+    request(`/api/orders/${encodeURIComponent(id)}/review`, {
+      method: "POST",
+      body: { approve, reason },
+      token,
+    }),
+};
+
+export const operations = {
+  queues: (token) => request("/api/ops/queues", { token }),
+  alarms: (token) => request("/api/ops/alarms", { token }),
+  redrive: (name, token) =>
+    request(`/api/ops/queues/${encodeURIComponent(name)}/redrive`, { method: "POST", token }),
+};
+
+export const analytics = {
+  dashboard: () => request("/api/analytics"),
+};
