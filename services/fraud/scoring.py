@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from shared.contracts import OrderPlaced
+from shared.contracts import FraudCheckPassed, OrderFlaggedForReview, OrderPlaced
 
 DISPOSABLE_EMAIL_DOMAINS: frozenset[str] = frozenset(
     {
@@ -131,3 +131,14 @@ def _signals(order: OrderPlaced, rules: ScoringRules) -> Iterator[Signal]:
         yield Signal("bulk_high_value_item", 30, skus)
     if len(order.lines) >= rules.many_lines:
         yield Signal("many_lines", 10, f"{len(order.lines)} lines")
+
+
+def verdict_for(
+    order: OrderPlaced, assessment: Assessment
+) -> FraudCheckPassed | OrderFlaggedForReview:
+    """The reply the orders service gets: a flag with the reasons, or a pass with the score."""
+    if assessment.flagged:
+        return OrderFlaggedForReview(
+            order_id=order.order_id, score=assessment.score, reasons=assessment.reasons
+        )
+    return FraudCheckPassed(order_id=order.order_id, score=assessment.score)

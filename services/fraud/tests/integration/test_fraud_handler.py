@@ -1,0 +1,238 @@
+"""The fraud handler invoked with EventBridge events as the `fraud-screening` rule sends them,
+replying on a real bus (LocalStack) that a test rule copies into a queue."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
+from sqlalchemy import Engine, delete, select
+
+from services.email.tests.lambda_events import LambdaContext, eventbridge_event, idempotency_key
+from services.fraud.adapters import fraud_verdicts
+from services.fraud.handler import FraudSettings, build
+from shared.contracts import Money, OrderLine, OrderPlaced, envelope_for
+from shared.database import create_engine_for
+from shared.envelope import Envelope, MalformedMessage
+from shared.idempotency import idempotency_records
+
+pytestmark = pytest.mark.integration
+
+CONTEXT = LambdaContext("fraud")
+WATCH = Money(amount=129_900, currency="EUR")
+
+
+@pytest.fixture
+def bus(localstack: Any, unique_name: str, queues: Callable[..., str]) -> Iterator[tuple[str, str]]:
+    """A bus of its own and a rule copying every ``shop.fraud`` event into a queue."""
+    events, sqs = localstack.client("events"), localstack.client("sqs")
+    events.create_event_bus(Name=unique_name)
+    queue_url = queues(f"{unique_name}-verdicts")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(
+        Name=f"{unique_name}-capture",
+        EventBusName=unique_name,
+        EventPattern=json.dumps({"source": ["shop.fraud"]}),
+    )
+    events.put_targets(
+        Rule=f"{unique_name}-capture",
+        EventBusName=unique_name,
+        Targets=[{"Id": "capture", "Arn": queue_arn}],
+    )
+    yield unique_name, queue_url
+    events.remove_targets(Rule=f"{unique_name}-capture", EventBusName=unique_name, Ids=["capture"])
+    events.delete_rule(Name=f"{unique_name}-capture", EventBusName=unique_name)
+    events.delete_event_bus(Name=unique_name)
+
+
+@pytest.fixture
+def order_id() -> str:
+    return f"ord-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def engine(database_url: str, order_id: str) -> Iterator[Engine]:
+    engine = create_engine_for(database_url)
+    yield engine
+    with engine.begin() as connection:
+        for event_id in connection.execute(
+            select(fraud_verdicts.c.event_id).where(fraud_verdicts.c.order_id == order_id)
+        ).scalars():
+            connection.execute(
+                delete(idempotency_records).where(
+                    idempotency_records.c.id == idempotency_key("fraud", event_id)
+                )
+            )
+        connection.execute(delete(fraud_verdicts).where(fraud_verdicts.c.order_id == order_id))
+    engine.dispose()
+
+
+def settings(database_url: str, bus_name: str) -> FraudSettings:
+    return FraudSettings(database_url=database_url, event_bus_name=bus_name, service_name="fraud")
+
+
+def placed(order_id: str, quantity: int, email: str = "ada@example.com") -> Envelope:
+    return envelope_for(
+        OrderPlaced(
+            order_id=order_id,
+            customer_email=email,
+            shipping_country="DE",
+            lines=(OrderLine(sku="WATCH-006", quantity=quantity, unit_price=WATCH),),
+            total=Money(amount=WATCH.amount * quantity, currency="EUR"),
+        )
+    )
+
+
+def rule_event(envelope: Envelope) -> dict[str, Any]:
+    return eventbridge_event(json.loads(envelope.to_json()), envelope.type)
+
+
+def captured(sqs: Any, queue_url: str, expected: int, seconds: float = 10) -> list[dict[str, Any]]:
+    """Bus events copied to the queue: polls until ``expected`` arrived, then one more empty
+    long poll so an extra (duplicate) event would be seen too."""
+    received: list[dict[str, Any]] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        wait = 1 if len(received) >= expected else 2
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
+        ).get("Messages", [])
+        for message in messages:
+            received.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if len(received) >= expected and not messages:
+            break
+    return received
+
+
+def verdict_rows(engine: Engine, order_id: str) -> list[Any]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(fraud_verdicts).where(fraud_verdicts.c.order_id == order_id)
+            ).all()
+        )
+
+
+def test_a_risky_order_is_flagged_on_the_bus_once_even_when_delivered_twice(
+    localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
+) -> None:
+    bus_name, queue_url = bus
+    handler = build(settings(database_url, bus_name))
+    order_placed = placed(order_id, quantity=3)
+
+    handler(rule_event(order_placed), CONTEXT)
+    handler(rule_event(order_placed), CONTEXT)  # EventBridge retries carry a new event id
+
+    events = captured(localstack.client("sqs"), queue_url, expected=1)
+    assert [(event["source"], event["detail-type"]) for event in events] == [
+        ("shop.fraud", "OrderFlaggedForReview")
+    ]
+    verdict = Envelope.model_validate(events[0]["detail"])
+    assert verdict.causation_id == order_placed.event_id
+    assert verdict.correlation_id == order_id
+    assert verdict.payload["score"] == 70
+    assert [reason.split(":")[0] for reason in verdict.payload["reasons"]] == [
+        "very_high_total",
+        "bulk_high_value_item",
+    ]
+    rows = verdict_rows(engine, order_id)
+    assert [(row.verdict, row.score, row.published) for row in rows] == [
+        ("OrderFlaggedForReview", 70, True)
+    ]
+
+
+def test_an_order_that_scores_low_passes_with_its_score(
+    localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
+) -> None:
+    bus_name, queue_url = bus
+    build(settings(database_url, bus_name))(rule_event(placed(order_id, quantity=1)), CONTEXT)
+    events = captured(localstack.client("sqs"), queue_url, expected=1)
+    assert [event["detail-type"] for event in events] == ["FraudCheckPassed"]
+    assert events[0]["detail"]["payload"] == {"order_id": order_id, "score": 20}
+
+
+def test_a_redelivery_after_the_idempotency_record_expired_publishes_nothing_new(
+    localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
+) -> None:
+    bus_name, queue_url = bus
+    handler = build(settings(database_url, bus_name))
+    order_placed = placed(order_id, quantity=1, email="x@mailinator.com")
+    handler(rule_event(order_placed), CONTEXT)
+    with engine.begin() as connection:
+        connection.execute(
+            delete(idempotency_records).where(
+                idempotency_records.c.id == idempotency_key("fraud", order_placed.event_id)
+            )
+        )
+    handler(rule_event(order_placed), CONTEXT)
+    events = captured(localstack.client("sqs"), queue_url, expected=1)
+    assert [event["detail"]["payload"]["score"] for event in events] == [55]
+    assert len(verdict_rows(engine, order_id)) == 1
+
+
+def test_a_verdict_that_could_not_be_published_is_published_unchanged_on_retry(
+    localstack: Any,
+    database_url: str,
+    engine: Engine,
+    bus: tuple[str, str],
+    order_id: str,
+) -> None:
+    bus_name, queue_url = bus
+    order_placed = placed(order_id, quantity=3)
+    unreachable_bus = boto3.client(
+        "events",
+        endpoint_url="http://127.0.0.1:9",
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    broken = build(settings(database_url, bus_name), events=unreachable_bus)
+    with pytest.raises(EndpointConnectionError):
+        broken(rule_event(order_placed), CONTEXT)
+    [row] = verdict_rows(engine, order_id)
+    assert (row.verdict, row.published) == ("OrderFlaggedForReview", False)
+
+    build(settings(database_url, bus_name))(rule_event(order_placed), CONTEXT)
+
+    events = captured(localstack.client("sqs"), queue_url, expected=1)
+    assert len(events) == 1
+    assert events[0]["detail"] == json.loads(row.verdict_event)
+    assert verdict_rows(engine, order_id)[0].published
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        None,
+        "not an object",
+        {"type": "OrderPlaced", "correlation_id": "ord-x", "payload": {"order_id": "ord-x"}},
+    ],
+    ids=["no detail", "string detail", "invalid payload"],
+)
+def test_a_malformed_event_raises_and_records_nothing(
+    database_url: str, engine: Engine, bus: tuple[str, str], detail: Any
+) -> None:
+    handler = build(settings(database_url, bus[0]))
+    with pytest.raises(MalformedMessage):
+        handler(eventbridge_event(detail), CONTEXT)
+    assert verdict_rows(engine, "ord-x") == []
+
+
+def test_an_event_fraud_does_not_screen_raises(
+    database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
+) -> None:
+    other = placed(order_id, 1).model_copy(
+        update={"type": "OrderCancelled", "payload": {"order_id": order_id, "reason": "x"}}
+    )
+    with pytest.raises(MalformedMessage, match="not a message this consumer takes"):
+        build(settings(database_url, bus[0]))(rule_event(other), CONTEXT)
+    assert verdict_rows(engine, order_id) == []
