@@ -1,0 +1,187 @@
+"""Errors as ``application/problem+json`` (RFC 9457) that say what is wrong."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.orders.adapters.event_store import ConcurrencyError
+from services.orders.application import IdempotencyKeyReused, UnknownOrder
+from services.orders.domain.model import DomainError, InvalidOrder
+
+PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
+
+
+class FieldError(BaseModel):
+    field: str | None
+    message: str
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] = []
+
+
+def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": title}
+        for status, title in statuses
+    }
+
+
+PROBLEM_RESPONSES = _documented(
+    (400, "Malformed request"),
+    (404, "Unknown order"),
+    (409, "Conflict with the order's state or a concurrent change"),
+    (413, "Request body too large"),
+    (422, "Invalid request"),
+)
+OPERATOR_RESPONSES = _documented((401, "Operator token missing"), (403, "Operator token wrong"))
+
+
+class ApiProblem(Exception):
+    """A problem to answer as is."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    slug = title.lower().replace(" ", "-")
+    body = Problem(
+        type=f"/api/docs#problem-{slug}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=errors or [],
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def api_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiProblem)
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            errors=exc.errors,
+            headers=exc.headers,
+        )
+
+    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = list(exc.errors())
+        malformed = [p for p in problems if p.get("type") == "json_invalid"]
+        if malformed:
+            context = malformed[0].get("ctx", {})
+            where = malformed[0].get("loc", ("body", 0))
+            return problem_response(
+                400,
+                "Malformed JSON",
+                f"The request body is not valid JSON: {context.get('error', 'cannot be parsed')}"
+                f" (at character {where[-1]}).",
+                instance=request.url.path,
+            )
+        errors = [FieldError(field=_location(tuple(p["loc"])), message=p["msg"]) for p in problems]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        return problem_response(
+            422, "Invalid request", detail, instance=request.url.path, errors=errors
+        )
+
+    async def invalid_order(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, InvalidOrder)
+        errors = [FieldError(field=None, message=problem) for problem in exc.problems]
+        return problem_response(
+            422, "Invalid order", "; ".join(exc.problems), instance=request.url.path, errors=errors
+        )
+
+    async def unknown_order(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(404, "Unknown order", str(exc), instance=request.url.path)
+
+    async def key_reused(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(422, "Idempotency key reused", str(exc), instance=request.url.path)
+
+    async def invalid_transition(request: Request, exc: Exception) -> JSONResponse:
+        return problem_response(409, "Invalid transition", str(exc), instance=request.url.path)
+
+    async def concurrent_change(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ConcurrencyError)
+        return problem_response(
+            409,
+            "Concurrent change",
+            f"order {exc.stream_id!r} changed meanwhile: {exc}; read it again and retry",
+            instance=request.url.path,
+        )
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        return problem_response(
+            exc.status_code,
+            title,
+            str(exc.detail),
+            instance=request.url.path,
+            headers=dict(exc.headers or {}),
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500,
+            "Internal error",
+            "The server failed; nothing was changed by this request.",
+            instance=request.url.path,
+        )
+
+    app.add_exception_handler(ApiProblem, api_problem)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(InvalidOrder, invalid_order)
+    app.add_exception_handler(UnknownOrder, unknown_order)
+    app.add_exception_handler(IdempotencyKeyReused, key_reused)
+    app.add_exception_handler(DomainError, invalid_transition)
+    app.add_exception_handler(ConcurrencyError, concurrent_change)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

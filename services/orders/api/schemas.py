@@ -1,0 +1,119 @@
+"""Request and response bodies of the orders API (types only; the domain checks the rules)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LineIn(Request):
+    sku: str = Field(min_length=1, max_length=64, examples=["MUG-001"])
+    quantity: int = Field(gt=0, le=10_000, examples=[2])
+
+
+class PlaceOrderIn(Request):
+    customer_email: str = Field(min_length=3, max_length=254, examples=["ada@example.com"])
+    shipping_country: str = Field(
+        min_length=2, max_length=2, description="ISO 3166-1 alpha-2", examples=["DE"]
+    )
+    currency: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=3,
+        description="ISO 4217; the service's currency when left out",
+        examples=["EUR"],
+    )
+    lines: list[LineIn] = Field(min_length=1, max_length=100)
+    payment_token: str = Field(min_length=1, max_length=64, examples=["tok_approve"])
+
+
+class CancelIn(Request):
+    reason: str = Field(default="cancelled by customer", min_length=1, max_length=500)
+
+
+class ReviewIn(Request):
+    decision: Literal["approve", "reject"]
+    reviewer: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="rejected on review", min_length=1, max_length=500)
+
+
+class MoneyOut(BaseModel):
+    amount: int = Field(description="minor units")
+    currency: str
+
+
+class LineOut(BaseModel):
+    sku: str
+    quantity: int
+    unit_price: MoneyOut
+    subtotal: MoneyOut
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    status: str
+    version: int
+    customer_email: str
+    shipping_country: str
+    lines: list[LineOut]
+    item_count: int
+    total: MoneyOut
+    stock: str
+    payment: str
+    fraud: str
+    cancel_reason: str | None
+    placed_at: datetime
+    updated_at: datetime
+
+
+class OrderSummaryOut(BaseModel):
+    order_id: str
+    status: str
+    total: MoneyOut
+    item_count: int
+    customer_email: str
+    shipping_country: str
+    version: int
+    placed_at: datetime
+    updated_at: datetime
+    final_at: datetime | None
+
+
+class OrderPageOut(BaseModel):
+    items: list[OrderSummaryOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class TimelineEntryOut(BaseModel):
+    position: int
+    version: int
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+    event_id: UUID
+    causation_id: UUID | None
+    correlation_id: str | None
+    occurred_at: datetime | None
+    recorded_at: datetime
+
+
+class TimelineOut(BaseModel):
+    order_id: str
+    events: list[TimelineEntryOut]
+
+
+class CheckOut(BaseModel):
+    status: Literal["ok", "unavailable"]
+    detail: str | None = None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    checks: dict[str, CheckOut]
