@@ -1,0 +1,210 @@
+"""The inventory Lambda fed SQS events as AWS sends them, replying on a LocalStack bus."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Iterator
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from sqlalchemy import delete
+
+from services.inventory import handler as handler_module
+from services.inventory.domain import ReservationStatus
+from services.inventory.handler import Clients, build_handler
+from services.inventory.store import InventoryStore, inventory_reservations, inventory_stock
+from services.inventory.tests.aws_events import (
+    BusCapture,
+    LambdaContextDouble,
+    failed_ids,
+    sqs_event,
+)
+from shared.catalogue import Product
+from shared.consumer import ConsumerSettings, LambdaHandler
+from shared.contracts import OrderCancelled, OrderPlaced, envelope_for
+from shared.database import create_engine_for
+from shared.envelope import Envelope
+from shared.idempotency import idempotency_records
+from shared.settings import ConfigurationError
+
+pytestmark = pytest.mark.integration
+
+
+class Scenario:
+    """Unique products and orders for one test, and what the Lambda replied on the bus."""
+
+    def __init__(self, store: InventoryStore, bus: BusCapture) -> None:
+        self.store = store
+        self.bus = bus
+        self.prefix = f"T{uuid.uuid4().hex[:10].upper()}"
+        self.service = f"inventory-{self.prefix.lower()}"
+
+    def product(self, stock: int, name: str = "A") -> str:
+        sku = f"{self.prefix}-{name}"
+        self.store.seed([Product(sku, name, "test", MappingProxyType({"EUR": 500}), stock)])
+        return sku
+
+    def placed(self, lines: dict[str, int], number: int = 0) -> Envelope:
+        order_id = f"ord-{self.prefix}-{number}"
+        price = {"amount": 500, "currency": "EUR"}
+        return envelope_for(
+            OrderPlaced.model_validate(
+                {
+                    "order_id": order_id,
+                    "customer_email": "ada@example.com",
+                    "shipping_country": "DE",
+                    "lines": [
+                        {"sku": sku, "quantity": quantity, "unit_price": price}
+                        for sku, quantity in lines.items()
+                    ],
+                    "total": {"amount": 500 * sum(lines.values()), "currency": "EUR"},
+                }
+            )
+        )
+
+    def available(self, sku: str) -> int:
+        product = self.store.product(sku)
+        assert product is not None
+        return product.available
+
+    def replies(self, count: int, quiet_seconds: float = 0) -> list[dict[str, Any]]:
+        """The bus events received: ``count`` of them, then none more for ``quiet_seconds``."""
+        events = self.bus.received(until=lambda events: len(events) >= count)
+        if quiet_seconds:
+            events += self.bus.received(until=lambda _: False, timeout=quiet_seconds)
+        return events
+
+    def remove(self) -> None:
+        with self.store.engine.begin() as connection:
+            connection.execute(
+                delete(inventory_stock).where(inventory_stock.c.sku.like(f"{self.prefix}-%"))
+            )
+            connection.execute(
+                delete(inventory_reservations).where(
+                    inventory_reservations.c.order_id.like(f"ord-{self.prefix}-%")
+                )
+            )
+            connection.execute(
+                delete(idempotency_records).where(
+                    idempotency_records.c.id.like(f"{self.service}#%")
+                )
+            )
+
+
+@pytest.fixture
+def scenario(database_url: str, inventory_bus: BusCapture) -> Iterator[Scenario]:
+    engine = create_engine_for(database_url)
+    store = InventoryStore(engine)
+    store.create_tables()
+    scenario = Scenario(store, inventory_bus)
+    yield scenario
+    scenario.remove()
+    engine.dispose()
+
+
+@pytest.fixture
+def handler(database_url: str, scenario: Scenario) -> LambdaHandler:
+    settings = ConsumerSettings(
+        database_url=database_url,
+        event_bus_name=scenario.bus.bus_name,
+        service_name=scenario.service,
+    )
+    return build_handler(settings, Clients(events=scenario.bus.events))
+
+
+def test_a_batch_reserves_rejects_and_reports_only_the_malformed_record(
+    scenario: Scenario, handler: LambdaHandler
+) -> None:
+    mug, hat = scenario.product(stock=5, name="MUG"), scenario.product(stock=1, name="HAT")
+    fits = scenario.placed({mug: 2}, number=1)
+    too_many = scenario.placed({mug: 1, hat: 2}, number=2)
+    event = sqs_event(fits.to_json(), '{"type": "OrderPlaced", "payload": {}}', too_many.to_json())
+
+    response = handler(event, LambdaContextDouble())
+
+    assert failed_ids(response) == [event["Records"][1]["messageId"]]
+    assert (scenario.available(mug), scenario.available(hat)) == (3, 1)
+    replies = {event["detail"]["causation_id"]: event for event in scenario.replies(2)}
+    reserved, rejected = replies[str(fits.event_id)], replies[str(too_many.event_id)]
+    assert (reserved["source"], reserved["detail-type"]) == ("shop.inventory", "InventoryReserved")
+    assert reserved["detail"]["correlation_id"] == fits.correlation_id
+    assert rejected["detail-type"] == "InventoryRejected"
+    assert rejected["detail"]["payload"]["short_skus"] == [hat]
+
+
+def test_the_same_message_twice_reserves_and_replies_once(
+    scenario: Scenario, handler: LambdaHandler
+) -> None:
+    sku = scenario.product(stock=5)
+    placed = scenario.placed({sku: 2})
+
+    first = handler(sqs_event(placed.to_json()), LambdaContextDouble())
+    again = handler(sqs_event(placed.to_json(), placed.to_json()), LambdaContextDouble())
+
+    assert failed_ids(first) == failed_ids(again) == []
+    assert scenario.available(sku) == 3
+    assert [event["detail-type"] for event in scenario.replies(1, quiet_seconds=2)] == [
+        "InventoryReserved"
+    ]
+
+
+def test_a_redelivered_order_with_a_new_event_id_reserves_nothing_more(
+    scenario: Scenario, handler: LambdaHandler
+) -> None:
+    sku = scenario.product(stock=5)
+    placed = scenario.placed({sku: 2})
+    republished = placed.model_copy(update={"event_id": uuid.uuid4()})
+
+    handler(sqs_event(placed.to_json()), None)
+    handler(sqs_event(republished.to_json()), None)
+
+    assert scenario.available(sku) == 3
+    assert [event["detail-type"] for event in scenario.replies(2)] == ["InventoryReserved"] * 2
+
+
+def test_cancellation_releases_the_reservation_once_without_a_reply(
+    scenario: Scenario, handler: LambdaHandler
+) -> None:
+    sku = scenario.product(stock=5)
+    placed = scenario.placed({sku: 4})
+    handler(sqs_event(placed.to_json()), None)
+    cancelled = envelope_for(OrderCancelled(order_id=placed.correlation_id, reason="declined"))
+    cancelled_again = cancelled.model_copy(update={"event_id": uuid.uuid4()})
+
+    response = handler(
+        sqs_event(cancelled.to_json(), cancelled_again.to_json(), cancelled.to_json()), None
+    )
+
+    assert failed_ids(response) == []
+    assert scenario.available(sku) == 5
+    reservation = scenario.store.reservation(placed.correlation_id)
+    assert reservation is not None and reservation.status is ReservationStatus.RELEASED
+    assert [event["detail-type"] for event in scenario.replies(1, quiet_seconds=2)] == [
+        "InventoryReserved"
+    ]
+
+
+def test_the_module_handler_reads_its_configuration_at_cold_start(
+    scenario: Scenario, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("EVENT_BUS_NAME", scenario.bus.bus_name)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", scenario.service)
+    module = importlib.reload(handler_module)
+    sku = scenario.product(stock=1)
+    placed = scenario.placed({sku: 1})
+
+    assert failed_ids(module.handler(sqs_event(placed.to_json()), LambdaContextDouble())) == []
+    assert scenario.replies(1)[0]["detail"]["causation_id"] == str(placed.event_id)
+
+
+def test_missing_configuration_fails_at_the_first_invocation_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("EVENT_BUS_NAME", "orders")
+    module = importlib.reload(handler_module)
+    with pytest.raises(ConfigurationError, match="DATABASE_URL"):
+        module.handler(sqs_event("{}"), None)
