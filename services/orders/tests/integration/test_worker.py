@@ -1,0 +1,222 @@
+"""The order-updates worker against LocalStack queues and the real order service."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from services.orders.adapters.event_store import SqlEventStore
+from services.orders.adapters.migrations import migrate
+from services.orders.application import OrderService
+from services.orders.domain.commands import LineRequest, PlaceOrder
+from services.orders.worker import OrderUpdatesWorker, WorkerSettings
+from shared import contracts
+from shared.database import create_engine_for
+from shared.envelope import Envelope
+
+pytestmark = pytest.mark.integration
+
+DEADLINE_SECONDS = 30.0
+
+
+def eventually(check: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    pytest.fail(f"not within {DEADLINE_SECONDS} s: {what}")
+
+
+@pytest.fixture
+def service(database_url: str) -> Iterator[OrderService]:
+    migrate(database_url)
+    engine = create_engine_for(database_url)
+    try:
+        yield OrderService(SqlEventStore(engine))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def sqs(localstack: Any) -> Any:
+    return localstack.client("sqs")
+
+
+def _arn(sqs: Any, url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+@pytest.fixture
+def updates(sqs: Any, queues: Callable[..., str], unique_name: str) -> tuple[str, str]:
+    """The order-updates queue (visibility 1 s, poison to the DLQ after 2 receives) and DLQ."""
+    dlq = queues(f"{unique_name}-updates-dlq")
+    queue = queues(
+        f"{unique_name}-updates",
+        VisibilityTimeout="1",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": _arn(sqs, dlq), "maxReceiveCount": "2"}),
+    )
+    return queue, dlq
+
+
+def _place(service: OrderService) -> str:
+    order_id = service.new_order_id()
+    service.place(
+        PlaceOrder(
+            order_id=order_id,
+            customer_email="ada@example.com",
+            shipping_country="DE",
+            currency="EUR",
+            lines=(LineRequest("MUG-001", 2),),
+            payment_token="tok_approve",
+        )
+    )
+    return order_id
+
+
+def _replies(order_id: str) -> list[Envelope]:
+    amount = contracts.Money(amount=2598, currency="EUR")
+    return [
+        contracts.envelope_for(contracts.InventoryReserved(order_id=order_id)),
+        contracts.envelope_for(
+            contracts.PaymentAuthorized(order_id=order_id, authorization_id="auth-1", amount=amount)
+        ),
+        contracts.envelope_for(contracts.FraudCheckSkipped(order_id=order_id)),
+    ]
+
+
+def _depth(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def _send(sqs: Any, url: str, *bodies: str) -> None:
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def test_replies_are_applied_and_deleted_and_the_order_is_confirmed(
+    service: OrderService, sqs: Any, updates: tuple[str, str]
+) -> None:
+    queue, _ = updates
+    order_id = _place(service)
+    _send(sqs, queue, *(e.to_json() for e in _replies(order_id)))
+    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+
+    applied: list[str] = []
+    eventually(lambda: applied.extend(worker.poll_once().applied) or len(applied) == 3, "3 applied")
+
+    assert service.get(order_id).to_dict()["status"] == "confirmed"
+    assert _depth(sqs, queue) == 0
+
+
+def test_a_redelivered_reply_is_absorbed(
+    service: OrderService, sqs: Any, updates: tuple[str, str]
+) -> None:
+    queue, _ = updates
+    order_id = _place(service)
+    reserved = _replies(order_id)[0]
+    _send(sqs, queue, reserved.to_json(), reserved.to_json())
+    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+
+    applied: list[str] = []
+    eventually(lambda: applied.extend(worker.poll_once().applied) or len(applied) == 2, "2 taken")
+
+    history = [e.event_id for e in service.history(order_id)]
+    assert history.count(reserved.event_id) == 1
+    assert _depth(sqs, queue) == 0
+
+
+def test_poison_goes_to_the_dead_letter_queue_and_good_messages_still_flow(
+    service: OrderService,
+    sqs: Any,
+    updates: tuple[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue, dlq = updates
+    order_id = _place(service)
+    unknown_order = contracts.envelope_for(contracts.InventoryReserved(order_id="no-such-order"))
+    not_a_reply = contracts.envelope_for(
+        contracts.OrderCancelled(order_id=order_id, reason="forged")
+    )
+    _send(sqs, queue, "{not json", unknown_order.to_json(), not_a_reply.to_json())
+    _send(sqs, queue, _replies(order_id)[0].to_json())
+    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+
+    stop = threading.Event()
+    runner = threading.Thread(target=worker.run, args=(stop,))
+    runner.start()
+    try:
+        eventually(lambda: _depth(sqs, dlq) == 3, "the three poison messages in the DLQ")
+        eventually(lambda: _depth(sqs, queue) == 0, "the queue drained")
+    finally:
+        stop.set()
+        runner.join(timeout=10)
+    assert not runner.is_alive()
+
+    messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    assert sorted(m["Body"] for m in messages["Messages"]) == sorted(
+        ["{not json", unknown_order.to_json(), not_a_reply.to_json()]
+    )
+    assert service.get(order_id).to_dict()["stock"] == "reserved"
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "orders.worker")
+    assert "MalformedMessage: message is not JSON" in logged
+    assert "UnknownOrder" in logged
+    assert "left for the dead-letter queue" in logged
+
+
+def test_a_transient_failure_is_retried_until_it_applies(
+    sqs: Any, updates: tuple[str, str]
+) -> None:
+    queue, dlq = updates
+    envelope = contracts.envelope_for(contracts.InventoryReserved(order_id="order-x"))
+    _send(sqs, queue, envelope.to_json())
+    seen: list[Envelope] = []
+
+    def flaky(received: Envelope) -> None:
+        seen.append(received)
+        if len(seen) == 1:
+            raise ConnectionError("database briefly unavailable")
+
+    worker = OrderUpdatesWorker(
+        sqs, queue, flaky, WorkerSettings(wait_seconds=1, transient_retry_seconds=0)
+    )
+    outcome = eventually(lambda: worker.poll_once().retried, "the first attempt failed")
+    assert len(outcome) == 1
+    eventually(lambda: worker.poll_once().applied, "applied on retry")
+    assert [e.event_id for e in seen] == [envelope.event_id] * 2
+    assert _depth(sqs, queue) == 0
+    assert _depth(sqs, dlq) == 0
+
+
+def test_the_worker_stops_within_its_long_poll(sqs: Any, updates: tuple[str, str]) -> None:
+    queue, _ = updates
+    polling = threading.Event()
+
+    class Watched:
+        def receive_message(self, **kwargs: Any) -> Any:
+            polling.set()
+            return sqs.receive_message(**kwargs)
+
+    worker = OrderUpdatesWorker(Watched(), queue, lambda _: None, WorkerSettings(wait_seconds=2))
+    stop = threading.Event()
+    runner = threading.Thread(target=worker.run, args=(stop,))
+    runner.start()
+    assert polling.wait(timeout=10)
+    began = time.monotonic()
+    stop.set()
+    runner.join(timeout=10)
+    assert not runner.is_alive()
+    assert time.monotonic() - began < 3.0
