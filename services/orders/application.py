@@ -343,7 +343,7 @@ class OrderService:
             state = fold(domain_history(recorded))
             decision = decide(reply, state)
             new_events, outbox = self._record(
-                order_id, decision, cause_id=envelope.event_id, reply=(reply, envelope)
+                order_id, decision, cause_id=envelope.event_id, reply=(reply, envelope, payload)
             )
             if not new_events and not outbox:
                 return
@@ -399,15 +399,15 @@ class OrderService:
         decision: Sequence[domain.Event | domain.PaymentCommand],
         *,
         cause_id: uuid.UUID,
-        reply: tuple[domain.Reply, Envelope] | None = None,
+        reply: tuple[domain.Reply, Envelope, contracts.Contract] | None = None,
     ) -> tuple[list[NewEvent], list[OutboxMessage]]:
         """The events to append and the outbox messages to send for a decision."""
         new_events: list[NewEvent] = []
         outbox: list[OutboxMessage] = []
         for record in decision:
             if reply is not None and record is reply[0]:
-                received = reply[1]
-                new_events.append(_new_event(received, to_wire(record)))
+                _, received, payload = reply
+                new_events.append(_new_event(received, payload))  # as received, not republished
                 continue
             type_name = type(record).__name__
             envelope = Envelope(
