@@ -283,7 +283,7 @@ class OrderService:
                 return stored
         decision = decide(command, OrderState(), catalogue=catalogue_for(command.currency))
         cause_id = _request_id(idempotency_key)
-        new_events, outbox = self._record(command.order_id, decision, cause_id=cause_id)
+        new_events, outbox = self.records_of(command.order_id, decision, cause_id=cause_id)
         store_key = None
         if idempotency_key is not None:
             store_key = _keep_response(idempotency_key, fingerprint or "", command.order_id)
@@ -342,7 +342,7 @@ class OrderService:
                 return
             state = fold(domain_history(recorded))
             decision = decide(reply, state)
-            new_events, outbox = self._record(
+            new_events, outbox = self.records_of(
                 order_id, decision, cause_id=envelope.event_id, reply=(reply, envelope, payload)
             )
             if not new_events and not outbox:
@@ -373,7 +373,7 @@ class OrderService:
             decision = decide(command, state)
             if not decision:
                 return view_of(recorded)
-            new_events, outbox = self._record(command.order_id, decision, cause_id=uuid.uuid4())
+            new_events, outbox = self.records_of(command.order_id, decision, cause_id=uuid.uuid4())
             try:
                 appended = self.store.append(command.order_id, state.version, new_events, outbox)
                 return view_of([*recorded, *appended])
@@ -394,7 +394,7 @@ class OrderService:
         return Placement(int(row.status_code), dict(row.response), replayed=True)
 
     @staticmethod
-    def _record(
+    def records_of(
         order_id: str,
         decision: Sequence[domain.Event | domain.PaymentCommand],
         *,
