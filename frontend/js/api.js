@@ -15,11 +15,14 @@ export class ApiProblem extends Error {
 const TIMEOUT_MS = 15000;
 
 function describeValidation(errors) {
-  // FastAPI's 422 lists each problem with its location; name the field for the reader.
+  // Each problem with the field it is about ({field, message}, or FastAPI's {loc, msg}).
   return errors
     .map((error) => {
-      const where = Array.isArray(error.loc) ? error.loc.filter((part) => part !== "body").join(".") : "";
-      return where ? `${where}: ${error.msg}` : error.msg;
+      const where = Array.isArray(error.loc)
+        ? error.loc.filter((part) => part !== "body").join(".")
+        : error.field || "";
+      const text = error.message ?? error.msg ?? "";
+      return where ? `${where}: ${text}` : text;
     })
     .join("; ");
 }
@@ -119,11 +122,12 @@ export const orders = {
     if (cursor) query.set("cursor", cursor);
     return request(`/api/orders?${query}`);
   },
-  cancel: (id) => request(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
-  review: (id, approve, reason, token) =>
+  cancel: (id, reason = "cancelled by customer") =>
+    request(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: "POST", body: { reason } }),
+  review: (id, { approve, reviewer, reason }, token) =>
     request(`/api/orders/${encodeURIComponent(id)}/review`, {
       method: "POST",
-      body: { approve, reason },
+      body: { decision: approve ? "approve" : "reject", reviewer, reason },
       token,
     }),
 };

@@ -21,12 +21,15 @@ function s(tag, attributes = {}, ...children) {
   return element;
 }
 
-/** A "nice" upper bound for the axis: 1, 2 or 5 times a power of ten. */
+const TICKS = 4;
+
+/** The axis maximum: TICKS steps of 1, 2 or 5 times a power of ten, covering `value`. */
 export function niceMax(value) {
-  if (!(value > 0)) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  const step = [1, 2, 5, 10].find((factor) => factor * power >= value);
-  return step * power;
+  if (!(value > 0)) return TICKS;
+  const rough = value / TICKS;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].find((factor) => factor * power >= rough) * power;
+  return step * TICKS;
 }
 
 /**
@@ -54,8 +57,8 @@ export function lineChart({ title, labels, series, format = String }) {
     s("title", { id: titleId }, title),
     s("desc", { id: descId }, `${labels.length} points from ${labels[0] ?? "—"} to ${labels.at(-1) ?? "—"}. Totals: ${totals.join(", ")}.`),
   );
-  for (let tick = 0; tick <= 4; tick += 1) {
-    const value = (max * tick) / 4;
+  for (let tick = 0; tick <= TICKS; tick += 1) {
+    const value = (max * tick) / TICKS;
     svg.append(
       s("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(value), y2: y(value), class: "grid" }),
       s("text", { x: PAD.left - 6, y: y(value) + 4, "text-anchor": "end", class: "tick" }, format(value)),
@@ -64,7 +67,8 @@ export function lineChart({ title, labels, series, format = String }) {
   const every = Math.max(1, Math.ceil(labels.length / 6));
   labels.forEach((label, index) => {
     if (index % every === 0 || index === labels.length - 1) {
-      svg.append(s("text", { x: x(index), y: HEIGHT - 10, "text-anchor": "middle", class: "tick" }, label));
+      const anchor = index === 0 ? "start" : index === labels.length - 1 ? "end" : "middle";
+      svg.append(s("text", { x: x(index), y: HEIGHT - 10, "text-anchor": anchor, class: "tick" }, label));
     }
   });
   svg.append(s("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(0), y2: y(0), class: "axis" }));

@@ -7,7 +7,7 @@ import { operatorToken, setOperatorToken } from "./state.js";
  * after the token is set or forgotten.
  */
 export function tokenPanel(onChange) {
-  const panel = h("section", { class: "operator", "aria-label": "Operator token" });
+  const panel = h("section", { class: "operator", "aria-label": "Operator access" });
   function draw() {
     if (operatorToken()) {
       replaceChildren(

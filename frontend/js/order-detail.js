@@ -9,7 +9,7 @@ const LIVE_INTERVAL_MS = 1500;
 const SETTLED_INTERVAL_MS = 5000;
 
 function eventTime(event) {
-  return event.time ?? event.occurred_at ?? event.recorded_at;
+  return event.occurred_at ?? event.time ?? event.recorded_at;
 }
 
 function causeOf(event, byId) {

@@ -7,6 +7,15 @@ import { poll } from "./poll.js";
 import { operatorToken, setOperatorToken } from "./state.js";
 
 const REFRESH_MS = 2000;
+const REVIEWER_KEY = "shop.reviewer";
+
+function savedReviewer() {
+  try {
+    return sessionStorage.getItem(REVIEWER_KEY) || "operator";
+  } catch {
+    return "operator";
+  }
+}
 
 export function render(container) {
   const message = h("div");
@@ -14,6 +23,14 @@ export function render(container) {
   const handled = new Set();
   const token = tokenPanel(() => refresh().catch(showProblem));
   let shownIds = "";
+  const reviewer = h("input", { type: "text", maxlength: "200", autocomplete: "name", required: true, value: savedReviewer() });
+  reviewer.addEventListener("change", () => {
+    try {
+      sessionStorage.setItem(REVIEWER_KEY, reviewer.value.trim());
+    } catch {
+      // sessionStorage disabled: the name is asked again next time.
+    }
+  });
 
   function showProblem(error) {
     if (isTokenProblem(error)) {
@@ -41,7 +58,7 @@ export function render(container) {
       buttons.forEach((button) => (button.disabled = true));
       status.textContent = approve ? "Approving…" : "Rejecting…";
       try {
-        await orders.review(order.order_id, approve, text, tokenValue);
+        await orders.review(order.order_id, { approve, reviewer: reviewer.value.trim() || "operator", reason: text }, tokenValue);
         handled.add(order.order_id);
         status.textContent = approve ? "Approved." : "Rejected.";
         announce(`Order ${shortId(order.order_id)} ${approve ? "approved" : "rejected"}.`);
@@ -70,7 +87,7 @@ export function render(container) {
         h("dt", {}, "Placed"),
         h("dd", {}, dateTime(order.placed_at)),
       ),
-      field("Reason", reason, "Recorded with the decision."),
+      field("Reason", reason, "Optional; recorded with the decision."),
       h("div", { class: "actions" }, buttons),
       status,
     );
@@ -101,6 +118,7 @@ export function render(container) {
     heading("Review queue"),
     h("p", {}, "Orders the fraud check flagged wait here on hold. Approving confirms the order; rejecting cancels it and releases its stock and payment."),
     token.element,
+    field("Reviewer", reviewer, "Recorded with each decision."),
     message,
     queue,
   );
