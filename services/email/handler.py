@@ -7,7 +7,7 @@ variables; the SES endpoint comes from ``AWS_ENDPOINT_URL`` / ``AWS_REGION``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import Field
 
@@ -47,11 +47,10 @@ def build(settings: EmailSettings | None = None, ses: Any = None) -> LambdaHandl
     product_names = {product.sku: product.name for product in load_catalogue()}
 
     def send(envelope: Envelope, payload: Contract) -> list[Envelope]:
-        event: CustomerEvent = payload  # type: ignore[assignment]  # ACCEPTS limits the types
         try:
             delivery = deliver(
                 event_id=envelope.event_id,
-                event=event,
+                event=cast(CustomerEvent, payload),  # ACCEPTS limits the types
                 store=store,
                 mailer=mailer,
                 sender=settings.sender_email,

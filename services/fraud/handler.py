@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, cast
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from services.fraud.adapters import SqlVerdicts, metadata
 from services.fraud.scoring import DEFAULT_HOME_COUNTRIES, ScoringRules, assess, verdict_for
@@ -46,6 +46,11 @@ class FraudSettings(ConsumerSettings):
     fraud_home_countries: tuple[CountryCode, ...] = Field(
         default=DEFAULT_HOME_COUNTRIES, min_length=1
     )
+
+    @model_validator(mode="after")
+    def _consistent_rules(self) -> FraudSettings:
+        self.rules()
+        return self
 
     def rules(self) -> ScoringRules:
         return ScoringRules(

@@ -97,3 +97,45 @@ def failed_ids(response: dict[str, Any]) -> list[str]:
 def idempotency_key(service: str, event_id: uuid.UUID | str) -> str:
     """The key powertools stores for an event id (``<service>#md5(json(event_id))``)."""
     return f"{service}#{hashlib.md5(json.dumps(str(event_id)).encode()).hexdigest()}"
+
+
+def function_url_event(
+    path: str, query: dict[str, str] | None = None, method: str = "GET"
+) -> dict[str, Any]:
+    """A request as a Lambda function URL delivers it (payload format 2.0)."""
+    raw_query = "&".join(f"{name}={value}" for name, value in (query or {}).items())
+    domain = "abcdefghijklmnop.lambda-url.us-east-1.on.aws"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        "headers": {
+            "accept": "application/json",
+            "host": domain,
+            "user-agent": "Amazon CloudFront",
+            "x-forwarded-proto": "https",
+        },
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abcdefghijklmnop",
+            "domainName": domain,
+            "domainPrefix": "abcdefghijklmnop",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "Amazon CloudFront",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "23/Nov/2026:17:00:00 +0000",
+            "timeEpoch": 1795453200000,
+        },
+        "isBase64Encoded": False,
+    }
+    if query:
+        event["queryStringParameters"] = dict(query)
+    return event
