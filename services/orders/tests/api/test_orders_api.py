@@ -3,6 +3,7 @@ request wrote nothing."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from services.orders.adapters.event_store import SqlEventStore, outbox_table
+from services.orders.api import create_app
 from services.orders.application import OrderService
 from services.orders.projections import catch_up
 from shared.contracts import (
@@ -550,3 +552,16 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
 def _mark(writes: Any, engine: Engine) -> Any:
     """A fresh mark of what is in the store now."""
     return type(writes)(engine)
+
+
+def test_the_app_projects_summaries_in_the_background(settings: Any) -> None:
+    with TestClient(create_app(settings)) as background:
+        order_id = _placed(background)["order_id"]
+        deadline = time.monotonic() + 15
+        listed: list[str] = []
+        while order_id not in listed and time.monotonic() < deadline:
+            page = background.get("/api/orders", params={"limit": 100}).json()
+            listed = [item["order_id"] for item in page["items"]]
+            if order_id not in listed:
+                time.sleep(0.05)
+        assert order_id in listed
