@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
     OperationStatus,
     ProgressEvent,
@@ -24,6 +25,12 @@ Properties = dict[str, Any]
 
 def done(model: Properties) -> ProgressEvent[Properties]:
     return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=model)
+
+
+def gone(error: ClientError) -> bool:
+    """Whether a delete found the resource already gone (as after a failed create)."""
+    code = error.response.get("Error", {}).get("Code", "")
+    return code.startswith("NoSuch") or code == "ResourceNotFoundException"
 
 
 def api_tags(tags: list[dict[str, str]] | None) -> dict[str, Any]:
@@ -82,8 +89,15 @@ class DistributionProvider(ResourceProvider[Properties]):
 
     def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.previous_state or request.desired_state
+        if not model.get("Id"):
+            return done(model)
         cloudfront = request.aws_client_factory.cloudfront
-        current = cloudfront.get_distribution_config(Id=model["Id"])
+        try:
+            current = cloudfront.get_distribution_config(Id=model["Id"])
+        except ClientError as error:
+            if gone(error):
+                return done(model)
+            raise
         etag = current["ETag"]
         if current["DistributionConfig"]["Enabled"]:
             config = {**current["DistributionConfig"], "Enabled": False}
@@ -127,7 +141,14 @@ class OriginAccessControlProvider(ResourceProvider[Properties]):
 
     def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.previous_state or request.desired_state
+        if not model.get("Id"):
+            return done(model)
         cloudfront = request.aws_client_factory.cloudfront
-        etag = cloudfront.get_origin_access_control(Id=model["Id"])["ETag"]
+        try:
+            etag = cloudfront.get_origin_access_control(Id=model["Id"])["ETag"]
+        except ClientError as error:
+            if gone(error):
+                return done(model)
+            raise
         cloudfront.delete_origin_access_control(Id=model["Id"], IfMatch=etag)
         return done(model)

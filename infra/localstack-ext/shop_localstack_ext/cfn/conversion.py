@@ -13,6 +13,13 @@ from typing import Any
 from botocore.model import ListShape, Shape, StructureShape
 from localstack.aws.spec import load_service
 
+# Defaults CloudFormation applies where the API requires a member.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443},
+    "ForwardedValues": {"Cookies": {"Forward": "none"}},
+    "S3OriginConfig": {"OriginAccessIdentity": ""},
+    "LoggingConfig": {"Enabled": True, "IncludeCookies": False, "Prefix": ""},
+}
 RENAMED = {
     "OriginCustomHeaders": "CustomHeaders",
     "OriginSSLProtocols": "OriginSslProtocols",
@@ -47,6 +54,7 @@ def to_api_shape(value: Any, shape: Shape, where: str) -> Any:
         value = {"Items": value} if isinstance(value, list) else value
     if shape.name in {"DefaultCacheBehavior", "CacheBehavior"}:
         value = nest_cached_methods(value)
+    value = {**DEFAULTS.get(shape.name, {}), **value}
     converted: dict[str, Any] = {}
     for name, member_value in value.items():
         api_name = RENAMED.get(name, name)
@@ -55,6 +63,8 @@ def to_api_shape(value: Any, shape: Shape, where: str) -> Any:
         converted[api_name] = to_api_shape(member_value, shape.members[api_name], f"{where}.{name}")
     if is_list_wrapper(shape):
         converted["Quantity"] = len(converted.get("Items", []))
+        if "Enabled" in shape.members:
+            converted.setdefault("Enabled", converted["Quantity"] > 0)
     return converted
 
 

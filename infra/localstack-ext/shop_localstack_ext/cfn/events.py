@@ -8,13 +8,14 @@ import json
 import uuid
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
     ProgressEvent,
     ResourceProvider,
     ResourceRequest,
 )
 
-from shop_localstack_ext.cfn.cloudfront import done
+from shop_localstack_ext.cfn.cloudfront import done, gone
 
 Properties = dict[str, Any]
 MAX_NAME = 48
@@ -65,5 +66,11 @@ class ArchiveProvider(ResourceProvider[Properties]):
 
     def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.previous_state or request.desired_state
-        request.aws_client_factory.events.delete_archive(ArchiveName=model["ArchiveName"])
+        if not model.get("Arn"):
+            return done(model)
+        try:
+            request.aws_client_factory.events.delete_archive(ArchiveName=model["ArchiveName"])
+        except ClientError as error:
+            if not gone(error):
+                raise
         return done(model)

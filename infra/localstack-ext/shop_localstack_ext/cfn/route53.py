@@ -8,13 +8,14 @@ from __future__ import annotations
 import uuid
 from typing import Any, ClassVar
 
+from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
     ProgressEvent,
     ResourceProvider,
     ResourceRequest,
 )
 
-from shop_localstack_ext.cfn.cloudfront import done
+from shop_localstack_ext.cfn.cloudfront import done, gone
 
 Properties = dict[str, Any]
 UNSUPPORTED = ("VPCs", "QueryLoggingConfig")
@@ -69,7 +70,13 @@ class HostedZoneProvider(ResourceProvider[Properties]):
 
     def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.previous_state or request.desired_state
-        request.aws_client_factory.route53.delete_hosted_zone(Id=model["Id"])
+        if not model.get("Id"):
+            return done(model)
+        try:
+            request.aws_client_factory.route53.delete_hosted_zone(Id=model["Id"])
+        except ClientError as error:
+            if not gone(error):
+                raise
         return done(model)
 
     @staticmethod

@@ -35,6 +35,10 @@ class DistributionRegistry:
         with self._lock:
             self._by_id.pop(distribution_id.lower(), None)
 
+    def any(self) -> bool:
+        with self._lock:
+            return bool(self._by_id)
+
     def by_id(self, distribution_id: str) -> Distribution | None:
         with self._lock:
             return self._by_id.get(distribution_id.lower())

@@ -9,7 +9,8 @@ except where moto falls short:
 - distribution configurations are recorded as sent (``distributions.DISTRIBUTIONS``) and answered
   back from there, because moto drops origin access control ids, custom error responses and
   forwarded values; S3 origin domains that moto refuses (LocalStack-style
-  ``<bucket>.s3.localhost.localstack.cloud``) reach moto as ``<bucket>.s3.amazonaws.com``;
+  ``<bucket>.s3.localhost.localstack.cloud``) reach moto as ``<bucket>.s3.amazonaws.com``, and
+  cache behaviours do not reach it at all (it fails on more than one);
 - CreateOriginAccessControl answers its ETag;
 - the managed cache and origin request policies are listed and readable;
 - CreateInvalidation and DeleteDistribution also empty the edge cache.
@@ -60,8 +61,11 @@ def forward_to_moto(context: RequestContext, request: ServiceRequest) -> Respons
 
 
 def moto_acceptable_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The configuration with S3 origin domains moto accepts (it wants ``...amazonaws.com``)."""
+    """The configuration as moto can take it: S3 origin domains ending in ``amazonaws.com``, and
+    no cache behaviours (moto fails on more than one; the recorded configuration keeps them)."""
     accepted = copy.deepcopy(config)
+    if accepted.get("CacheBehaviors", {}).get("Quantity"):
+        accepted["CacheBehaviors"] = {"Quantity": 0}
     for origin in accepted.get("Origins", {}).get("Items", []):
         domain = origin["DomainName"]
         if "S3OriginConfig" in origin and not domain.endswith("amazonaws.com"):

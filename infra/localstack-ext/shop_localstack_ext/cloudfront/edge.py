@@ -1,0 +1,255 @@
+"""The CloudFront data plane inside LocalStack's gateway.
+
+Hook: an ``on_infra_start`` plugin (``localstack.hooks.on_infra_start``) inserts ``CloudFrontEdge``
+into the gateway's request handler chain, right before LocalStack's CORS enforcement, so it sees
+every request first. A request whose ``Host`` reaches a distribution (see ``hostnames``) is
+answered here and the chain is terminated; any other request passes through untouched (S3
+virtual hosts, function URLs, AWS APIs). A ROUTER rule would not do: Route 53 names are only
+known at request time.
+
+Serving follows the distribution's configuration as recorded by the provider: cache behaviours
+by path pattern in order, then the default; default root object; S3 or custom origins; custom
+error responses; the edge cache with the behaviour's TTLs, its key, ``X-Cache`` and invalidations.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl
+
+from localstack import config as localstack_config
+from localstack.aws import handlers
+from localstack.aws.api import RequestContext
+from localstack.aws.chain import HandlerChain
+from localstack.http import Request, Response
+from localstack.runtime import hooks
+from localstack.runtime.current import get_current_runtime
+
+from shop_localstack_ext.cloudfront import hostnames, origins, rules
+from shop_localstack_ext.cloudfront.cache import EDGE_CACHE, CachedResponse
+from shop_localstack_ext.cloudfront.distributions import DISTRIBUTIONS, Distribution
+from shop_localstack_ext.cloudfront.managed_policies import (
+    MANAGED_CACHE_POLICIES,
+    MANAGED_ORIGIN_REQUEST_POLICIES,
+)
+
+LOG = logging.getLogger(__name__)
+CACHEABLE_STATUSES = frozenset({200, 203, 300, 301, 410})
+EDGE_HEADERS = ("x-cache", "age", "via", "x-amz-cf-id", "x-amz-cf-pop")
+POP = "LOCAL1-P1"
+
+
+def route53_records() -> list[hostnames.Record]:
+    """Every record set of every hosted zone LocalStack holds, read from its moto backends."""
+    from moto.route53.models import route53_backends
+
+    found: list[hostnames.Record] = []
+    for account_backends in list(route53_backends.values()):
+        for backend in list(account_backends.values()):
+            for zone in list(backend.zones.values()):
+                found.extend(as_record(record_set) for record_set in list(zone.rrsets))
+    return found
+
+
+def as_record(record_set: Any) -> hostnames.Record:
+    values = tuple(v["Value"] if isinstance(v, dict) else str(v) for v in record_set.records or [])
+    alias = record_set.alias_target or {}
+    return hostnames.Record(
+        name=record_set.name,
+        type=record_set.type_ or "",
+        alias_target=alias.get("DNSName") if isinstance(alias, dict) else None,
+        values=values,
+    )
+
+
+def direct_distribution(name: str) -> Distribution | None:
+    """The distribution a name denotes in one of the two direct forms."""
+    distribution_id = hostnames.distribution_id_in_edge_host(name)
+    if distribution_id:
+        return DISTRIBUTIONS.by_id(distribution_id)
+    if name.endswith(".cloudfront.net"):
+        return DISTRIBUTIONS.by_domain_name(name)
+    return None
+
+
+def distribution_for_host(host: str) -> Distribution | None:
+    if not host or not DISTRIBUTIONS.any():
+        return None
+    return hostnames.resolve(host, direct_distribution, route53_records)
+
+
+def viewer_headers(request: Request) -> dict[str, str]:
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
+def viewer_cookies(headers: dict[str, str]) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(headers.get("cookie", ""))
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def edge_headers(x_cache: str) -> Iterator[tuple[str, str]]:
+    yield "X-Cache", x_cache
+    yield "Via", f"1.1 {uuid.uuid4().hex[:16]}.cloudfront.net (CloudFront)"
+    yield "X-Amz-Cf-Pop", POP
+    yield "X-Amz-Cf-Id", uuid.uuid4().hex
+
+
+def viewer_response(
+    method: str, status: int, headers: list[tuple[str, str]], body: bytes, x_cache: str
+) -> Response:
+    kept = [
+        (name, value)
+        for name, value in headers
+        if name.lower() not in EDGE_HEADERS and name.lower() not in origins.HOP_BY_HOP
+    ]
+    payload = b"" if method == "HEAD" else body
+    response = Response(payload, status=status, headers=[*kept, *edge_headers(x_cache)])
+    if method == "HEAD":
+        response.headers["Content-Length"] = str(len(body))
+    return response
+
+
+def plain(status: int, message: str) -> Response:
+    response = Response(message.encode(), status=status, mimetype="text/plain")
+    for name, value in edge_headers("Error from cloudfront"):
+        response.headers[name] = value
+    return response
+
+
+class CloudFrontEdge:
+    """Gateway handler serving requests addressed to a distribution."""
+
+    def __init__(self, gateway_port: int) -> None:
+        self.gateway_port = gateway_port
+
+    def __call__(self, chain: HandlerChain, context: RequestContext, response: Response) -> None:
+        request = context.request
+        distribution = distribution_for_host(request.headers.get("Host", ""))
+        if distribution is None:
+            return
+        try:
+            served = self.serve(distribution, request)
+        except LookupError as error:
+            served = plain(502, f"The distribution's configuration is not served here: {error}")
+        response.update_from(served)
+        chain.terminate()
+
+    def serve(self, distribution: Distribution, request: Request) -> Response:
+        config = distribution.config
+        if not config.get("Enabled"):
+            return plain(403, "The distribution is disabled.")
+        method = request.method.upper()
+        path = request.path
+        behaviour = rules.select_behaviour(config, path)
+        if method not in rules.allowed_methods(behaviour):
+            return plain(403, "This distribution is not configured to allow this HTTP method.")
+        policy = rules.cache_policy_of(behaviour, MANAGED_CACHE_POLICIES)
+        forwarded = rules.forwarded_parameters(behaviour, policy, MANAGED_ORIGIN_REQUEST_POLICIES)
+        query = parse_qsl(request.query_string.decode(), keep_blank_values=True)
+        headers = viewer_headers(request)
+        cookies = viewer_cookies(headers)
+        cacheable = method in rules.cached_methods(behaviour) and method in {"GET", "HEAD"}
+        key = rules.cache_key(
+            distribution.distribution_id, path, query, headers, cookies, policy.key
+        )
+        if cacheable and (entry := EDGE_CACHE.get(key)):
+            hit = viewer_response(
+                method, entry.status, entry.headers, entry.body, "Hit from cloudfront"
+            )
+            hit.headers["Age"] = str(entry.age())
+            return hit
+        origin_path = (
+            f"/{config['DefaultRootObject']}"
+            if path == "/" and config.get("DefaultRootObject")
+            else path
+        )
+        sent_headers = rules.forwarded_headers(headers, method, forwarded)
+        sent_cookies = rules.forwarded_cookies(cookies, forwarded)
+        if sent_cookies:
+            sent_headers["cookie"] = "; ".join(f"{n}={v}" for n, v in sent_cookies.items())
+        sent_headers.setdefault("x-forwarded-for", request.remote_addr or "127.0.0.1")
+        sent_headers.setdefault("user-agent", "Amazon CloudFront")
+        origin_request = origins.OriginRequest(
+            method=method,
+            path=origin_path,
+            query=rules.forwarded_query(query, forwarded),
+            headers=sent_headers,
+            body=request.get_data(),
+        )
+        fetched = self.fetch(distribution, behaviour, origin_request)
+        error = rules.custom_error_response(config, fetched.status)
+        if error is not None:
+            return self.error_response(distribution, method, fetched, error)
+        if cacheable and method == "GET" and fetched.status in CACHEABLE_STATUSES:
+            seconds = rules.seconds_to_cache(policy, fetched.header("Cache-Control"))
+            if seconds > 0:
+                EDGE_CACHE.put(
+                    key,
+                    CachedResponse(
+                        distribution_id=distribution.distribution_id,
+                        path=path,
+                        status=fetched.status,
+                        headers=fetched.headers,
+                        body=fetched.body,
+                        seconds=seconds,
+                    ),
+                )
+        return viewer_response(
+            method, fetched.status, fetched.headers, fetched.body, "Miss from cloudfront"
+        )
+
+    def fetch(
+        self, distribution: Distribution, behaviour: dict[str, Any], request: origins.OriginRequest
+    ) -> origins.OriginResponse:
+        origin = next(
+            (
+                o
+                for o in rules.items(distribution.config["Origins"])
+                if o["Id"] == behaviour["TargetOriginId"]
+            ),
+            None,
+        )
+        if origin is None:
+            raise LookupError(f"no origin {behaviour['TargetOriginId']}")
+        if "S3OriginConfig" in origin:
+            return origins.fetch_from_s3(distribution.account_id, origin, request)
+        return origins.fetch_from_custom(origin, request, self.gateway_port)
+
+    def error_response(
+        self,
+        distribution: Distribution,
+        method: str,
+        fetched: origins.OriginResponse,
+        error: dict[str, Any],
+    ) -> Response:
+        """The custom error response: the page at ``ResponsePagePath`` (fetched through the
+        behaviour of that path) with ``ResponseCode``, or the origin's answer with that code."""
+        status = int(error.get("ResponseCode") or fetched.status)
+        page_path = error.get("ResponsePagePath")
+        if not page_path:
+            return viewer_response(
+                method, status, fetched.headers, fetched.body, "Error from cloudfront"
+            )
+        page_behaviour = rules.select_behaviour(distribution.config, page_path)
+        page_request = origins.OriginRequest("GET", page_path, [], {}, b"")
+        page = self.fetch(distribution, page_behaviour, page_request)
+        return viewer_response(method, status, page.headers, page.body, "Error from cloudfront")
+
+
+def gateway_port() -> int:
+    return int(localstack_config.GATEWAY_LISTEN[0].port)
+
+
+@hooks.on_infra_start()
+def register_cloudfront_edge() -> None:
+    """Put the edge first in the gateway's handler chain (before CORS enforcement)."""
+    chain = get_current_runtime().components.gateway.request_handlers
+    chain.insert(chain.index(handlers.enforce_cors), CloudFrontEdge(gateway_port()))
+    LOG.info(
+        "CloudFront edge serving <id>.cloudfront.%s and Route 53 names", origins.LOCALSTACK_DOMAIN
+    )
