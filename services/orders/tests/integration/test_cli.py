@@ -1,0 +1,257 @@
+"""``python -m services.orders``: configuration errors, and ``run`` end to end in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import make_url, text
+
+from shared import contracts
+from shared.database import create_engine_for
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[4]
+DEADLINE_SECONDS = 30.0
+TOKEN = "operator-token-for-tests-0123456789"
+
+
+def eventually(check: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    pytest.fail(f"not within {DEADLINE_SECONDS} s: {what}")
+
+
+def _cli(*args: str, env: dict[str, str], **kwargs: Any) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "services.orders", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
+
+
+def _base_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env.setdefault("AWS_ACCESS_KEY_ID", "test")
+    env.update(AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def own_database_url(database_url: str, unique_name: str) -> Iterator[str]:
+    """A database of this test alone: on PostgreSQL a throwaway database, because a relay
+    started by the CLI publishes every unsent record of its outbox."""
+    if not database_url.startswith("postgresql"):
+        yield database_url
+        return
+    name = unique_name.replace("-", "_")
+    admin = create_engine_for(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield str(make_url(database_url).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def env(
+    own_database_url: str, localstack: Any, queues: Callable[..., str], unique_name: str
+) -> Iterator[dict[str, str]]:
+    """The environment of a complete orders process, on resources this test creates."""
+    sqs, sns, events = (
+        localstack.client("sqs"),
+        localstack.client("sns"),
+        localstack.client("events"),
+    )
+    topic_arn = sns.create_topic(Name=f"{unique_name}-order-events")["TopicArn"]
+    topic_capture = queues(f"{unique_name}-capture")
+    capture_arn = sqs.get_queue_attributes(QueueUrl=topic_capture, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=capture_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    bus = f"{unique_name}-orders"
+    events.create_event_bus(Name=bus)
+    try:
+        yield {
+            **_base_env(),
+            "ORDERS_DATABASE_URL": own_database_url,
+            "ORDERS_TOPIC_ARN": topic_arn,
+            "ORDERS_PAYMENTS_QUEUE_URL": queues(f"{unique_name}-payments.fifo", FifoQueue="true"),
+            "ORDERS_EVENT_BUS_NAME": bus,
+            "ORDERS_UPDATES_QUEUE_URL": queues(f"{unique_name}-updates", VisibilityTimeout="2"),
+            "ORDERS_OPERATOR_TOKEN": TOKEN,
+            "ORDERS_WORKER_WAIT_SECONDS": "1",
+            "TEST_TOPIC_CAPTURE": topic_capture,
+        }
+    finally:
+        events.delete_event_bus(Name=bus)
+        sns.delete_topic(TopicArn=topic_arn)
+
+
+def test_a_missing_variable_is_named_and_exits_2() -> None:
+    result = _cli("relay", env={**_base_env(), "ORDERS_DATABASE_URL": "sqlite:///x.db"})
+    assert result.returncode == 2
+    assert "ORDERS_TOPIC_ARN" in result.stderr
+    assert "ORDERS_DATABASE_URL" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_invalid_tuning_variable_is_named_and_exits_2(env: dict[str, str]) -> None:
+    result = _cli("relay", env={**env, "ORDERS_RELAY_IDLE_INTERVAL_SECONDS": "-1"})
+    assert result.returncode == 2
+    assert "ORDERS_RELAY_IDLE_INTERVAL_SECONDS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_wrong_database_driver_is_a_configuration_error() -> None:
+    result = _cli(
+        "migrate", env={**_base_env(), "ORDERS_DATABASE_URL": "postgresql://u@127.0.0.1/db"}
+    )
+    assert result.returncode == 2
+    assert "ORDERS_DATABASE_URL" in result.stderr
+    assert "psycopg" in result.stderr
+
+
+def test_migrate_then_outbox_status(env: dict[str, str]) -> None:
+    assert _cli("migrate", env=env).returncode == 0
+    result = _cli("outbox-status", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert set(status) == {"backlog", "lag_seconds", "destinations"}
+
+
+def _processes_in_group(group: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _receive(sqs: Any, url: str) -> list[dict[str, Any]]:
+    response = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    messages = response.get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_run_serves_relays_applies_replies_and_stops_cleanly(
+    env: dict[str, str], localstack: Any, stop_signal: signal.Signals
+) -> None:
+    sqs = localstack.client("sqs")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.orders", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
+    try:
+
+        def healthy() -> bool:
+            try:
+                return api.get("/api/health").status_code == 200
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[0]
+                return False
+
+        eventually(healthy, "the API answers")
+        placed = api.post(
+            "/api/orders",
+            json={
+                "customer_email": "ada@example.com",
+                "shipping_country": "DE",
+                "lines": [{"sku": "MUG-001", "quantity": 1}],
+                "payment_token": "tok_approve",
+            },
+        )
+        assert placed.status_code == 201, placed.text
+        order_id = placed.json()["order_id"]
+
+        published: list[dict[str, Any]] = []
+        eventually(
+            lambda: (
+                published.extend(_receive(sqs, env["TEST_TOPIC_CAPTURE"]))
+                or any(m["type"] == "OrderPlaced" for m in published)
+            ),
+            "the relay published OrderPlaced",
+        )
+        amount = contracts.Money(amount=1299, currency="EUR")
+        for reply in (
+            contracts.InventoryReserved(order_id=order_id),
+            contracts.PaymentAuthorized(order_id=order_id, authorization_id="a-1", amount=amount),
+            contracts.FraudCheckSkipped(order_id=order_id),
+        ):
+            sqs.send_message(
+                QueueUrl=env["ORDERS_UPDATES_QUEUE_URL"],
+                MessageBody=contracts.envelope_for(reply).to_json(),
+            )
+        eventually(
+            lambda: api.get(f"/api/orders/{order_id}").json()["status"] == "confirmed",
+            "the worker applied the replies",
+        )
+        eventually(
+            lambda: any(
+                o["order_id"] == order_id and o["status"] == "confirmed"
+                for o in api.get("/api/orders").json()["items"]
+            ),
+            "the projector updated the summary",
+        )
+        assert _processes_in_group(process.pid) == [process.pid], "no child processes"
+    finally:
+        process.send_signal(stop_signal)
+        try:
+            output = process.communicate(timeout=20)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output = process.communicate()[0]
+            pytest.fail(f"run did not stop:\n{output}")
+        api.close()
+    assert process.returncode == 0, output
+    assert f"{stop_signal.name} received; stopping" in output
+    assert "Traceback" not in output
+    assert _processes_in_group(process.pid) == []
