@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import Any
 
@@ -208,3 +210,31 @@ def test_missing_configuration_fails_at_the_first_invocation_naming_the_variable
     module = importlib.reload(handler_module)
     with pytest.raises(ConfigurationError, match="DATABASE_URL"):
         module.handler(sqs_event("{}"), None)
+
+
+def test_two_lambdas_racing_for_the_last_unit_reserve_it_once(
+    scenario: Scenario, database_url: str
+) -> None:
+    settings = ConsumerSettings(
+        database_url=database_url,
+        event_bus_name=scenario.bus.bus_name,
+        service_name=scenario.service,
+    )
+    lambdas = [build_handler(settings, Clients(events=scenario.bus.events)) for _ in range(2)]
+    sku = scenario.product(stock=1)
+    orders = [scenario.placed({sku: 1}, number=n) for n in range(2)]
+    start = threading.Barrier(2)
+
+    def invoke(index: int) -> dict[str, Any]:
+        start.wait()
+        return lambdas[index](sqs_event(orders[index].to_json()), LambdaContextDouble())
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        responses = list(pool.map(invoke, range(2)))
+
+    assert [failed_ids(response) for response in responses] == [[], []]
+    assert scenario.available(sku) == 0
+    assert sorted(event["detail-type"] for event in scenario.replies(2)) == [
+        "InventoryRejected",
+        "InventoryReserved",
+    ]
