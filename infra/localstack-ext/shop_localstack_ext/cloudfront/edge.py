@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
@@ -82,16 +83,6 @@ def distribution_for_host(host: str) -> Distribution | None:
     return hostnames.resolve(host, direct_distribution, route53_records)
 
 
-def viewer_headers(request: Request) -> dict[str, str]:
-    return {name.lower(): value for name, value in request.headers.items()}
-
-
-def viewer_cookies(headers: dict[str, str]) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    jar.load(headers.get("cookie", ""))
-    return {name: morsel.value for name, morsel in jar.items()}
-
-
 def edge_headers(x_cache: str) -> Iterator[tuple[str, str]]:
     yield "X-Cache", x_cache
     yield "Via", f"1.1 {uuid.uuid4().hex[:16]}.cloudfront.net (CloudFront)"
@@ -114,6 +105,67 @@ def viewer_response(
     return response
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """The parts of a viewer request the edge looks at (header names lower-case)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    cookies: dict[str, str]
+    body: bytes
+    address: str
+
+    @classmethod
+    def of(cls, request: Request) -> Viewer:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(headers.get("cookie", ""))
+        return cls(
+            method=request.method.upper(),
+            path=request.path,
+            query=parse_qsl(request.query_string.decode(), keep_blank_values=True),
+            headers=headers,
+            cookies={name: morsel.value for name, morsel in jar.items()},
+            body=request.get_data(),
+            address=request.remote_addr or "127.0.0.1",
+        )
+
+
+def origin_request(
+    viewer: Viewer, default_root_object: str | None, forwarded: list[rules.Parameters]
+) -> origins.OriginRequest:
+    """What the origin receives: the root object for ``/``, and what the policies forward."""
+    path = f"/{default_root_object}" if viewer.path == "/" and default_root_object else viewer.path
+    headers = rules.forwarded_headers(viewer.headers, viewer.method, forwarded)
+    cookies = rules.forwarded_cookies(viewer.cookies, forwarded)
+    if cookies:
+        headers["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
+    headers.setdefault("x-forwarded-for", viewer.address)
+    headers.setdefault("user-agent", "Amazon CloudFront")
+    return origins.OriginRequest(
+        method=viewer.method,
+        path=path,
+        query=rules.forwarded_query(viewer.query, forwarded),
+        headers=headers,
+        body=viewer.body,
+    )
+
+
+def cached(
+    distribution: Distribution, path: str, fetched: origins.OriginResponse, seconds: int
+) -> CachedResponse:
+    return CachedResponse(
+        distribution_id=distribution.distribution_id,
+        path=path,
+        status=fetched.status,
+        headers=fetched.headers,
+        body=fetched.body,
+        seconds=seconds,
+    )
+
+
 def plain(status: int, message: str) -> Response:
     response = Response(message.encode(), status=status, mimetype="text/plain")
     for name, value in edge_headers("Error from cloudfront"):
@@ -124,8 +176,8 @@ def plain(status: int, message: str) -> Response:
 class CloudFrontEdge:
     """Gateway handler serving requests addressed to a distribution."""
 
-    def __init__(self, gateway_port: int) -> None:
-        self.gateway_port = gateway_port
+    def __init__(self, gateway: tuple[str, int]) -> None:
+        self.gateway = gateway
 
     def __call__(self, chain: HandlerChain, context: RequestContext, response: Response) -> None:
         request = context.request
@@ -143,64 +195,38 @@ class CloudFrontEdge:
         config = distribution.config
         if not config.get("Enabled"):
             return plain(403, "The distribution is disabled.")
-        method = request.method.upper()
-        path = request.path
-        behaviour = rules.select_behaviour(config, path)
-        if method not in rules.allowed_methods(behaviour):
+        viewer = Viewer.of(request)
+        behaviour = rules.select_behaviour(config, viewer.path)
+        if viewer.method not in rules.allowed_methods(behaviour):
             return plain(403, "This distribution is not configured to allow this HTTP method.")
         policy = rules.cache_policy_of(behaviour, MANAGED_CACHE_POLICIES)
         forwarded = rules.forwarded_parameters(behaviour, policy, MANAGED_ORIGIN_REQUEST_POLICIES)
-        query = parse_qsl(request.query_string.decode(), keep_blank_values=True)
-        headers = viewer_headers(request)
-        cookies = viewer_cookies(headers)
-        cacheable = method in rules.cached_methods(behaviour) and method in {"GET", "HEAD"}
+        cacheable = viewer.method in rules.cached_methods(behaviour) & {"GET", "HEAD"}
         key = rules.cache_key(
-            distribution.distribution_id, path, query, headers, cookies, policy.key
+            distribution.distribution_id,
+            viewer.path,
+            viewer.query,
+            viewer.headers,
+            viewer.cookies,
+            policy.key,
         )
         if cacheable and (entry := EDGE_CACHE.get(key)):
             hit = viewer_response(
-                method, entry.status, entry.headers, entry.body, "Hit from cloudfront"
+                viewer.method, entry.status, entry.headers, entry.body, "Hit from cloudfront"
             )
             hit.headers["Age"] = str(entry.age())
             return hit
-        origin_path = (
-            f"/{config['DefaultRootObject']}"
-            if path == "/" and config.get("DefaultRootObject")
-            else path
-        )
-        sent_headers = rules.forwarded_headers(headers, method, forwarded)
-        sent_cookies = rules.forwarded_cookies(cookies, forwarded)
-        if sent_cookies:
-            sent_headers["cookie"] = "; ".join(f"{n}={v}" for n, v in sent_cookies.items())
-        sent_headers.setdefault("x-forwarded-for", request.remote_addr or "127.0.0.1")
-        sent_headers.setdefault("user-agent", "Amazon CloudFront")
-        origin_request = origins.OriginRequest(
-            method=method,
-            path=origin_path,
-            query=rules.forwarded_query(query, forwarded),
-            headers=sent_headers,
-            body=request.get_data(),
-        )
-        fetched = self.fetch(distribution, behaviour, origin_request)
+        sent = origin_request(viewer, config.get("DefaultRootObject"), forwarded)
+        fetched = self.fetch(distribution, behaviour, sent)
         error = rules.custom_error_response(config, fetched.status)
         if error is not None:
-            return self.error_response(distribution, method, fetched, error)
-        if cacheable and method == "GET" and fetched.status in CACHEABLE_STATUSES:
+            return self.error_response(distribution, viewer.method, fetched, error)
+        if cacheable and viewer.method == "GET" and fetched.status in CACHEABLE_STATUSES:
             seconds = rules.seconds_to_cache(policy, fetched.header("Cache-Control"))
             if seconds > 0:
-                EDGE_CACHE.put(
-                    key,
-                    CachedResponse(
-                        distribution_id=distribution.distribution_id,
-                        path=path,
-                        status=fetched.status,
-                        headers=fetched.headers,
-                        body=fetched.body,
-                        seconds=seconds,
-                    ),
-                )
+                EDGE_CACHE.put(key, cached(distribution, viewer.path, fetched, seconds))
         return viewer_response(
-            method, fetched.status, fetched.headers, fetched.body, "Miss from cloudfront"
+            viewer.method, fetched.status, fetched.headers, fetched.body, "Miss from cloudfront"
         )
 
     def fetch(
@@ -218,7 +244,7 @@ class CloudFrontEdge:
             raise LookupError(f"no origin {behaviour['TargetOriginId']}")
         if "S3OriginConfig" in origin:
             return origins.fetch_from_s3(distribution.account_id, origin, request)
-        return origins.fetch_from_custom(origin, request, self.gateway_port)
+        return origins.fetch_from_custom(origin, request, self.gateway)
 
     def error_response(
         self,
@@ -241,15 +267,14 @@ class CloudFrontEdge:
         return viewer_response(method, status, page.headers, page.body, "Error from cloudfront")
 
 
-def gateway_port() -> int:
-    return int(localstack_config.GATEWAY_LISTEN[0].port)
+def gateway_address() -> tuple[str, int]:
+    """LocalStack's host name as it hands it out (LOCALSTACK_HOST), and its gateway's port."""
+    return localstack_config.LOCALSTACK_HOST.host, int(localstack_config.GATEWAY_LISTEN[0].port)
 
 
 @hooks.on_infra_start()
 def register_cloudfront_edge() -> None:
     """Put the edge first in the gateway's handler chain (before CORS enforcement)."""
     chain = get_current_runtime().components.gateway.request_handlers
-    chain.insert(chain.index(handlers.enforce_cors), CloudFrontEdge(gateway_port()))
-    LOG.info(
-        "CloudFront edge serving <id>.cloudfront.%s and Route 53 names", origins.LOCALSTACK_DOMAIN
-    )
+    chain.insert(chain.index(handlers.enforce_cors), CloudFrontEdge(gateway_address()))
+    LOG.info("CloudFront edge: <id>.cloudfront.localhost.localstack.cloud and Route 53 names")

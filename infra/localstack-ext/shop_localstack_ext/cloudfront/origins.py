@@ -2,9 +2,9 @@
 
 S3 origins are read through LocalStack's internal S3 client, in the distribution's account.
 Custom origins are spoken to over plain HTTP on their ``HTTPPort`` (local origins serve no TLS),
-with the origin's domain as ``Host``; domains under ``localhost.localstack.cloud`` (Lambda
-function URLs, for instance) do not resolve from Python here, so they are sent to LocalStack's
-own gateway with that ``Host`` instead.
+with the origin's domain as ``Host``; names LocalStack hands out (Lambda function URLs, for
+instance) do not resolve from Python here, so they are sent to LocalStack's own gateway with that
+``Host`` instead (``rules.origin_address``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import requests
 from botocore.exceptions import ClientError
 from localstack.aws.connect import connect_to
 
-from shop_localstack_ext.cloudfront.rules import s3_bucket_of
+from shop_localstack_ext.cloudfront.rules import origin_address, s3_bucket_of
 
-LOCALSTACK_DOMAIN = "localhost.localstack.cloud"
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -134,19 +133,15 @@ def fetch_from_s3(
     return OriginResponse(status, headers, body)
 
 
-def connection_target(origin: dict[str, Any], gateway_port: int) -> tuple[str, int]:
-    domain = origin["DomainName"]
-    if domain == LOCALSTACK_DOMAIN or domain.endswith(f".{LOCALSTACK_DOMAIN}"):
-        return "127.0.0.1", gateway_port
-    custom = origin.get("CustomOriginConfig") or {}
-    return domain, int(custom.get("HTTPPort") or 80)
-
-
 def fetch_from_custom(
-    origin: dict[str, Any], request: OriginRequest, gateway_port: int
+    origin: dict[str, Any], request: OriginRequest, gateway: tuple[str, int]
 ) -> OriginResponse:
-    host, port = connection_target(origin, gateway_port)
+    """Proxy to a custom origin; ``gateway`` is LocalStack's own (host name, port)."""
     custom = origin.get("CustomOriginConfig") or {}
+    gateway_host, gateway_port = gateway
+    host, port = origin_address(
+        origin["DomainName"], int(custom.get("HTTPPort") or 80), gateway_port, gateway_host
+    )
     url = f"http://{host}:{port}{origin.get('OriginPath') or ''}{request.path}"
     if request.query:
         url = f"{url}?{urlencode(request.query)}"

@@ -14,6 +14,7 @@ from typing import Any
 
 Config = Mapping[str, Any]
 
+LOCALSTACK_DOMAIN = "localhost.localstack.cloud"
 LEGACY_DEFAULT_TTL = 86_400
 LEGACY_MAX_TTL = 31_536_000
 
@@ -286,3 +287,17 @@ def s3_bucket_of(domain_name: str) -> str | None:
     LocalStack's ``<bucket>.s3.localhost.localstack.cloud``."""
     match = re.fullmatch(r"(?P<bucket>.+)\.s3([.-][a-z0-9-]+)*\.[a-z0-9.-]+(:\d+)?", domain_name)
     return match["bucket"] if match else None
+
+
+def origin_address(
+    domain_name: str, http_port: int, gateway_port: int, gateway_host: str
+) -> tuple[str, int]:
+    """Where to connect for a custom origin. Names LocalStack hands out (under
+    ``localhost.localstack.cloud`` or under its own host, as function URLs are:
+    ``<id>.lambda-url.<region>.127.0.0.1:4566``) do not resolve from Python, so they go to
+    LocalStack's gateway; any other name to its own port (one in the name wins over HTTPPort)."""
+    host, _, port = domain_name.lower().rstrip(".").partition(":")
+    under_localstack = host == LOCALSTACK_DOMAIN or host.endswith(f".{LOCALSTACK_DOMAIN}")
+    if under_localstack or host.endswith(f".{gateway_host.lower()}"):
+        return "127.0.0.1", gateway_port
+    return host, int(port) if port.isdigit() else http_port
