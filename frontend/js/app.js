@@ -50,6 +50,7 @@ function route() {
     if (match && link.getAttribute("href") === match.entry.nav) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   });
+  drawCartCount();
   if (!firstRender) main.querySelector(".view-heading")?.focus();
   firstRender = false;
 }

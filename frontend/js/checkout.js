@@ -222,7 +222,7 @@ export function render(container, _params, { navigate }) {
           );
           submit.disabled = false;
           submit.textContent = retryable ? "Try again" : "Place order";
-          message.querySelector("[role=alert]")?.focus?.();
+          message.querySelector(".problem")?.focus();
         } finally {
           form.removeAttribute("aria-busy");
         }

@@ -57,7 +57,7 @@ export function problemBox(error) {
   const detail = error?.detail || error?.message || "";
   return h(
     "div",
-    { class: "problem", role: "alert" },
+    { class: "problem", role: "alert", tabindex: "-1" },
     h("p", { class: "problem-title" }, title),
     detail && detail !== title ? h("p", { class: "problem-detail" }, detail) : null,
   );

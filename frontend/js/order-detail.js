@@ -127,7 +127,15 @@ export function render(container, { id }) {
   }
 
   async function refresh() {
-    const [order, history] = await Promise.all([orders.get(id), orders.events(id)]);
+    let order;
+    let history;
+    try {
+      [order, history] = await Promise.all([orders.get(id), orders.events(id)]);
+    } catch (error) {
+      details.removeAttribute("aria-busy");
+      replaceChildren(message, problemBox(error));
+      return error.status !== 404;
+    }
     replaceChildren(message);
     details.removeAttribute("aria-busy");
     if (order.status !== lastStatus) {

@@ -135,6 +135,28 @@ def test_reads_depths_and_redrives_a_dead_letter_back_to_its_source(
     assert json.loads(body) == {"poison": True}
 
 
+def test_redrives_a_fifo_dead_letter_queue(stack: dict[str, Any]) -> None:
+    sqs, ops, prefix = stack["sqs"], stack["ops"], stack["prefix"]
+    dead_letter = f"{prefix}-payments-dlq.fifo"
+    dlq_url = sqs.get_queue_url(QueueName=dead_letter)["QueueUrl"]
+    sqs.send_message(
+        QueueUrl=dlq_url,
+        MessageBody="command",
+        MessageGroupId="order-1",
+        MessageDeduplicationId="1",
+    )
+
+    ops.redrive(dead_letter)
+
+    eventually(
+        lambda: (
+            (p := dead_letter_of(ops, dead_letter)).dead_letter.messages == 0
+            and p.queue.messages == 1
+        ),
+        "the FIFO dead letter is back in payments.fifo",
+    )
+
+
 def test_redrive_of_an_unknown_queue_is_refused(stack: dict[str, Any]) -> None:
     with pytest.raises(UnknownQueue):
         stack["ops"].redrive(f"{stack['prefix']}-nope-dlq")
