@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +20,7 @@ from services.email.tests.lambda_events import (
     sqs_event,
     sqs_record,
 )
+from services.email.tests.mailbox import mailbox
 from shared.contracts import (
     Money,
     OrderCancelled,
@@ -102,20 +102,8 @@ def placed(order_id: str, recipient: str) -> Envelope:
     )
 
 
-def mailbox(localstack_endpoint: str, recipient: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{localstack_endpoint}/_aws/ses", timeout=5) as response:
-        messages = json.load(response)["messages"]
-    return [
-        message
-        for message in messages
-        if recipient in message.get("Destination", {}).get("ToAddresses", [])
-    ]
-
-
 @pytest.fixture
 def endpoint(localstack: Any) -> str:
-    import os
-
     return os.environ["AWS_ENDPOINT_URL"].rstrip("/")
 
 
