@@ -31,6 +31,10 @@ SAGA_TIMEOUT_MS = 90_000
 UI_TIMEOUT_MS = 15_000
 
 
+# Text whose colour has less than 4.5:1 contrast with its background (WCAG AA).
+LOW_CONTRAST_TEXT = (Path(__file__).with_name("low_contrast_text.js")).read_text()
+
+
 def unavailable(reason: str) -> None:
     if REQUIRED:
         pytest.fail(f"{reason} (BROWSER_TESTS=required)")
@@ -217,10 +221,17 @@ def test_the_analytics_dashboard_draws_its_charts(tab: Tab) -> None:
     tab.screenshot("analytics")
 
 
-@pytest.mark.parametrize("route", ["#/", "#/cart", "#/orders", "#/review", "#/operations"])
-def test_every_control_is_labelled_and_the_page_fits_a_phone(tab: Tab, route: str) -> None:
+@pytest.mark.parametrize(
+    "route", ["#/", "#/cart", "#/orders", "#/review", "#/operations", "#/analytics"]
+)
+def test_each_view_is_labelled_readable_and_fits_a_phone(
+    tab: Tab, route: str, operator_token: str
+) -> None:
     tab.page.set_viewport_size({"width": 375, "height": 812})
     tab.page.evaluate("localStorage.setItem('shop.cart.v1', JSON.stringify({'MUG-001': 2}))")
+    tab.page.evaluate(
+        "token => sessionStorage.setItem('shop.operatorToken', token)", operator_token
+    )
     tab.page.goto(tab.page.url.split("#", 1)[0] + route)
     tab.page.reload()
     tab.page.locator("h1.view-heading").wait_for()
@@ -233,9 +244,12 @@ def test_every_control_is_labelled_and_the_page_fits_a_phone(tab: Tab, route: st
             .map((el) => el.outerHTML)"""
     )
     overflow = tab.page.evaluate("document.documentElement.scrollWidth")
+    tab.page.locator("details").evaluate_all("all => all.forEach((d) => { d.open = true; })")
+    low_contrast = tab.page.evaluate(LOW_CONTRAST_TEXT)
 
     assert unlabelled == []
     assert overflow <= 375
+    assert low_contrast == []
     tab.screenshot("phone")
 
 
