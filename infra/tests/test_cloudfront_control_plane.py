@@ -172,3 +172,63 @@ def test_distribution_lifecycle(
     finally:
         if not deleted:
             cloudfront.delete_distribution(Id=distribution_id, IfMatch=etag)
+
+
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def test_managed_policies_are_listed_and_readable(cloudfront: Any) -> None:
+    listed = cloudfront.list_cache_policies(Type="managed")["CachePolicyList"]["Items"]
+    names = {item["CachePolicy"]["CachePolicyConfig"]["Name"]: item for item in listed}
+    assert names["Managed-CachingOptimized"]["CachePolicy"]["Id"] == CACHING_OPTIMIZED
+    assert names["Managed-CachingDisabled"]["CachePolicy"]["Id"] == CACHING_DISABLED
+    optimized = cloudfront.get_cache_policy(Id=CACHING_OPTIMIZED)["CachePolicy"]
+    assert optimized["CachePolicyConfig"]["DefaultTTL"] == 86_400
+    assert cloudfront.list_cache_policies(Type="custom")["CachePolicyList"]["Quantity"] == 0
+    request_policy = cloudfront.get_origin_request_policy(Id=ALL_VIEWER_EXCEPT_HOST_HEADER)
+    config = request_policy["OriginRequestPolicy"]["OriginRequestPolicyConfig"]
+    assert config["Name"] == "Managed-AllViewerExceptHostHeader"
+    assert config["HeadersConfig"]["HeaderBehavior"] == "allExcept"
+    with pytest.raises(cloudfront.exceptions.NoSuchCachePolicy):
+        cloudfront.get_cache_policy(Id="00000000-0000-0000-0000-000000000000")
+
+
+def test_create_origin_access_control_answers_its_etag(
+    cloudfront: Any, origin_access_control: dict[str, Any]
+) -> None:
+    fetched = cloudfront.get_origin_access_control(Id=origin_access_control["Id"])
+    assert fetched["ETag"]
+
+
+def test_distribution_keeps_its_configuration_as_sent(
+    cloudfront: Any, origin_access_control: dict[str, Any], unique_name: str
+) -> None:
+    config = distribution_config(unique_name, origin_access_control["Id"])
+    config["Origins"]["Items"][0]["DomainName"] = (
+        f"{unique_name}-assets.s3.localhost.localstack.cloud"
+    )
+    config["CustomErrorResponses"] = {
+        "Quantity": 1,
+        "Items": [{"ErrorCode": 403, "ResponsePagePath": "/index.html", "ResponseCode": "200"}],
+    }
+    created = cloudfront.create_distribution(DistributionConfig=config)
+    distribution_id = created["Distribution"]["Id"]
+    try:
+        fetched = cloudfront.get_distribution_config(Id=distribution_id)["DistributionConfig"]
+        site = fetched["Origins"]["Items"][0]
+        assert site["DomainName"] == f"{unique_name}-assets.s3.localhost.localstack.cloud"
+        assert site["OriginAccessControlId"] == origin_access_control["Id"]
+        assert fetched["CustomErrorResponses"]["Items"][0]["ResponsePagePath"] == "/index.html"
+        assert fetched["CacheBehaviors"]["Items"][0]["PathPattern"] == "/api/*"
+    finally:
+        etag = cloudfront.get_distribution(Id=distribution_id)["ETag"]
+        cloudfront.delete_distribution(Id=distribution_id, IfMatch=etag)
+
+
+def test_a_distribution_naming_an_unknown_cache_policy_is_refused(
+    cloudfront: Any, origin_access_control: dict[str, Any], unique_name: str
+) -> None:
+    config = distribution_config(unique_name, origin_access_control["Id"])
+    config["DefaultCacheBehavior"]["CachePolicyId"] = "658327ea-f89e-4fab-a63d-7e88639e58f6"
+    with pytest.raises(cloudfront.exceptions.NoSuchCachePolicy):
+        cloudfront.create_distribution(DistributionConfig=config)

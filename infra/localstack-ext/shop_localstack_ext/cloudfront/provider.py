@@ -12,7 +12,8 @@ except where moto falls short:
   ``<bucket>.s3.localhost.localstack.cloud``) reach moto as ``<bucket>.s3.amazonaws.com``, and
   cache behaviours do not reach it at all (it fails on more than one);
 - CreateOriginAccessControl answers its ETag;
-- the managed cache and origin request policies are listed and readable;
+- the managed cache and origin request policies are listed and readable, and a distribution
+  naming any other policy id is refused (NoSuchCachePolicy / NoSuchOriginRequestPolicy);
 - CreateInvalidation and DeleteDistribution also empty the edge cache.
 
 Operations neither moto nor this provider implement answer 501 as before. The distribution's
@@ -87,6 +88,28 @@ def call_moto_with_config(
     return dict(call_moto_with_request(context, changed))  # type: ignore[arg-type]
 
 
+def refuse_unknown_policies(config: dict[str, Any]) -> None:
+    """Refuse a configuration naming a cache or origin request policy that does not exist, as
+    CloudFront does (only the managed policies exist here)."""
+    behaviours = [
+        config["DefaultCacheBehavior"],
+        *config.get("CacheBehaviors", {}).get("Items", []),
+    ]
+    for behaviour in behaviours:
+        for field, policies, kind in (
+            ("CachePolicyId", MANAGED_CACHE_POLICIES, "CachePolicy"),
+            ("OriginRequestPolicyId", MANAGED_ORIGIN_REQUEST_POLICIES, "OriginRequestPolicy"),
+        ):
+            policy_id = behaviour.get(field)
+            if policy_id and policy_id not in policies:
+                raise CommonServiceException(
+                    f"NoSuch{kind}",
+                    f"The {kind} {policy_id} does not exist (only managed policies exist here).",
+                    status_code=404,
+                    sender_fault=True,
+                )
+
+
 def remember(context: RequestContext, distribution: dict[str, Any], config: dict[str, Any]) -> None:
     DISTRIBUTIONS.put(
         Distribution(
@@ -104,6 +127,7 @@ def create_distribution(context: RequestContext, request: ServiceRequest) -> Res
         config = request["DistributionConfigWithTags"]["DistributionConfig"]
     else:
         config = request["DistributionConfig"]
+    refuse_unknown_policies(config)
     response = call_moto_with_config(context, request, config)
     remember(context, response["Distribution"], config)
     return response
@@ -111,6 +135,7 @@ def create_distribution(context: RequestContext, request: ServiceRequest) -> Res
 
 def update_distribution(context: RequestContext, request: ServiceRequest) -> Response:
     config = request["DistributionConfig"]
+    refuse_unknown_policies(config)
     response = call_moto_with_config(context, request, config)
     remember(context, response["Distribution"], config)
     EDGE_CACHE.drop_distribution(response["Distribution"]["Id"])
