@@ -54,7 +54,12 @@ export function render(container) {
     }
   }
 
-  function queueRow(pair) {
+  function alarmBadge(alarm) {
+    if (!alarm) return "—";
+    return h("span", { class: `badge alarm-${alarm.state.toLowerCase()}` }, alarm.state.replace("_", " "));
+  }
+
+  function queueRow(pair, alarmsByQueue) {
     const dlq = pair.dead_letter;
     const running = dlq?.last_redrive?.status === "RUNNING";
     const action =
@@ -81,12 +86,14 @@ export function render(container) {
       h("td", { class: "number" }, depth(pair.queue)),
       h("td", {}, dlq?.name || "—"),
       h("td", { class: "number dlq-depth" }, depth(dlq)),
+      h("td", {}, alarmBadge(alarmsByQueue.get(dlq?.name))),
       h("td", {}, lastRedrive(dlq)),
       h("td", {}, action),
     );
   }
 
-  function queuesTable(pairs) {
+  function queuesTable(pairs, alarms) {
+    const alarmsByQueue = new Map(alarms.filter((alarm) => alarm.queue_name).map((alarm) => [alarm.queue_name, alarm]));
     if (!pairs.length) return h("p", {}, "No queue of the stack was found.");
     return tableRegion(
       "Queues",
@@ -100,13 +107,13 @@ export function render(container) {
           h(
             "tr",
             {},
-            ["Queue", "Messages", "Dead-letter queue", "DLQ messages", "Last redrive"].map((label) =>
+            ["Queue", "Messages", "Dead-letter queue", "DLQ messages", "DLQ alarm", "Last redrive"].map((label) =>
               h("th", { scope: "col", class: label.includes("essages") ? "number" : null }, label),
             ),
             h("th", { scope: "col" }, "Action"),
           ),
         ),
-        h("tbody", {}, pairs.map(queueRow)),
+        h("tbody", {}, pairs.map((pair) => queueRow(pair, alarmsByQueue))),
       ),
     );
   }
@@ -132,7 +139,7 @@ export function render(container) {
               "tr",
               { "data-alarm": alarm.name },
               h("th", { scope: "row" }, alarm.name),
-              h("td", {}, h("span", { class: `badge alarm-${alarm.state.toLowerCase()}` }, alarm.state.replace("_", " "))),
+              h("td", {}, alarmBadge(alarm)),
               h("td", {}, alarm.queue_name || "—"),
               h("td", {}, dateTime(alarm.updated_at)),
               h("td", { class: "reason" }, alarm.reason || "—"),
@@ -157,7 +164,7 @@ export function render(container) {
     const focusedRedrive = document.activeElement?.dataset?.redrive;
     queuesArea.removeAttribute("aria-busy");
     alarmsArea.removeAttribute("aria-busy");
-    replaceChildren(queuesArea, queuesTable(listOf(queues, "queues")));
+    replaceChildren(queuesArea, queuesTable(listOf(queues, "queues"), listOf(alarms, "alarms")));
     replaceChildren(alarmsArea, alarmsTable(listOf(alarms, "alarms")));
     if (focusedRedrive) {
       queuesArea.querySelector(`[data-redrive="${CSS.escape(focusedRedrive)}"]`)?.focus();
