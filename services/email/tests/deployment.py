@@ -48,7 +48,14 @@ class Functions:
         self.functions: list[str] = []
         self.mappings: list[str] = []
 
-    def create(self, name: str, code: bytes, handler: str, environment: dict[str, str]) -> str:
+    def create(
+        self,
+        name: str,
+        code: bytes,
+        handler: str,
+        environment: dict[str, str],
+        **extra: Any,
+    ) -> str:
         arn: str = self.client.create_function(
             FunctionName=name,
             Runtime="python3.11",
@@ -65,6 +72,7 @@ class Functions:
                     **environment,
                 }
             },
+            **extra,
         )["FunctionArn"]
         self.functions.append(name)
         self.client.get_waiter("function_active_v2").wait(FunctionName=name)

@@ -1,0 +1,152 @@
+"""The packaged fraud Lambda on LocalStack behind the `fraud-screening` rule of the routing
+policy: OrderPlaced on the bus -> rule -> Lambda -> verdict on the bus (captured to a queue)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from infra.fraud_policy import FraudPolicy
+from services.email.tests.deployment import Functions, arn_of, drain, eventually, package
+from shared.contracts import ORDERS_SOURCE, Money, OrderLine, OrderPlaced, envelope_for
+from shared.envelope import Envelope
+
+pytestmark = pytest.mark.integration
+
+POLICY = FraudPolicy(50_000, ("AT", "BE", "DE", "ES", "FR", "IT", "NL"))
+WATCH = Money(amount=129_900, currency="EUR")
+MUG = Money(amount=1_299, currency="EUR")
+
+
+@pytest.fixture(scope="module")
+def fraud_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return package("fraud", tmp_path_factory.mktemp("fraud-build"))
+
+
+@pytest.fixture
+def bus(localstack: Any, unique_name: str) -> Iterator[str]:
+    events = localstack.client("events")
+    events.create_event_bus(Name=unique_name)
+    yield unique_name
+    for rule in events.list_rules(EventBusName=unique_name)["Rules"]:
+        targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=unique_name)
+        ids = [target["Id"] for target in targets["Targets"]]
+        if ids:
+            events.remove_targets(Rule=rule["Name"], EventBusName=unique_name, Ids=ids)
+        events.delete_rule(Name=rule["Name"], EventBusName=unique_name)
+    events.delete_event_bus(Name=unique_name)
+
+
+def order(*lines: tuple[str, int, Money], country: str) -> Envelope:
+    order_lines = tuple(
+        OrderLine(sku=sku, quantity=quantity, unit_price=price) for sku, quantity, price in lines
+    )
+    total = sum(line.quantity * line.unit_price.amount for line in order_lines)
+    return envelope_for(
+        OrderPlaced(
+            order_id=f"ord-{uuid.uuid4().hex}",
+            customer_email="ada@example.com",
+            shipping_country=country,
+            lines=order_lines,
+            total=Money(amount=total, currency="EUR"),
+        )
+    )
+
+
+def publish(events: Any, bus_name: str, detail: str) -> None:
+    """OrderPlaced on the bus as the outbox relay puts it there."""
+    result = events.put_events(
+        Entries=[
+            {
+                "EventBusName": bus_name,
+                "Source": ORDERS_SOURCE,
+                "DetailType": "OrderPlaced",
+                "Detail": detail,
+            }
+        ]
+    )
+    assert result["FailedEntryCount"] == 0
+
+
+def test_screened_orders_get_one_verdict_each_and_others_none(
+    localstack: Any,
+    queues: Callable[..., str],
+    unique_name: str,
+    database_url: str,
+    bus: str,
+    fraud_zip: bytes,
+) -> None:
+    events, sqs = localstack.client("events"), localstack.client("sqs")
+    verdicts_url = queues(f"{unique_name}-verdicts")
+    dlq_url = queues(f"{unique_name}-fraud-dlq")
+    events.put_rule(
+        Name=f"{unique_name}-capture",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["shop.fraud"]}),
+    )
+    events.put_targets(
+        Rule=f"{unique_name}-capture",
+        EventBusName=bus,
+        Targets=[{"Id": "capture", "Arn": arn_of(sqs, verdicts_url), "InputPath": "$.detail"}],
+    )
+    with Functions(localstack) as functions:
+        function_arn = functions.create(
+            unique_name,
+            fraud_zip,
+            "services.fraud.handler.handler",
+            {
+                "DATABASE_URL": database_url,
+                "EVENT_BUS_NAME": bus,
+                "POWERTOOLS_SERVICE_NAME": "fraud",
+            },
+            DeadLetterConfig={"TargetArn": arn_of(sqs, dlq_url)},
+        )
+        functions.client.put_function_event_invoke_config(
+            FunctionName=unique_name, MaximumRetryAttempts=0
+        )
+        events.put_rule(
+            Name=f"{unique_name}-fraud-screening",
+            EventBusName=bus,
+            EventPattern=json.dumps(POLICY.screening()),
+        )
+        events.put_targets(
+            Rule=f"{unique_name}-fraud-screening",
+            EventBusName=bus,
+            Targets=[{"Id": "fraud", "Arn": function_arn}],
+        )
+        three_watches = order(("WATCH-006", 3, WATCH), country="DE")  # amount: screened, flagged
+        mug_abroad = order(("MUG-001", 1, MUG), country="US")  # country: screened, passes
+        mug_at_home = order(("MUG-001", 1, MUG), country="DE")  # not screened at all
+
+        for envelope in (three_watches, mug_abroad, mug_at_home, three_watches):
+            publish(events, bus, envelope.to_json())
+        malformed = json.loads(three_watches.to_json())
+        malformed["event_id"] = str(uuid.uuid4())
+        del malformed["payload"]["lines"]
+        publish(events, bus, json.dumps(malformed))
+
+        dead = eventually(lambda: drain(sqs, dlq_url), "the malformed event in the fraud DLQ")
+        received: list[Envelope] = []
+
+        def both_verdicts() -> bool:
+            received.extend(Envelope.model_validate_json(body) for body in drain(sqs, verdicts_url))
+            return len(received) >= 2
+
+        eventually(both_verdicts, "two verdicts on the bus")
+        late = sqs.receive_message(QueueUrl=verdicts_url, WaitTimeSeconds=3).get("Messages", [])
+        received.extend(Envelope.model_validate_json(message["Body"]) for message in late)
+
+    verdicts = {verdict.correlation_id: verdict for verdict in received}
+    assert len(received) == 2 and set(verdicts) == {
+        three_watches.correlation_id,
+        mug_abroad.correlation_id,
+    }
+    flagged, passed = verdicts[three_watches.correlation_id], verdicts[mug_abroad.correlation_id]
+    assert (flagged.type, flagged.payload["score"]) == ("OrderFlaggedForReview", 70)
+    assert flagged.causation_id == three_watches.event_id
+    assert (passed.type, passed.payload["score"]) == ("FraudCheckPassed", 25)
+    assert [json.loads(body)["detail"]["event_id"] for body in dead] == [malformed["event_id"]]
