@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import ValidationError
@@ -142,7 +144,8 @@ def domain_history(recorded: Sequence[RecordedEvent]) -> list[domain.Event]:
     return [to_domain(event.type, event.payload) for event in recorded]
 
 
-def catalogue_for(currency: str) -> dict[str, Money]:
+@lru_cache(maxsize=64)
+def catalogue_for(currency: str) -> Mapping[str, Money]:
     """Catalogue prices in ``currency``; a product without that price keeps its first one, so
     the domain can say which currency it is sold in."""
     prices: dict[str, Money] = {}
@@ -155,7 +158,7 @@ def catalogue_for(currency: str) -> dict[str, Money]:
                 prices[product.sku] = Money(amount, first_currency)
         except InvalidMoney:
             continue
-    return prices
+    return MappingProxyType(prices)
 
 
 def request_fingerprint(body: Mapping[str, Any]) -> str:
