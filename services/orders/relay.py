@@ -21,6 +21,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -61,6 +62,7 @@ class RelaySettings(BaseSettings):
     backoff_initial_seconds: float = Field(default=0.2, gt=0)
     backoff_max_seconds: float = Field(default=10.0, gt=0)
     status_interval_seconds: float = Field(default=30.0, gt=0)
+    publish_concurrency: int = Field(default=8, ge=1, le=64)
 
 
 class BrokerUnavailable(RuntimeError):
@@ -391,7 +393,11 @@ class Backoff:
 
 
 class OutboxRelay:
-    """Publishes the outbox of ``store`` through ``publishers`` (destination -> publisher)."""
+    """Publishes the outbox of ``store`` through ``publishers`` (destination -> publisher).
+
+    A pass claims records of every destination, then publishes them in waves (a stream's n-th
+    record in wave n); the calls of a wave run concurrently, and what they published is marked
+    sent before the next wave starts."""
 
     def __init__(
         self,
@@ -402,46 +408,92 @@ class OutboxRelay:
         self.store = store
         self.publishers = dict(publishers)
         self.settings = settings or RelaySettings()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the threads that publish concurrently (a later pass starts new ones)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def relay_once(self) -> int:
         """One pass over every destination; returns how many records were published.
         Raises ``BrokerUnavailable`` (after releasing what it claimed) when a broker is down."""
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        claims = {
+            destination: claim_in_stream_order(
+                self.store.engine, destination, self.settings.claim_size, lease
+            )
+            for destination in self.publishers
+        }
+        pending = {record.position for records in claims.values() for record in records}
+        if not pending:
+            return 0
+        try:
+            return self._publish(claims, pending)
+        finally:
+            # Records behind a refused one in their stream (or all, after an outage or a
+            # crash of the pass): claimable again, in order.
+            _release(self.store.engine, pending)
+
+    def _publish(self, claims: Mapping[str, list[OutboxRecord]], pending: set[int]) -> int:
+        waves = {destination: in_waves(records) for destination, records in claims.items()}
+        held_back: dict[str, set[str]] = {destination: set() for destination in claims}
         published = 0
-        for destination, publisher in self.publishers.items():
-            published += self._relay_destination(destination, publisher)
+        for index in range(max(len(w) for w in waves.values())):
+            calls: list[tuple[str, list[OutboxRecord]]] = []
+            for destination, destination_waves in waves.items():
+                if index >= len(destination_waves):
+                    continue
+                ready = [
+                    r
+                    for r in destination_waves[index]
+                    if stream_of(r) not in held_back[destination]
+                ]
+                calls += [
+                    (destination, ready[start : start + MAX_ENTRIES_PER_CALL])
+                    for start in range(0, len(ready), MAX_ENTRIES_PER_CALL)
+                ]
+            outcomes, error = self._call_all(calls)
+            sent = [position for outcome in outcomes.values() for position in outcome.sent]
+            self.store.mark_sent(sent)
+            pending.difference_update(sent)
+            published += len(sent)
+            for call_index, outcome in outcomes.items():
+                destination, chunk = calls[call_index]
+                if outcome.failed:
+                    held_back[destination].update(
+                        stream_of(r) for r in chunk if r.position in outcome.failed
+                    )
+                    self._retry_later(destination, chunk, outcome.failed)
+                    pending.difference_update(outcome.failed)
+            if error is not None:
+                raise error
         return published
 
-    def _relay_destination(self, destination: str, publisher: Publisher) -> int:
-        claimed = claim_in_stream_order(
-            self.store.engine,
-            destination,
-            self.settings.claim_size,
-            timedelta(seconds=self.settings.lease_seconds),
-        )
-        pending = {record.position for record in claimed}
-        published = 0
-        try:
-            failed_streams: set[str] = set()
-            for wave in in_waves(claimed):
-                ready = [r for r in wave if stream_of(r) not in failed_streams]
-                for start in range(0, len(ready), MAX_ENTRIES_PER_CALL):
-                    chunk = ready[start : start + MAX_ENTRIES_PER_CALL]
-                    outcome = publisher.publish(chunk)
-                    self.store.mark_sent(outcome.sent)
-                    pending.difference_update(outcome.sent)
-                    published += len(outcome.sent)
-                    if outcome.failed:
-                        failed_streams.update(
-                            stream_of(r) for r in chunk if r.position in outcome.failed
-                        )
-                        self._retry_later(destination, chunk, outcome.failed)
-                        pending.difference_update(outcome.failed)
-        except BaseException:
-            _release(self.store.engine, pending)
-            raise
-        # Records behind a refused one in their stream: claimable again, after it.
-        _release(self.store.engine, pending)
-        return published
+    def _call_all(
+        self, calls: Sequence[tuple[str, list[OutboxRecord]]]
+    ) -> tuple[dict[int, PublishOutcome], Exception | None]:
+        """Every call's outcome (by index), and the first error, if a call raised one."""
+        if len(calls) == 1:
+            destination, chunk = calls[0]
+            return {0: self.publishers[destination].publish(chunk)}, None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.settings.publish_concurrency, thread_name_prefix="relay-publish"
+            )
+        futures = [
+            self._pool.submit(self.publishers[destination].publish, chunk)
+            for destination, chunk in calls
+        ]
+        outcomes: dict[int, PublishOutcome] = {}
+        error: Exception | None = None
+        for index, future in enumerate(futures):
+            try:
+                outcomes[index] = future.result()
+            except Exception as raised:
+                error = error or raised
+        return outcomes, error
 
     def _retry_later(
         self, destination: str, chunk: Sequence[OutboxRecord], failed: Mapping[int, str]
@@ -496,6 +548,7 @@ class OutboxRelay:
                 self._report()
             if not published:
                 stop.wait(self.settings.idle_interval_seconds)
+        self.close()
         log.info("relay stopped")
 
     def _report(self) -> None:
