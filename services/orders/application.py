@@ -22,7 +22,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -287,13 +287,26 @@ class OrderService:
         decision = decide(command, OrderState(), catalogue=catalogue_for(command.currency))
         cause_id = _request_id(idempotency_key)
         new_events, outbox = self.records_of(command.order_id, decision, cause_id=cause_id)
-        store_key = None
-        if idempotency_key is not None:
-            store_key = _keep_response(idempotency_key, fingerprint or "", command.order_id)
+        response: dict[str, Any] = {}
+
+        def respond(conn: Connection, recorded: Sequence[RecordedEvent]) -> None:
+            """The response, stored under the key in the append's transaction."""
+            response.update(view_of(recorded).to_dict())
+            if idempotency_key is not None:
+                conn.execute(
+                    idempotency_keys_table.insert(),
+                    {
+                        "key": idempotency_key,
+                        "request_fingerprint": fingerprint or "",
+                        "order_id": command.order_id,
+                        "status_code": 201,
+                        "response": response,
+                        "created_at": datetime.now(UTC),
+                    },
+                )
+
         try:
-            recorded = self.store.append(
-                command.order_id, 0, new_events, outbox, in_transaction=store_key
-            )
+            self.store.append(command.order_id, 0, new_events, outbox, in_transaction=respond)
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -301,7 +314,7 @@ class OrderService:
             if stored is None:
                 raise
             return stored
-        return Placement(201, view_of(recorded).to_dict(), replayed=False)
+        return Placement(201, response, replayed=False)
 
     def cancel(
         self,
@@ -442,26 +455,6 @@ def _new_event(envelope: Envelope, payload: contracts.Contract) -> NewEvent:
         },
         event_id=envelope.event_id,
     )
-
-
-def _keep_response(
-    key: str, fingerprint: str, order_id: str
-) -> Callable[[Connection, Sequence[RecordedEvent]], None]:
-    """Store the placement's response under its idempotency key, in the append's transaction."""
-
-    def keep(conn: Connection, recorded: Sequence[RecordedEvent]) -> None:
-        conn.execute(
-            idempotency_keys_table.insert().values(
-                key=key,
-                request_fingerprint=fingerprint,
-                order_id=order_id,
-                status_code=201,
-                response=view_of(recorded).to_dict(),
-                created_at=datetime.now(UTC),
-            )
-        )
-
-    return keep
 
 
 def _request_id(idempotency_key: str | None) -> uuid.UUID:
