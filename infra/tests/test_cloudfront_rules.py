@@ -268,3 +268,7 @@ def test_host_forms_and_record_chains_reach_a_distribution() -> None:
     assert resolve("mail.example", direct, listing) is None
     assert resolve("loop.example", direct, listing) is None
     assert resolve("unknown.example", direct, listing) is None
+    calls.clear()
+    assert resolve("127.0.0.1:4566", direct, listing) is None
+    assert resolve("[::1]:4566", direct, listing) is None
+    assert calls == []

@@ -8,6 +8,7 @@ chain of such records.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,10 +40,21 @@ class Record:
 
 def dns_name(name: str) -> str:
     """A host or record name compared as DNS does: lower case, no trailing dot, no port."""
-    host = name.strip().lower().rstrip(".")
-    if host.startswith("["):
-        return host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    host = name.strip().lower()
+    if host.startswith("[") and "]" in host:
+        return host[1 : host.index("]")]
+    if host.count(":") == 1:
+        host = host.split(":")[0]
+    return host.rstrip(".")
+
+
+def is_address(host: str) -> bool:
+    """Whether a host is an IP address (no record is looked up for those)."""
+    try:
+        ipaddress.ip_address(dns_name(host))
+    except ValueError:
+        return False
+    return True
 
 
 def distribution_id_in_edge_host(host: str) -> str | None:
@@ -70,6 +82,8 @@ def resolve(
     ``records`` is called at most once, and only when the host is not a direct form.
     """
     name = dns_name(host)
+    if is_address(name):
+        return None
     known: list[Record] | None = None
     for _ in range(MAX_HOPS):
         found = find_distribution(name)
