@@ -345,3 +345,25 @@ def test_a_gap_left_by_a_rollback_is_passed_once_it_is_old(
     catch_up(postgres, name=projection, gap_timeout=NO_WAIT)  # the gap is old enough now
     assert tracking_position(postgres, projection) >= after_position
     assert _row(postgres, after_gap) is not None
+
+
+def test_migration_0002_matches_the_read_model_and_key_tables(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from services.orders.adapters.event_store import metadata
+    from services.orders.application import idempotency_keys_table
+
+    mine = {
+        idempotency_keys_table.name,
+        summaries_table.name,
+        projection_positions_table.name,
+    }
+
+    def only_mine(item: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
+        table = item if type_ == "table" else getattr(item, "table", None)
+        return table is None or table.name in mine
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_object": only_mine})
+        assert compare_metadata(context, metadata) == []
