@@ -18,13 +18,14 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -262,10 +263,12 @@ def _free_port() -> int:
 
 
 def measure_placement(
-    kinds: list[str], seconds: float = 5.0, concurrency: int = 32
+    kinds: list[str], seconds: float = 4.0, concurrency: int = 32, rounds: int = 3
 ) -> dict[str, Any]:
+    """Both servers run side by side and are loaded in turn, ``rounds`` times each (the
+    machine's background load hits both alike); each figure is the median over the rounds."""
     row_bytes = _order_placed_bytes()
-    figures: dict[str, Any] = {"row_bytes": row_bytes}
+    figures: dict[str, Any] = {"row_bytes": row_bytes, "rounds": rounds, "seconds": seconds}
     orders_env = {
         "ORDERS_TOPIC_ARN": "arn:aws:sns:us-east-1:000000000000:bench",
         "ORDERS_PAYMENTS_QUEUE_URL": "http://127.0.0.1:1/000000000000/bench.fifo",
@@ -273,22 +276,39 @@ def measure_placement(
         "ORDERS_UPDATES_QUEUE_URL": "http://127.0.0.1:1/000000000000/bench-updates",
         "ORDERS_OPERATOR_TOKEN": "bench-operator-token-0123456789",
     }
-    with tempfile.TemporaryDirectory() as scratch_dir:
+    with tempfile.TemporaryDirectory() as scratch_dir, ExitStack() as running:
         scratch = Path(scratch_dir)
         for kind in kinds:
-            results: dict[str, Any] = {}
-            for name, factory, env_of in (
-                ("bare", "bare_app", lambda url: {"BENCH_DATABASE_URL": url}),
-                (
-                    "placement",
-                    "placement_app",
-                    lambda url: {**orders_env, "ORDERS_DATABASE_URL": url},
+            bare_url = running.enter_context(_database(kind, scratch, "bare"))
+            placement_url = running.enter_context(_database(kind, scratch, "placement"))
+            servers = {
+                "bare": running.enter_context(
+                    _server(
+                        "bare_app",
+                        {"BENCH_DATABASE_URL": bare_url, "BENCH_ROW_BYTES": str(row_bytes)},
+                        _free_port(),
+                    )
                 ),
-            ):
-                with _database(kind, scratch, name) as url:
-                    env = {**env_of(url), "BENCH_ROW_BYTES": str(row_bytes)}
-                    with _server(factory, env, _free_port()) as server:
-                        results[name] = _run_load(server, seconds, concurrency)
+                "placement": running.enter_context(
+                    _server(
+                        "placement_app",
+                        {**orders_env, "ORDERS_DATABASE_URL": placement_url},
+                        _free_port(),
+                    )
+                ),
+            }
+            runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
+            for _ in range(rounds):
+                for name, server in servers.items():
+                    runs[name].append(_run_load(server, seconds, concurrency))
+            results: dict[str, Any] = {
+                name: {
+                    figure: statistics.median(run[figure] for run in measured)
+                    for figure in ("rate_per_s", "p50_ms", "p99_ms")
+                }
+                | {"errors": sum(run["errors"] for run in measured)}
+                for name, measured in runs.items()
+            }
             results["ratio"] = results["placement"]["rate_per_s"] / results["bare"]["rate_per_s"]
             results["target_ratio"] = TARGET_RATIO
             figures[kind] = results
@@ -388,13 +408,14 @@ def measure_relay(endpoint: str, orders: int = 1000) -> dict[str, Any]:
 
 def measure(
     endpoint: str | None = None,
-    seconds: float = 5.0,
+    seconds: float = 4.0,
     concurrency: int = 32,
     relay_orders: int = 1000,
+    rounds: int = 3,
 ) -> dict[str, Any]:
     """Every figure of this bench as a dict (for ``infra/bench.py``)."""
     kinds = ["sqlite", *(["postgresql"] if _postgres_answers() else [])]
-    figures: dict[str, Any] = {"placement": measure_placement(kinds, seconds, concurrency)}
+    figures: dict[str, Any] = {"placement": measure_placement(kinds, seconds, concurrency, rounds)}
     if endpoint is not None:
         figures["relay"] = measure_relay(endpoint, relay_orders)
     else:
@@ -412,7 +433,11 @@ def measure(
 
 def print_table(figures: dict[str, Any]) -> None:
     placement = figures["placement"]
-    print(f"\nplacement (row of {placement['row_bytes']} bytes), load generator in its own process")
+    print(
+        f"\nplacement vs bare insert (row of {placement['row_bytes']} bytes); load generator in "
+        f"its own process; median of {placement['rounds']} alternating runs of "
+        f"{placement['seconds']:.0f} s"
+    )
     print(f"{'database':<12}{'endpoint':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for kind in ("sqlite", "postgresql"):
         if kind not in placement:
@@ -445,7 +470,8 @@ def main(argv: list[str] | None = None) -> None:
     load.add_argument("--warmup", type=float, default=1.0)
     load.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--endpoint", help="LocalStack to publish to (default: start one on 4568)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per run")
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per server, alternating")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--relay-orders", type=int, default=1000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -453,7 +479,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "load":
         print(json.dumps(asyncio.run(_load(args.url, args.seconds, args.warmup, args.concurrency))))
         return
-    figures = measure(args.endpoint, args.seconds, args.concurrency, args.relay_orders)
+    figures = measure(args.endpoint, args.seconds, args.concurrency, args.relay_orders, args.rounds)
     print_table(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
