@@ -289,24 +289,29 @@ class OrderService:
         new_events, outbox = self.records_of(command.order_id, decision, cause_id=cause_id)
         response: dict[str, Any] = {}
 
-        def respond(conn: Connection, recorded: Sequence[RecordedEvent]) -> None:
+        def keep_response(conn: Connection, recorded: Sequence[RecordedEvent]) -> None:
             """The response, stored under the key in the append's transaction."""
             response.update(view_of(recorded).to_dict())
-            if idempotency_key is not None:
-                conn.execute(
-                    idempotency_keys_table.insert(),
-                    {
-                        "key": idempotency_key,
-                        "request_fingerprint": fingerprint or "",
-                        "order_id": command.order_id,
-                        "status_code": 201,
-                        "response": response,
-                        "created_at": datetime.now(UTC),
-                    },
-                )
+            conn.execute(
+                idempotency_keys_table.insert(),
+                {
+                    "key": idempotency_key,
+                    "request_fingerprint": fingerprint or "",
+                    "order_id": command.order_id,
+                    "status_code": 201,
+                    "response": response,
+                    "created_at": datetime.now(UTC),
+                },
+            )
 
         try:
-            self.store.append(command.order_id, 0, new_events, outbox, in_transaction=respond)
+            recorded = self.store.append(
+                command.order_id,
+                0,
+                new_events,
+                outbox,
+                in_transaction=None if idempotency_key is None else keep_response,
+            )
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -314,7 +319,7 @@ class OrderService:
             if stored is None:
                 raise
             return stored
-        return Placement(201, response, replayed=False)
+        return Placement(201, response or view_of(recorded).to_dict(), replayed=False)
 
     def cancel(
         self,
@@ -423,7 +428,8 @@ class OrderService:
         for record in decision:
             if reply is not None and record is reply[0]:
                 _, received, payload = reply
-                new_events.append(_new_event(received, payload))  # as received, not republished
+                # recorded as received (extra wire fields kept), never republished
+                new_events.append(_new_event(received, payload.model_dump(mode="json")))
                 continue
             type_name = type(record).__name__
             envelope = Envelope(
@@ -436,17 +442,17 @@ class OrderService:
             if type_name in PAYMENT_COMMANDS:
                 outbox.append(OutboxMessage("fifo", body, order_id, envelope.event_id))
                 continue
-            new_events.append(_new_event(envelope, to_wire(record)))
+            new_events.append(_new_event(envelope, envelope.payload))
             if type_name in PUBLISHED_EVENTS:
                 outbox.append(OutboxMessage("sns", body, None, envelope.event_id))
                 outbox.append(OutboxMessage("bus", body, None, envelope.event_id))
         return new_events, outbox
 
 
-def _new_event(envelope: Envelope, payload: contracts.Contract) -> NewEvent:
+def _new_event(envelope: Envelope, payload: Mapping[str, Any]) -> NewEvent:
     return NewEvent(
         type=envelope.type,
-        payload=payload.model_dump(mode="json"),
+        payload=payload,
         schema_version=envelope.version,
         metadata={
             "correlation_id": envelope.correlation_id,
