@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import make_url, text
 
+from services.orders.adapters.event_store import NewEvent, OutboxMessage, SqlEventStore
 from shared import contracts
 from shared.database import create_engine_for
 
@@ -146,12 +147,66 @@ def test_a_wrong_database_driver_is_a_configuration_error() -> None:
     assert "psycopg" in result.stderr
 
 
-def test_migrate_then_outbox_status(env: dict[str, str]) -> None:
+def test_migrate_then_outbox_status_reports_backlog_and_lag(env: dict[str, str]) -> None:
     assert _cli("migrate", env=env).returncode == 0
+    empty = _cli("outbox-status", "--json", env=env)
+    assert empty.returncode == 0, empty.stderr
+    assert json.loads(empty.stdout) == {"backlog": 0, "lag_seconds": 0.0, "destinations": {}}
+
+    engine = create_engine_for(env["ORDERS_DATABASE_URL"])
+    try:
+        envelope = contracts.envelope_for(contracts.InventoryReserved(order_id="order-1"))
+        body = envelope.model_dump(mode="json")
+        SqlEventStore(engine).append(
+            "order-1",
+            0,
+            [NewEvent(type=envelope.type, payload=body["payload"], event_id=envelope.event_id)],
+            [OutboxMessage("sns", body), OutboxMessage("sns", body), OutboxMessage("fifo", body)],
+        )
+    finally:
+        engine.dispose()
     result = _cli("outbox-status", "--json", env=env)
-    assert result.returncode == 0, result.stderr
     status = json.loads(result.stdout)
-    assert set(status) == {"backlog", "lag_seconds", "destinations"}
+    assert status["backlog"] == 3
+    assert status["destinations"]["sns"]["backlog"] == 2
+    assert status["destinations"]["fifo"]["backlog"] == 1
+    assert 0 <= status["lag_seconds"] < 60
+    human = _cli("outbox-status", env=env).stdout
+    assert "outbox backlog 3" in human
+    assert "sns=2" in human
+
+
+def test_serve_answers_and_stops_on_sigterm(env: dict[str, str]) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.orders", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200
+            except httpx.TransportError:
+                assert process.poll() is None, process.communicate()[0]
+                return False
+
+        eventually(answers, "the API answers")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            output = process.communicate(timeout=20)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output = process.communicate()[0]
+            pytest.fail(f"serve did not stop:\n{output}")
+    assert process.returncode == 0, output
+    assert _processes_in_group(process.pid) == []
 
 
 def _processes_in_group(group: int) -> list[int]:
