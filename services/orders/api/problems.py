@@ -46,6 +46,7 @@ PROBLEM_RESPONSES = _documented(
     (404, "Unknown order"),
     (409, "Conflict with the order's state or a concurrent change"),
     (413, "Request body too large"),
+    (415, "Body not sent as JSON"),
     (422, "Invalid request"),
 )
 OPERATOR_RESPONSES = _documented((401, "Operator token missing"), (403, "Operator token wrong"))
@@ -123,6 +124,20 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "Malformed JSON",
                 f"The request body is not valid JSON: {context.get('error', 'cannot be parsed')}"
                 f" (at character {where[-1]}).",
+                instance=request.url.path,
+            )
+        content_type = request.headers.get("content-type", "")
+        body_sent = int(request.headers.get("content-length") or 0) > 0
+        if (
+            body_sent
+            and "json" not in content_type
+            and any(p["loc"] == ("body",) for p in problems)
+        ):
+            return problem_response(
+                415,
+                "Unsupported media type",
+                f"The body was sent as {content_type or 'no content type'!r}; send JSON with"
+                " Content-Type: application/json.",
                 instance=request.url.path,
             )
         errors = [FieldError(field=_location(tuple(p["loc"])), message=p["msg"]) for p in problems]

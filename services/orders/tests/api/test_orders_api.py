@@ -3,6 +3,7 @@ request wrote nothing."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -130,6 +131,21 @@ def test_malformed_json_is_refused_and_nothing_is_written(client: TestClient, wr
     problem = _problem(response, 400, "Malformed JSON")
     assert "not valid JSON" in problem["detail"]
     assert writes.mentioning(email) == []
+
+
+def test_a_body_not_sent_as_json_is_refused(client: TestClient, writes: Any) -> None:
+    body = _order()
+    response = client.post(
+        "/api/orders", content=json.dumps(body), headers={"content-type": "text/plain"}
+    )
+    problem = _problem(response, 415, "Unsupported media type")
+    assert "Content-Type: application/json" in problem["detail"]
+    assert writes.mentioning(body["customer_email"]) == []
+
+
+def test_a_missing_body_is_refused(client: TestClient) -> None:
+    problem = _problem(client.post("/api/orders"), 422, "Invalid request")
+    assert problem["errors"] == [{"field": "body", "message": "Field required"}]
 
 
 @pytest.mark.parametrize(
