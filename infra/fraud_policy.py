@@ -75,10 +75,12 @@ def cloudformation_pattern(
     """A pattern of `pattern_of` as an `Fn::Sub` JSON string fed by two template parameters.
 
     The threshold (a Number parameter) must stay a JSON number and the countries (a
-    CommaDelimitedList) a JSON array of strings, which a plain `Ref` inside an object cannot do.
+    comma-separated String parameter) a JSON array of strings, which a plain `Ref` inside an
+    object cannot do. (A String, not a CommaDelimitedList: LocalStack's engine hands the latter
+    to `Fn::Join` as one string.)
     """
     text = json.dumps(pattern_of(_THRESHOLD_MARK, [_COUNTRIES_MARK]), separators=(",", ":"))
     text = text.replace(f'"{_THRESHOLD_MARK}"', f"${{{threshold_parameter}}}")
     text = text.replace(f'"{_COUNTRIES_MARK}"', '"${AllowedCountriesJoined}"')
-    joined = {"Fn::Join": ['","', {"Ref": countries_parameter}]}
+    joined = {"Fn::Join": ['","', {"Fn::Split": [",", {"Ref": countries_parameter}]}]}
     return {"Fn::Sub": [text, {"AllowedCountriesJoined": joined}]}

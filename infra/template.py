@@ -34,11 +34,11 @@ ORDER_EVENT_TYPES = [
 ]
 REPLY_SOURCES = ["shop.inventory", "shop.payments", "shop.fraud"]
 CLOUDFRONT_ALIAS_ZONE_ID = "Z2FDTNDATAQYW2"
-CACHING_OPTIMIZED = "658327ea-f89e-4fab-a63d-7e88639e58f6"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-# Lambda timeouts the template accepts, each with the queue visibility timeout of six times it.
-FUNCTION_TIMEOUTS = [3, 5, 10, 15, 30, 60, 120]
+# AWS's advice: a queue's visibility timeout is at least six times its function's timeout.
+VISIBILITY_TO_FUNCTION_TIMEOUT = 6
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 
 
@@ -52,6 +52,11 @@ def get_att(name: str, attribute: str) -> Json:
 
 def sub(text: str) -> Json:
     return {"Fn::Sub": text}
+
+
+def if_messaging_key(value: Any, otherwise: Any = None) -> Json:
+    """`value` when the stack has its own KMS key, else `otherwise` (default: no value)."""
+    return {"Fn::If": ["UseMessagingKey", value, otherwise or ref("AWS::NoValue")]}
 
 
 def pascal(name: str) -> str:
@@ -138,19 +143,32 @@ def parameters() -> Json:
             "Description": f"SQLAlchemy URL of the {service} service's own database",
         }
     result |= {
+        "MessagingEncryption": text(
+            "customer-managed-key",
+            "Topics and queues encrypted with the stack's KMS key, or with service-managed keys"
+            " (SQS-managed SSE, aws/sns) where KMS keys cannot be created",
+            AllowedValues=["customer-managed-key", "service-managed"],
+        ),
         "SenderEmail": text("orders@example.com", "Address the email service sends from"),
+        "CreateSenderIdentity": text(
+            "true",
+            "Create the SES identity of SenderEmail here (false: verified outside the stack)",
+            AllowedValues=["true", "false"],
+        ),
         "PowertoolsTraceDisabled": text(
             "false", "Disable the powertools tracer (X-Ray)", AllowedValues=["true", "false"]
         ),
         "PowertoolsLogLevel": text(
             "INFO", "Log level of every function", AllowedValues=["DEBUG", "INFO", "WARNING"]
         ),
-        "FunctionTimeoutSeconds": {
-            "Type": "String",
-            "Default": "30",
-            "AllowedValues": [str(seconds) for seconds in FUNCTION_TIMEOUTS],
-            "Description": "Timeout of every function; queue visibility is six times it",
-        },
+        "FunctionTimeoutSeconds": number(30, "Timeout of every function", MinValue=1, MaxValue=900),
+        "QueueVisibilityTimeoutSeconds": number(
+            180,
+            "Visibility timeout of the consumer queues: at least six times the function timeout"
+            " (the deploy checks it)",
+            MinValue=6,
+            MaxValue=43200,
+        ),
         "FunctionMemoryMb": number(512, "Memory of every function", MinValue=128, MaxValue=10240),
         "MaxReceiveCount": number(
             5, "Receives before a message moves to its DLQ", MinValue=1, MaxValue=1000
@@ -165,11 +183,12 @@ def parameters() -> Json:
         "FraudThresholdMinorUnits": number(
             50000, "Order totals at or above this (minor units) are screened", MinValue=1
         ),
-        "FraudAllowedCountries": {
-            "Type": "CommaDelimitedList",
-            "Default": "AT,BE,DE,ES,FR,IT,NL",
-            "Description": "Shipping countries (ISO 3166 alpha-2) that may skip screening",
-        },
+        "FraudAllowedCountries": text(
+            "AT,BE,DE,ES,FR,IT,NL",
+            "Comma-separated shipping countries (ISO 3166 alpha-2) that may skip screening",
+            AllowedPattern="^[A-Z]{2}(,[A-Z]{2})*$",
+            ConstraintDescription="two-letter upper-case country codes separated by commas",
+        ),
         "FraudMaximumRetryAttempts": number(
             3, "EventBridge retries of the fraud target", MinValue=0, MaxValue=185
         ),
@@ -215,19 +234,14 @@ def conditions() -> Json:
         # AWS-only production parts (VPC, managed PostgreSQL, orders compute) go under IsAws.
         "IsAws": {"Fn::Equals": [ref("DeploymentTarget"), "aws"]},
         "HasCertificate": {"Fn::Not": [{"Fn::Equals": [ref("CertificateArn"), ""]}]},
+        "UseMessagingKey": {"Fn::Equals": [ref("MessagingEncryption"), "customer-managed-key"]},
+        # Condition names differ from parameter names: LocalStack's engine confuses the two.
+        "StackOwnsSenderIdentity": {"Fn::Equals": [ref("CreateSenderIdentity"), "true"]},
         "TracingEnabled": {"Fn::Equals": [ref("PowertoolsTraceDisabled"), "false"]},
         # A CloudFront alias needs a certificate on AWS; the emulator serves it over plain HTTP.
         "UseSiteAlias": {
             "Fn::Or": [{"Condition": "HasCertificate"}, {"Fn::Not": [{"Condition": "IsAws"}]}]
         },
-    }
-
-
-def mappings() -> Json:
-    return {
-        "VisibilityTimeout": {
-            str(seconds): {"Seconds": 6 * seconds} for seconds in FUNCTION_TIMEOUTS
-        }
     }
 
 
@@ -304,6 +318,7 @@ class TemplateBuilder:
                     ],
                 },
             },
+            Condition="UseMessagingKey",
             UpdateReplacePolicy="Retain",
             DeletionPolicy="Delete",
         )
@@ -313,8 +328,9 @@ class TemplateBuilder:
         suffix = ".fifo" if fifo else ""
         properties: Json = {
             "QueueName": sub(f"${{AWS::StackName}}-{name}{suffix}"),
-            "KmsMasterKeyId": ref("MessagingKey"),
-            "KmsDataKeyReusePeriodSeconds": 300,
+            "KmsMasterKeyId": if_messaging_key(ref("MessagingKey")),
+            "KmsDataKeyReusePeriodSeconds": if_messaging_key(300),
+            "SqsManagedSseEnabled": if_messaging_key(ref("AWS::NoValue"), True),
         }
         if fifo:
             properties["FifoQueue"] = True
@@ -322,9 +338,7 @@ class TemplateBuilder:
         if dlq is None:
             properties["MessageRetentionPeriod"] = 14 * 24 * 3600
         else:
-            properties["VisibilityTimeout"] = {
-                "Fn::FindInMap": ["VisibilityTimeout", ref("FunctionTimeoutSeconds"), "Seconds"]
-            }
+            properties["VisibilityTimeout"] = ref("QueueVisibilityTimeoutSeconds")
             properties["RedrivePolicy"] = {
                 "deadLetterTargetArn": get_att(dlq, "Arn"),
                 "maxReceiveCount": ref("MaxReceiveCount"),
@@ -478,7 +492,7 @@ class TemplateBuilder:
                 "AWS::SNS::Topic",
                 {
                     "TopicName": sub(f"${{AWS::StackName}}-{name}"),
-                    "KmsMasterKeyId": ref("MessagingKey"),
+                    "KmsMasterKeyId": if_messaging_key(ref("MessagingKey"), "alias/aws/sns"),
                 },
             )
         self.add("EventBus", "AWS::Events::EventBus", {"Name": sub("${AWS::StackName}-orders")})
@@ -497,7 +511,11 @@ class TemplateBuilder:
         self.output("EventBusName", ref("EventBus"), "The orders event bus")
         self.output("EventBusArn", get_att("EventBus", "Arn"), "ARN of the orders event bus")
         self.output("ArchiveName", ref("EventArchive"), "Archive of the orders bus")
-        self.output("MessagingKeyArn", get_att("MessagingKey", "Arn"), "Key of topics and queues")
+        self.output(
+            "MessagingKeyArn",
+            if_messaging_key(get_att("MessagingKey", "Arn"), "service-managed"),
+            "Key of topics and queues",
+        )
 
     def consumer(self, consumer: Consumer) -> None:
         prefix = pascal(consumer.service)
@@ -532,11 +550,13 @@ class TemplateBuilder:
                 ],
                 "Resource": get_att(queue_id, "Arn"),
             },
-            {
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": get_att("MessagingKey", "Arn"),
-            },
+            if_messaging_key(
+                {
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": get_att("MessagingKey", "Arn"),
+                }
+            ),
         ]
         if consumer.replies_on_bus:
             statements.append(
@@ -630,11 +650,13 @@ class TemplateBuilder:
                     "Action": "sqs:SendMessage",
                     "Resource": get_att("FraudDeadLetterQueue", "Arn"),
                 },
-                {
-                    "Effect": "Allow",
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "Resource": get_att("MessagingKey", "Arn"),
-                },
+                if_messaging_key(
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "Resource": get_att("MessagingKey", "Arn"),
+                    }
+                ),
             ],
             dead_letter_queue="FraudDeadLetterQueue",
         )
@@ -749,7 +771,12 @@ class TemplateBuilder:
         )
 
     def email_identity(self) -> None:
-        self.add("SenderIdentity", "AWS::SES::EmailIdentity", {"EmailIdentity": ref("SenderEmail")})
+        self.add(
+            "SenderIdentity",
+            "AWS::SES::EmailIdentity",
+            {"EmailIdentity": ref("SenderEmail")},
+            Condition="StackOwnsSenderIdentity",
+        )
 
     def frontend(self) -> None:
         self.add(
@@ -824,7 +851,12 @@ class TemplateBuilder:
             return {
                 "Id": reader.name,
                 "DomainName": {"Fn::Select": [2, {"Fn::Split": ["/", url]}]},
-                "CustomOriginConfig": {"OriginProtocolPolicy": ref("FunctionUrlOriginProtocol")},
+                "CustomOriginConfig": {
+                    "OriginProtocolPolicy": ref("FunctionUrlOriginProtocol"),
+                    "HTTPPort": 80,
+                    "HTTPSPort": 443,
+                    "OriginSSLProtocols": ["TLSv1.2"],
+                },
             }
 
         def api_behaviour(path_pattern: str, origin_id: str) -> Json:
@@ -952,7 +984,6 @@ def build_template() -> Json:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "Event-sourced order processing: messaging, Lambdas, site (one stack)",
         "Parameters": parameters(),
-        "Mappings": mappings(),
         "Conditions": conditions(),
         "Resources": builder.resources,
         "Outputs": builder.outputs,
