@@ -152,14 +152,14 @@ def _relay_loop(settings: OrdersSettings, aws: AwsSettings, engine: Engine) -> L
 
 def _worker_loop(settings: OrdersSettings, aws: AwsSettings, engine: Engine) -> Loop:
     from services.orders.application import OrderService
-    from services.orders.relay import relay_client
-    from services.orders.worker import OrderUpdatesWorker, WorkerSettings
+    from services.orders.worker import OrderUpdatesWorker, WorkerSettings, worker_client
 
+    tuning = load(WorkerSettings)
     worker = OrderUpdatesWorker(
-        relay_client("sqs", aws),
+        worker_client(aws, tuning),
         settings.updates_queue_url,
         OrderService.for_engine(engine).apply_reply,
-        load(WorkerSettings),
+        tuning,
     )
     return Loop("worker", worker.run)
 

@@ -16,12 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.orders.application import UnknownOrder
 from shared.envelope import Envelope, MalformedMessage, parse_envelope
+from shared.settings import AwsSettings
 
 log = logging.getLogger("orders.worker")
 
@@ -37,6 +40,20 @@ class WorkerSettings(BaseSettings):
     """Long-poll wait; also the longest a stop request waits for the poll in flight."""
     transient_retry_seconds: int = Field(default=2, ge=0, le=43200)
     backoff_max_seconds: float = Field(default=10.0, gt=0)
+
+
+def worker_client(aws: AwsSettings, settings: WorkerSettings) -> Any:
+    """An SQS client whose read timeout outlasts the long poll."""
+    return boto3.client(
+        "sqs",
+        region_name=aws.aws_region,
+        endpoint_url=aws.aws_endpoint_url,
+        config=Config(
+            connect_timeout=2,
+            read_timeout=settings.wait_seconds + 10,
+            retries={"mode": "standard", "max_attempts": 2},
+        ),
+    )
 
 
 @dataclass
