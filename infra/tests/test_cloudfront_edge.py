@@ -28,7 +28,8 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 API_DEFAULT_TTL = 2
-MISS, HIT = "Miss from cloudfront", "Hit from cloudfront"
+ERROR_CACHING_SECONDS = 60
+MISS, HIT, ERROR = "Miss from cloudfront", "Hit from cloudfront", "Error from cloudfront"
 INDEX = b"<html>shop v1</html>"
 
 
@@ -139,7 +140,12 @@ def template(name: str, origin_port: int) -> dict[str, Any]:
             ),
         ],
         "CustomErrorResponses": [
-            {"ErrorCode": code, "ResponseCode": 200, "ResponsePagePath": "/index.html"}
+            {
+                "ErrorCode": code,
+                "ResponseCode": 200,
+                "ResponsePagePath": "/index.html",
+                "ErrorCachingMinTTL": ERROR_CACHING_SECONDS,
+            }
             for code in (403, 404)
         ],
     }
@@ -303,7 +309,24 @@ def test_distribution_domain_name_is_served_too(shop: Shop) -> None:
 def test_single_page_app_fallback_for_missing_objects(shop: Shop) -> None:
     reply = shop.request(shop.edge_host, "/orders/o-123")
     assert (reply.status_code, reply.content) == (200, INDEX)
-    assert reply.headers["x-cache"] == "Error from cloudfront"
+    assert reply.headers["x-cache"] == ERROR
+
+
+def test_error_responses_are_cached_for_error_caching_min_ttl(shop: Shop) -> None:
+    assert shop.request(shop.edge_host, "/late.html").content == INDEX
+    shop.put("late.html", b"<html>late</html>")
+    cached = shop.request(shop.edge_host, "/late.html")
+    assert (cached.content, cached.headers["x-cache"]) == (INDEX, ERROR)
+    assert "age" in cached.headers
+    shop.cloudfront.create_invalidation(
+        DistributionId=shop.distribution_id,
+        InvalidationBatch={
+            "Paths": {"Quantity": 1, "Items": ["/late.html"]},
+            "CallerReference": f"{shop.bucket}-late",
+        },
+    )
+    fresh = shop.request(shop.edge_host, "/late.html")
+    assert (fresh.content, fresh.headers["x-cache"]) == (b"<html>late</html>", MISS)
 
 
 @pytest.mark.parametrize("form", ["edge", "route53"])

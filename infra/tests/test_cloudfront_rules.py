@@ -205,6 +205,12 @@ def test_invalidation_paths(invalidation: str, path: str, matches: bool) -> None
     assert rules.invalidation_matches(invalidation, path) is matches
 
 
+def test_error_caching_defaults_to_ten_seconds() -> None:
+    assert rules.error_caching_seconds({"ErrorCode": 404}) == 10
+    assert rules.error_caching_seconds({"ErrorCode": 404, "ErrorCachingMinTTL": 0}) == 0
+    assert rules.error_caching_seconds({"ErrorCode": 404, "ErrorCachingMinTTL": "30"}) == 30
+
+
 def test_custom_error_response_by_status() -> None:
     assert rules.custom_error_response(CONFIG, 403)["ResponsePagePath"] == "/index.html"
     assert rules.custom_error_response(CONFIG, 404) is None

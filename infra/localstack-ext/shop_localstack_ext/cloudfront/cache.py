@@ -18,6 +18,7 @@ class CachedResponse:
     headers: list[tuple[str, str]]
     body: bytes
     seconds: int
+    error: bool = False
     stored_at: float = field(default_factory=time.monotonic)
 
     def age(self) -> int:

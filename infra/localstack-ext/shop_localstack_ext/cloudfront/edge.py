@@ -40,6 +40,7 @@ from shop_localstack_ext.cloudfront.managed_policies import (
 
 LOG = logging.getLogger(__name__)
 CACHEABLE_STATUSES = frozenset({200, 203, 300, 301, 410})
+HIT, MISS, ERROR = "Hit from cloudfront", "Miss from cloudfront", "Error from cloudfront"
 EDGE_HEADERS = ("x-cache", "age", "via", "x-amz-cf-id", "x-amz-cf-pop")
 POP = "LOCAL1-P1"
 
@@ -154,21 +155,26 @@ def origin_request(
 
 
 def cached(
-    distribution: Distribution, path: str, fetched: origins.OriginResponse, seconds: int
+    distribution: Distribution,
+    path: str,
+    answer: origins.OriginResponse,
+    seconds: int,
+    error: bool,
 ) -> CachedResponse:
     return CachedResponse(
         distribution_id=distribution.distribution_id,
         path=path,
-        status=fetched.status,
-        headers=fetched.headers,
-        body=fetched.body,
+        status=answer.status,
+        headers=answer.headers,
+        body=answer.body,
         seconds=seconds,
+        error=error,
     )
 
 
 def plain(status: int, message: str) -> Response:
     response = Response(message.encode(), status=status, mimetype="text/plain")
-    for name, value in edge_headers("Error from cloudfront"):
+    for name, value in edge_headers(ERROR):
         response.headers[name] = value
     return response
 
@@ -211,23 +217,30 @@ class CloudFrontEdge:
             policy.key,
         )
         if cacheable and (entry := EDGE_CACHE.get(key)):
-            hit = viewer_response(
-                viewer.method, entry.status, entry.headers, entry.body, "Hit from cloudfront"
-            )
+            x_cache = ERROR if entry.error else HIT
+            hit = viewer_response(viewer.method, entry.status, entry.headers, entry.body, x_cache)
             hit.headers["Age"] = str(entry.age())
             return hit
         sent = origin_request(viewer, config.get("DefaultRootObject"), forwarded)
         fetched = self.fetch(distribution, behaviour, sent)
         error = rules.custom_error_response(config, fetched.status)
         if error is not None:
-            return self.error_response(distribution, viewer.method, fetched, error)
-        if cacheable and viewer.method == "GET" and fetched.status in CACHEABLE_STATUSES:
-            seconds = rules.seconds_to_cache(policy, fetched.header("Cache-Control"))
-            if seconds > 0:
-                EDGE_CACHE.put(key, cached(distribution, viewer.path, fetched, seconds))
-        return viewer_response(
-            viewer.method, fetched.status, fetched.headers, fetched.body, "Miss from cloudfront"
-        )
+            answer = self.error_page(distribution, fetched, error)
+            seconds = rules.error_caching_seconds(error) if policy.max_ttl > 0 else 0
+        else:
+            answer = fetched
+            cacheable_status = fetched.status in CACHEABLE_STATUSES
+            seconds = (
+                rules.seconds_to_cache(policy, fetched.header("Cache-Control"))
+                if cacheable_status
+                else 0
+            )
+        if cacheable and viewer.method == "GET" and seconds > 0:
+            EDGE_CACHE.put(
+                key, cached(distribution, viewer.path, answer, seconds, error is not None)
+            )
+        x_cache = MISS if error is None else ERROR
+        return viewer_response(viewer.method, answer.status, answer.headers, answer.body, x_cache)
 
     def fetch(
         self, distribution: Distribution, behaviour: dict[str, Any], request: origins.OriginRequest
@@ -246,25 +259,22 @@ class CloudFrontEdge:
             return origins.fetch_from_s3(distribution.account_id, origin, request)
         return origins.fetch_from_custom(origin, request, self.gateway)
 
-    def error_response(
+    def error_page(
         self,
         distribution: Distribution,
-        method: str,
         fetched: origins.OriginResponse,
         error: dict[str, Any],
-    ) -> Response:
+    ) -> origins.OriginResponse:
         """The custom error response: the page at ``ResponsePagePath`` (fetched through the
         behaviour of that path) with ``ResponseCode``, or the origin's answer with that code."""
         status = int(error.get("ResponseCode") or fetched.status)
         page_path = error.get("ResponsePagePath")
         if not page_path:
-            return viewer_response(
-                method, status, fetched.headers, fetched.body, "Error from cloudfront"
-            )
+            return origins.OriginResponse(status, fetched.headers, fetched.body)
         page_behaviour = rules.select_behaviour(distribution.config, page_path)
         page_request = origins.OriginRequest("GET", page_path, [], {}, b"")
         page = self.fetch(distribution, page_behaviour, page_request)
-        return viewer_response(method, status, page.headers, page.body, "Error from cloudfront")
+        return origins.OriginResponse(status, page.headers, page.body)
 
 
 def gateway_address() -> tuple[str, int]:

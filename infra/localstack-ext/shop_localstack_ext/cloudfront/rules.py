@@ -17,6 +17,7 @@ Config = Mapping[str, Any]
 LOCALSTACK_DOMAIN = "localhost.localstack.cloud"
 LEGACY_DEFAULT_TTL = 86_400
 LEGACY_MAX_TTL = 31_536_000
+DEFAULT_ERROR_CACHING_SECONDS = 10
 
 # Viewer headers CloudFront passes to every origin whatever the policies say.
 ALWAYS_FORWARDED_HEADERS = frozenset(
@@ -280,6 +281,12 @@ def custom_error_response(config: Config, status: int) -> Config | None:
         (r for r in items(config.get("CustomErrorResponses")) if int(r["ErrorCode"]) == status),
         None,
     )
+
+
+def error_caching_seconds(error_response: Config) -> int:
+    """How long a custom error response is cached: ``ErrorCachingMinTTL``, 10 s by default."""
+    value = error_response.get("ErrorCachingMinTTL")
+    return DEFAULT_ERROR_CACHING_SECONDS if value is None else int(value)
 
 
 def s3_bucket_of(domain_name: str) -> str | None:
