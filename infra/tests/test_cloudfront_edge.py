@@ -298,6 +298,9 @@ def test_s3_origin_miss_then_hit_with_default_root_object(shop: Shop, form: str)
     assert int(second.headers["age"]) >= 0
     assert asset.content == b"console.log('shop')"
     assert asset.headers["content-type"].startswith("text/javascript")
+    head = shop.request(host, "/assets/app.js", method="HEAD")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(asset.content))
 
 
 def test_distribution_domain_name_is_served_too(shop: Shop) -> None:

@@ -102,7 +102,8 @@ def viewer_response(
     payload = b"" if method == "HEAD" else body
     response = Response(payload, status=status, headers=[*kept, *edge_headers(x_cache)])
     if method == "HEAD":
-        response.headers["Content-Length"] = str(len(body))
+        length = next((v for k, v in headers if k.lower() == "content-length"), str(len(body)))
+        response.headers["Content-Length"] = length
     return response
 
 

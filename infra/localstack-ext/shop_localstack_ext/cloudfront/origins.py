@@ -129,6 +129,8 @@ def fetch_from_s3(
     if "LastModified" in found:
         modified = found["LastModified"].strftime("%a, %d %b %Y %H:%M:%S GMT")
         headers.append(("Last-Modified", modified))
+    if request.method == "HEAD":
+        headers.append(("Content-Length", str(found["ContentLength"])))
     status = int(found["ResponseMetadata"]["HTTPStatusCode"])
     return OriginResponse(status, headers, body)
 
