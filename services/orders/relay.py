@@ -243,45 +243,55 @@ def _lock_key(destination: str) -> int:
 
 
 def claim_in_stream_order(
-    engine: Engine, destination: str, limit: int, lease: timedelta
-) -> list[OutboxRecord]:
-    """Lease up to ``limit`` unsent records of ``destination``, oldest first, leaving out every
-    stream that has an earlier record leased by another relay (or waiting for a retry)."""
+    engine: Engine, destinations: Sequence[str], limit: int, lease: timedelta
+) -> dict[str, list[OutboxRecord]]:
+    """Lease up to ``limit`` unsent records of each destination, oldest first, leaving out every
+    stream that has an earlier record leased by another relay (or waiting for a retry). One
+    short transaction for all destinations."""
     now = datetime.now(UTC)
-    unsent = (outbox_table.c.destination == destination) & outbox_table.c.sent_at.is_(None)
+    unsent = outbox_table.c.sent_at.is_(None)
+    claims: dict[str, list[OutboxRecord]] = {destination: [] for destination in destinations}
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(destination)}
-            )
+            for key in sorted({_lock_key(destination) for destination in destinations}):
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         leased = conn.execute(
-            select(outbox_table).where(unsent, outbox_table.c.locked_until >= now)
-        ).all()
-        blocked = {stream_of(_outbox_record(row._mapping)) for row in leased}
-        candidates = conn.execute(
-            select(outbox_table)
-            .where(
+            select(outbox_table).where(
                 unsent,
-                or_(outbox_table.c.locked_until.is_(None), outbox_table.c.locked_until < now),
+                outbox_table.c.destination.in_(list(destinations)),
+                outbox_table.c.locked_until >= now,
             )
-            .order_by(outbox_table.c.position)
-            .limit(limit * 4)
         ).all()
-        claimed: list[OutboxRecord] = []
-        for row in candidates:
+        blocked = {destination: set[str]() for destination in destinations}
+        for row in leased:
             record = _outbox_record(row._mapping)
-            if stream_of(record) in blocked:
-                continue
-            claimed.append(record)
-            if len(claimed) == limit:
-                break
-        if claimed:
+            blocked[record.destination].add(stream_of(record))
+        for destination, claimed in claims.items():
+            candidates = conn.execute(
+                select(outbox_table)
+                .where(
+                    unsent,
+                    outbox_table.c.destination == destination,
+                    or_(outbox_table.c.locked_until.is_(None), outbox_table.c.locked_until < now),
+                )
+                .order_by(outbox_table.c.position)
+                .limit(limit * 4)
+            ).all()
+            for row in candidates:
+                record = _outbox_record(row._mapping)
+                if stream_of(record) in blocked[destination]:
+                    continue
+                claimed.append(record)
+                if len(claimed) == limit:
+                    break
+        positions = [record.position for claimed in claims.values() for record in claimed]
+        if positions:
             conn.execute(
                 update(outbox_table)
-                .where(outbox_table.c.position.in_([r.position for r in claimed]))
+                .where(outbox_table.c.position.in_(positions))
                 .values(locked_until=now + lease, attempts=outbox_table.c.attempts + 1)
             )
-    return claimed
+    return claims
 
 
 def _release(engine: Engine, positions: Iterable[int], until: datetime | None = None) -> None:
@@ -419,13 +429,12 @@ class OutboxRelay:
     def relay_once(self) -> int:
         """One pass over every destination; returns how many records were published.
         Raises ``BrokerUnavailable`` (after releasing what it claimed) when a broker is down."""
-        lease = timedelta(seconds=self.settings.lease_seconds)
-        claims = {
-            destination: claim_in_stream_order(
-                self.store.engine, destination, self.settings.claim_size, lease
-            )
-            for destination in self.publishers
-        }
+        claims = claim_in_stream_order(
+            self.store.engine,
+            list(self.publishers),
+            self.settings.claim_size,
+            timedelta(seconds=self.settings.lease_seconds),
+        )
         pending = {record.position for records in claims.values() for record in records}
         if not pending:
             return 0

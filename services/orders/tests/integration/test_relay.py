@@ -291,7 +291,9 @@ def test_a_relay_never_overtakes_a_stream_record_leased_by_another(
     first = _append(store, [destination], held_order)
     other = _append(store, [destination])
     # Another relay holds the first record of the stream (claimed, not yet published).
-    (held,) = claim_in_stream_order(store.engine, destination, 1, timedelta(seconds=30))
+    (held,) = claim_in_stream_order(store.engine, [destination], 1, timedelta(seconds=30))[
+        destination
+    ]
     assert held.body["event_id"] == str(first[0].event_id)
     later = _append(store, [destination], held_order)
 
@@ -382,7 +384,7 @@ def test_a_lease_left_by_a_dead_relay_expires_and_the_record_is_published(
     destination = f"sns-{suffix}"
     (envelope,) = _append(store, [destination])
     # A relay claimed it and died without releasing anything (killed, not an exception).
-    claim_in_stream_order(store.engine, destination, 10, timedelta(seconds=1))
+    claim_in_stream_order(store.engine, [destination], 10, timedelta(seconds=1))
     relay = OutboxRelay(store, {destination: broker.publishers(suffix)[destination]}, FAST)
     assert relay.relay_once() == 0
 
@@ -577,4 +579,4 @@ def test_a_call_that_fails_as_a_whole_is_a_broker_outage(store: SqlEventStore) -
         OutboxRelay(store, {destination: publisher}, FAST).relay_once()
     assert outbox_status(store.engine, [destination]).backlog == 1
     # released at once, not left leased: the next pass claims it again
-    assert claim_in_stream_order(store.engine, destination, 10, timedelta(seconds=1))
+    assert claim_in_stream_order(store.engine, [destination], 10, timedelta(seconds=1))[destination]
