@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -52,6 +53,7 @@ class Writes:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.since = datetime.now(UTC) - timedelta(seconds=1)
         with engine.connect() as conn:
             self.event_position = conn.execute(
                 select(func.coalesce(func.max(events_table.c.position), 0))
@@ -70,7 +72,11 @@ class Writes:
             outbox = conn.execute(
                 select(outbox_table).where(outbox_table.c.position > self.outbox_position)
             ).all()
-            keys = conn.execute(select(idempotency_keys_table)).all()
+            keys = conn.execute(
+                select(idempotency_keys_table).where(
+                    idempotency_keys_table.c.created_at >= self.since
+                )
+            ).all()
         rows = [*events, *outbox, *keys]
         return [row for row in rows if marker in json.dumps(row._asdict(), default=str)]
 

@@ -277,6 +277,7 @@ def test_a_replayed_key_with_another_body_is_refused(client: TestClient, writes:
     problem = _problem(response, 422, "Idempotency key reused")
     assert key in problem["detail"]
     assert writes.mentioning(other["customer_email"]) == []
+    assert len(writes.mentioning(first["customer_email"])) == 5  # event, 3 outbox rows, key
 
 
 def test_a_failed_request_does_not_use_up_its_key(client: TestClient) -> None:
