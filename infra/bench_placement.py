@@ -2,7 +2,8 @@
 
 ``python -m infra.bench_placement`` (or ``measure()`` from ``infra/bench.py``) prints a table:
 
-- placement: ``POST /api/orders`` of the real orders API (``create_app``, as ``serve`` runs it)
+- placement: ``POST /api/orders`` with a fresh ``Idempotency-Key`` (what a retrying client
+  sends) to the real orders API (``create_app``, as ``serve`` runs it)
   next to a bare FastAPI endpoint that inserts one row of the same size as the placement's
   OrderPlaced event and commits, on SQLite and (when 127.0.0.1:5432 answers) on a throwaway
   PostgreSQL database. Each server is uvicorn in its own process; the load generator is another
@@ -171,7 +172,9 @@ async def _load(url: str, seconds: float, warmup: float, concurrency: int) -> di
         async def user() -> None:
             nonlocal errors
             while (now := time.perf_counter()) < end:
-                response = await client.post("/api/orders", json=ORDER)
+                response = await client.post(
+                    "/api/orders", json=ORDER, headers={"Idempotency-Key": str(uuid.uuid4())}
+                )
                 done = time.perf_counter()
                 if now < measure_from:
                     continue

@@ -69,6 +69,10 @@ class Supervisor:
         def run() -> None:
             try:
                 target()
+            except SystemExit as exit:
+                # uvicorn exits this way when it cannot start (it logged why)
+                log.error("%s exited with %s; stopping the process", name, exit.code)
+                self.failed = True
             except BaseException:
                 log.exception("%s failed; stopping the process", name)
                 self.failed = True

@@ -310,3 +310,17 @@ def test_run_serves_relays_applies_replies_and_stops_cleanly(
     assert f"{stop_signal.name} received; stopping" in output
     assert "Traceback" not in output
     assert _processes_in_group(process.pid) == []
+
+
+def test_run_stops_every_part_when_the_api_cannot_start(env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _cli("run", "--port", str(port), env=env)
+    assert result.returncode == 1
+    assert "address already in use" in result.stderr
+    assert "api exited" in result.stderr
+    assert "relay stopped" in result.stderr
+    assert "worker stopped" in result.stderr
+    assert "Traceback" not in result.stderr
