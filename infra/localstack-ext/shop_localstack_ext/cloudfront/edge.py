@@ -173,6 +173,25 @@ def cached(
     )
 
 
+def seconds_to_keep(
+    policy: rules.CachePolicy, fetched: origins.OriginResponse, error: dict[str, Any] | None
+) -> int:
+    """How long the edge keeps an answer: ``ErrorCachingMinTTL`` for a custom error response
+    (when the behaviour caches at all), the TTL rules for a cacheable status, otherwise 0."""
+    if error is not None:
+        return rules.error_caching_seconds(error) if policy.max_ttl > 0 else 0
+    if fetched.status not in CACHEABLE_STATUSES:
+        return 0
+    return rules.seconds_to_cache(policy, fetched.header("Cache-Control"))
+
+
+def origin_named(config: dict[str, Any], origin_id: str) -> dict[str, Any]:
+    for origin in rules.items(config["Origins"]):
+        if origin["Id"] == origin_id:
+            return dict(origin)
+    raise LookupError(f"no origin {origin_id}")
+
+
 def plain(status: int, message: str) -> Response:
     response = Response(message.encode(), status=status, mimetype="text/plain")
     for name, value in edge_headers(ERROR):
@@ -225,17 +244,8 @@ class CloudFrontEdge:
         sent = origin_request(viewer, config.get("DefaultRootObject"), forwarded)
         fetched = self.fetch(distribution, behaviour, sent)
         error = rules.custom_error_response(config, fetched.status)
-        if error is not None:
-            answer = self.error_page(distribution, fetched, error)
-            seconds = rules.error_caching_seconds(error) if policy.max_ttl > 0 else 0
-        else:
-            answer = fetched
-            cacheable_status = fetched.status in CACHEABLE_STATUSES
-            seconds = (
-                rules.seconds_to_cache(policy, fetched.header("Cache-Control"))
-                if cacheable_status
-                else 0
-            )
+        answer = fetched if error is None else self.error_page(distribution, fetched, error)
+        seconds = seconds_to_keep(policy, fetched, error)
         if cacheable and viewer.method == "GET" and seconds > 0:
             EDGE_CACHE.put(
                 key, cached(distribution, viewer.path, answer, seconds, error is not None)
@@ -246,16 +256,7 @@ class CloudFrontEdge:
     def fetch(
         self, distribution: Distribution, behaviour: dict[str, Any], request: origins.OriginRequest
     ) -> origins.OriginResponse:
-        origin = next(
-            (
-                o
-                for o in rules.items(distribution.config["Origins"])
-                if o["Id"] == behaviour["TargetOriginId"]
-            ),
-            None,
-        )
-        if origin is None:
-            raise LookupError(f"no origin {behaviour['TargetOriginId']}")
+        origin = origin_named(distribution.config, behaviour["TargetOriginId"])
         if "S3OriginConfig" in origin:
             return origins.fetch_from_s3(distribution.account_id, origin, request)
         return origins.fetch_from_custom(origin, request, self.gateway)

@@ -68,9 +68,16 @@ def moto_acceptable_config(config: dict[str, Any]) -> dict[str, Any]:
     if accepted.get("CacheBehaviors", {}).get("Quantity"):
         accepted["CacheBehaviors"] = {"Quantity": 0}
     for origin in accepted.get("Origins", {}).get("Items", []):
-        domain = origin["DomainName"]
-        if "S3OriginConfig" in origin and not domain.endswith("amazonaws.com"):
-            origin["DomainName"] = f"{s3_bucket_of(domain) or 'bucket'}.s3.amazonaws.com"
+        if "S3OriginConfig" not in origin:
+            continue
+        bucket = s3_bucket_of(origin["DomainName"])
+        if bucket is None:
+            raise CommonServiceException(
+                "InvalidArgument",
+                "The parameter Origin DomainName does not refer to a valid S3 bucket.",
+                sender_fault=True,
+            )
+        origin["DomainName"] = f"{bucket}.s3.amazonaws.com"
     return accepted
 
 
