@@ -321,16 +321,40 @@ def measure_placement(
 # --- the relay ---------------------------------------------------------------------------------
 
 
-def measure_relay(endpoint: str, orders: int = 1000) -> dict[str, Any]:
-    """Publish ``orders`` x (SNS + bus + FIFO) outbox records; messages per second."""
+def _append_order(store: Any) -> str:
+    """One order's OrderPlaced with its three outbox records; its event id."""
+    from services.orders.adapters.event_store import NewEvent, OutboxMessage
+    from shared.envelope import Envelope
+
+    order_id = str(uuid.uuid4())
+    envelope = Envelope(type="OrderPlaced", correlation_id=order_id, payload={"order_id": order_id})
+    body = envelope.model_dump(mode="json")
+    store.append(
+        order_id,
+        0,
+        [NewEvent(type=envelope.type, payload=body["payload"], event_id=envelope.event_id)],
+        [
+            OutboxMessage("sns", body, None, envelope.event_id),
+            OutboxMessage("bus", body, None, envelope.event_id),
+            OutboxMessage("fifo", body, order_id, envelope.event_id),
+        ],
+    )
+    return str(envelope.event_id)
+
+
+def measure_relay(endpoint: str, orders: int = 1000, latency_samples: int = 30) -> dict[str, Any]:
+    """Publish ``orders`` x (SNS + bus + FIFO) outbox records from a full outbox (messages per
+    second); then, with the relay running as in production, the latency from the commit of an
+    order to its OrderPlaced arriving at a queue subscribed to the topic."""
+    import threading
+
     import boto3
 
-    from services.orders.adapters.event_store import NewEvent, OutboxMessage, SqlEventStore
+    from services.orders.adapters.event_store import SqlEventStore
     from services.orders.adapters.migrations import migrate
     from services.orders.config import OrdersSettings
     from services.orders.relay import OutboxRelay, RelaySettings, publishers_for
     from shared.database import create_engine_for
-    from shared.envelope import Envelope
     from shared.settings import AwsSettings
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
@@ -341,50 +365,39 @@ def measure_relay(endpoint: str, orders: int = 1000) -> dict[str, Any]:
     events = session.client("events", endpoint_url=endpoint)
     name = f"bench-relay-{uuid.uuid4().hex[:8]}"
     topic = sns.create_topic(Name=name)["TopicArn"]
-    capture = sqs.create_queue(QueueName=f"{name}-capture")["QueueUrl"]
-    capture_arn = sqs.get_queue_attributes(QueueUrl=capture, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="sqs",
-        Endpoint=capture_arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
     fifo = sqs.create_queue(QueueName=f"{name}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     events.create_event_bus(Name=name)
+    queues = [fifo]
+
+    def subscribed_queue(suffix: str) -> str:
+        url: str = sqs.create_queue(QueueName=f"{name}-{suffix}")["QueueUrl"]
+        queues.append(url)
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        return url
+
     try:
+        subscribed_queue("fan-out")
         with tempfile.TemporaryDirectory() as scratch:
             url = f"sqlite:///{scratch}/relay.db"
             migrate(url)
             engine = create_engine_for(url)
             store = SqlEventStore(engine)
             for _ in range(orders):
-                order_id = str(uuid.uuid4())
-                envelope = Envelope(
-                    type="OrderPlaced", correlation_id=order_id, payload={"order_id": order_id}
-                )
-                body = envelope.model_dump(mode="json")
-                store.append(
-                    order_id,
-                    0,
-                    [
-                        NewEvent(
-                            type=envelope.type, payload=body["payload"], event_id=envelope.event_id
-                        )
-                    ],
-                    [
-                        OutboxMessage("sns", body, None, envelope.event_id),
-                        OutboxMessage("bus", body, None, envelope.event_id),
-                        OutboxMessage("fifo", body, order_id, envelope.event_id),
-                    ],
-                )
+                _append_order(store)
             settings = OrdersSettings(
                 database_url=url,
                 topic_arn=topic,
                 payments_queue_url=fifo,
                 event_bus_name=name,
-                updates_queue_url=capture,
+                updates_queue_url=fifo,
                 operator_token="bench-operator-token-0123456789",  # type: ignore[arg-type]
             )
             relay = OutboxRelay(
@@ -397,13 +410,42 @@ def measure_relay(endpoint: str, orders: int = 1000) -> dict[str, Any]:
             while count := relay.relay_once():
                 published += count
             elapsed = time.perf_counter() - began
+
+            arrivals = subscribed_queue("latency")
+            stop = threading.Event()
+            running = threading.Thread(target=relay.run, args=(stop,))
+            running.start()
+            latencies = []
+            try:
+                for _ in range(latency_samples):
+                    appended = time.perf_counter()
+                    event_id = _append_order(store)
+                    while True:
+                        messages = sqs.receive_message(
+                            QueueUrl=arrivals, MaxNumberOfMessages=1, WaitTimeSeconds=5
+                        ).get("Messages", [])
+                        if any(json.loads(m["Body"])["event_id"] == event_id for m in messages):
+                            latencies.append(time.perf_counter() - appended)
+                            break
+                        if time.perf_counter() - appended > 30:
+                            raise SystemExit("an OrderPlaced did not arrive within 30 s")
+            finally:
+                stop.set()
+                running.join()
             engine.dispose()
     finally:
         events.delete_event_bus(Name=name)
         sns.delete_topic(TopicArn=topic)
-        sqs.delete_queue(QueueUrl=capture)
-        sqs.delete_queue(QueueUrl=fifo)
-    return {"messages": published, "seconds": elapsed, "messages_per_s": published / elapsed}
+        for queue in queues:
+            sqs.delete_queue(QueueUrl=queue)
+    latencies.sort()
+    return {
+        "messages": published,
+        "seconds": elapsed,
+        "messages_per_s": published / elapsed,
+        "commit_to_queue_p50_ms": 1000 * statistics.median(latencies),
+        "commit_to_queue_max_ms": 1000 * latencies[-1],
+    }
 
 
 # --- entry points --------------------------------------------------------------------------------
@@ -459,6 +501,11 @@ def print_table(figures: dict[str, Any]) -> None:
         print(
             f"\nrelay: {relay['messages']} messages in {relay['seconds']:.2f} s = "
             f"{relay['messages_per_s']:.0f} messages/s (SNS + payments FIFO + EventBridge)"
+        )
+        print(
+            f"relay latency, order committed -> OrderPlaced in a subscribed queue: "
+            f"p50 {relay['commit_to_queue_p50_ms']:.0f} ms, "
+            f"max {relay['commit_to_queue_max_ms']:.0f} ms"
         )
 
 
