@@ -4,12 +4,7 @@ real database, and the dashboard function URL."""
 from __future__ import annotations
 
 import json
-import random
-import string
 import threading
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +17,7 @@ from services.analytics.domain import UNKNOWN_CURRENCY, minute_of
 from services.analytics.handler import build
 from services.analytics.http import DashboardSettings
 from services.analytics.http import build as build_dashboard
+from services.analytics.tests.scenario import Scenario
 from services.email.tests.lambda_events import (
     LambdaContext,
     envelope_record,
@@ -31,7 +27,7 @@ from services.email.tests.lambda_events import (
     sqs_event,
     sqs_record,
 )
-from shared.consumer import ConsumerSettings, create_tables
+from shared.consumer import ConsumerSettings
 from shared.contracts import (
     Money,
     OrderCancelled,
@@ -45,68 +41,11 @@ from shared.contracts import envelope_for as envelope_of
 from shared.database import create_engine_for
 from shared.envelope import Envelope
 from shared.idempotency import idempotency_records
-from shared.idempotency import metadata as idempotency_metadata
 
 pytestmark = pytest.mark.integration
 
 QUEUE = "analytics"
 CONTEXT = LambdaContext("analytics")
-
-
-@dataclass
-class Scenario:
-    """Names no other test uses: a currency, a SKU and a cancellation reason of its own."""
-
-    currency: str
-    sku: str
-    reason: str
-    orders: list[str]
-
-    def order_id(self) -> str:
-        order_id = f"ord-{uuid.uuid4().hex}"
-        self.orders.append(order_id)
-        return order_id
-
-
-@pytest.fixture
-def scenario() -> Scenario:
-    currency = "Q" + "".join(random.choices(string.ascii_uppercase, k=2))
-    tag = uuid.uuid4().hex[:12]
-    return Scenario(currency, f"SKU-{tag}", f"reason {tag}", [])
-
-
-@pytest.fixture
-def engine(database_url: str, scenario: Scenario) -> Iterator[Engine]:
-    engine = create_engine_for(database_url)
-    create_tables(adapters.metadata, engine)
-    create_tables(idempotency_metadata, engine)
-    yield engine
-    with engine.begin() as connection:
-        event_ids = (
-            connection.execute(
-                select(adapters.processed_events.c.event_id).where(
-                    adapters.processed_events.c.order_id.in_(scenario.orders)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        connection.execute(
-            delete(idempotency_records).where(
-                idempotency_records.c.id.in_(
-                    [idempotency_key("analytics", event_id) for event_id in event_ids]
-                )
-            )
-        )
-        for table, condition in (
-            (adapters.processed_events, adapters.processed_events.c.order_id.in_(scenario.orders)),
-            (adapters.orders, adapters.orders.c.order_id.in_(scenario.orders)),
-            (adapters.minutes, adapters.minutes.c.currency == scenario.currency),
-            (adapters.skus, adapters.skus.c.sku == scenario.sku),
-            (adapters.cancellations, adapters.cancellations.c.reason == scenario.reason),
-        ):
-            connection.execute(delete(table).where(condition))
-    engine.dispose()
 
 
 def settings(database_url: str) -> ConsumerSettings:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, delete, select
 
-from services.email.adapters import email_recipients, email_sent
+from services.email.adapters import email_sent
 from services.email.handler import EmailSettings, build
 from services.email.tests.lambda_events import (
     LambdaContext,
@@ -29,7 +28,6 @@ from shared.contracts import (
     OrderPlaced,
     envelope_for,
 )
-from shared.database import create_engine_for
 from shared.envelope import Envelope
 from shared.idempotency import idempotency_records
 
@@ -50,34 +48,6 @@ def sender(ses: Any, unique_name: str) -> Iterator[str]:
     ses.verify_email_identity(EmailAddress=address)
     yield address
     ses.delete_identity(Identity=address)
-
-
-@pytest.fixture
-def order_id() -> str:
-    return f"ord-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def recipient(order_id: str) -> str:
-    return f"{order_id}@customers.example.com"
-
-
-@pytest.fixture
-def engine(database_url: str, order_id: str) -> Iterator[Engine]:
-    engine = create_engine_for(database_url)
-    yield engine
-    with engine.begin() as connection:
-        for event_id in connection.execute(
-            select(email_sent.c.event_id).where(email_sent.c.order_id == order_id)
-        ).scalars():
-            connection.execute(
-                delete(idempotency_records).where(
-                    idempotency_records.c.id == idempotency_key("email", event_id)
-                )
-            )
-        connection.execute(delete(email_sent).where(email_sent.c.order_id == order_id))
-        connection.execute(delete(email_recipients).where(email_recipients.c.order_id == order_id))
-    engine.dispose()
 
 
 def settings(database_url: str, sender: str) -> EmailSettings:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from services.email.tests.deployment import (
     Functions,
@@ -30,8 +30,7 @@ def email_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return package("email", tmp_path_factory.mktemp("email-build"))
 
 
-def order_placed_body(recipient: str) -> tuple[str, str]:
-    order_id = f"ord-{uuid.uuid4().hex}"
+def order_placed_body(order_id: str, recipient: str) -> str:
     price = Money(amount=2499, currency="EUR")
     envelope = envelope_for(
         OrderPlaced(
@@ -42,7 +41,7 @@ def order_placed_body(recipient: str) -> tuple[str, str]:
             total=price,
         )
     )
-    return order_id, envelope.to_json()
+    return envelope.to_json()
 
 
 def environment(database_url: str, sender: str) -> dict[str, str]:
@@ -59,18 +58,20 @@ def test_a_message_delivered_twice_sends_one_email_and_a_malformed_one_reaches_t
     queues: Callable[..., str],
     unique_name: str,
     database_url: str,
+    engine: Engine,
+    order_id: str,
+    recipient: str,
     email_zip: bytes,
 ) -> None:
     sqs, ses = localstack.client("sqs"), localstack.client("ses")
     endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
     sender = f"shop-{unique_name}@example.com"
     ses.verify_email_identity(EmailAddress=sender)
-    recipient = f"{unique_name}@customers.example.com"
     queue_url, queue_arn, dlq_url = queue_with_dlq(localstack, queues, unique_name)
     with Functions(localstack) as functions:
         functions.create(unique_name, email_zip, HANDLER, environment(database_url, sender))
         functions.consume(unique_name, queue_arn)
-        _, body = order_placed_body(recipient)
+        body = order_placed_body(order_id, recipient)
 
         for message in (body, "{not an envelope", body):
             sqs.send_message(QueueUrl=queue_url, MessageBody=message)
@@ -90,17 +91,19 @@ def test_an_unverified_sender_sends_the_message_to_the_dlq_with_the_reason_logge
     queues: Callable[..., str],
     unique_name: str,
     database_url: str,
+    engine: Engine,
+    order_id: str,
+    recipient: str,
     email_zip: bytes,
 ) -> None:
     sqs, logs = localstack.client("sqs"), localstack.client("logs")
     endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
     sender = f"unverified-{unique_name}@example.com"
-    recipient = f"{unique_name}@customers.example.com"
     queue_url, queue_arn, dlq_url = queue_with_dlq(localstack, queues, unique_name)
     with Functions(localstack) as functions:
         functions.create(unique_name, email_zip, HANDLER, environment(database_url, sender))
         functions.consume(unique_name, queue_arn)
-        order_id, body = order_placed_body(recipient)
+        body = order_placed_body(order_id, recipient)
 
         sqs.send_message(QueueUrl=queue_url, MessageBody=body)
 

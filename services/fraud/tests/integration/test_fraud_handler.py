@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,7 +18,6 @@ from services.email.tests.lambda_events import LambdaContext, eventbridge_event,
 from services.fraud.adapters import fraud_verdicts
 from services.fraud.handler import FraudSettings, build
 from shared.contracts import Money, OrderLine, OrderPlaced, envelope_for
-from shared.database import create_engine_for
 from shared.envelope import Envelope, MalformedMessage
 from shared.idempotency import idempotency_records
 
@@ -52,28 +50,6 @@ def bus(localstack: Any, unique_name: str, queues: Callable[..., str]) -> Iterat
     events.remove_targets(Rule=f"{unique_name}-capture", EventBusName=unique_name, Ids=["capture"])
     events.delete_rule(Name=f"{unique_name}-capture", EventBusName=unique_name)
     events.delete_event_bus(Name=unique_name)
-
-
-@pytest.fixture
-def order_id() -> str:
-    return f"ord-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def engine(database_url: str, order_id: str) -> Iterator[Engine]:
-    engine = create_engine_for(database_url)
-    yield engine
-    with engine.begin() as connection:
-        for event_id in connection.execute(
-            select(fraud_verdicts.c.event_id).where(fraud_verdicts.c.order_id == order_id)
-        ).scalars():
-            connection.execute(
-                delete(idempotency_records).where(
-                    idempotency_records.c.id == idempotency_key("fraud", event_id)
-                )
-            )
-        connection.execute(delete(fraud_verdicts).where(fraud_verdicts.c.order_id == order_id))
-    engine.dispose()
 
 
 def settings(database_url: str, bus_name: str) -> FraudSettings:

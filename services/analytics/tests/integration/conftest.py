@@ -1,0 +1,47 @@
+"""An analytics database for one test, its scenario's rows removed afterwards (the PostgreSQL
+test database is shared)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, delete, select
+
+from services.analytics import adapters
+from services.analytics.tests.scenario import Scenario
+from services.email.tests.lambda_events import idempotency_key
+from shared.consumer import create_tables
+from shared.database import create_engine_for
+from shared.idempotency import idempotency_records
+from shared.idempotency import metadata as idempotency_metadata
+
+
+@pytest.fixture
+def scenario() -> Scenario:
+    return Scenario()
+
+
+@pytest.fixture
+def engine(database_url: str, scenario: Scenario) -> Iterator[Engine]:
+    engine = create_engine_for(database_url)
+    create_tables(adapters.metadata, engine)
+    create_tables(idempotency_metadata, engine)
+    yield engine
+    with engine.begin() as connection:
+        event_ids = connection.execute(
+            select(adapters.processed_events.c.event_id).where(
+                adapters.processed_events.c.order_id.in_(scenario.orders)
+            )
+        ).scalars()
+        keys = [idempotency_key("analytics", event_id) for event_id in event_ids]
+        connection.execute(delete(idempotency_records).where(idempotency_records.c.id.in_(keys)))
+        for table, condition in (
+            (adapters.processed_events, adapters.processed_events.c.order_id.in_(scenario.orders)),
+            (adapters.orders, adapters.orders.c.order_id.in_(scenario.orders)),
+            (adapters.minutes, adapters.minutes.c.currency == scenario.currency),
+            (adapters.skus, adapters.skus.c.sku == scenario.sku),
+            (adapters.cancellations, adapters.cancellations.c.reason == scenario.reason),
+        ):
+            connection.execute(delete(table).where(condition))
+    engine.dispose()

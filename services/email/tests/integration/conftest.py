@@ -1,0 +1,49 @@
+"""The email database of one test, the rows of its order removed afterwards (the PostgreSQL
+test database is shared)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, delete, select
+
+from services.email.adapters import email_recipients, email_sent, metadata
+from services.email.tests.lambda_events import idempotency_key
+from shared.consumer import create_tables
+from shared.database import create_engine_for
+from shared.idempotency import idempotency_records
+from shared.idempotency import metadata as idempotency_metadata
+
+
+@pytest.fixture
+def order_id() -> str:
+    return f"ord-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def recipient(order_id: str) -> str:
+    """An address no other test sends to, so the SES mailbox can be filtered by it."""
+    return f"{order_id}@customers.example.com"
+
+
+@pytest.fixture
+def engine(database_url: str, order_id: str) -> Iterator[Engine]:
+    engine = create_engine_for(database_url)
+    create_tables(metadata, engine)
+    create_tables(idempotency_metadata, engine)
+    yield engine
+    with engine.begin() as connection:
+        event_ids = (
+            connection.execute(
+                select(email_sent.c.event_id).where(email_sent.c.order_id == order_id)
+            )
+            .scalars()
+            .all()
+        )
+        keys = [idempotency_key("email", event_id) for event_id in event_ids]
+        connection.execute(delete(idempotency_records).where(idempotency_records.c.id.in_(keys)))
+        connection.execute(delete(email_sent).where(email_sent.c.order_id == order_id))
+        connection.execute(delete(email_recipients).where(email_recipients.c.order_id == order_id))
+    engine.dispose()
