@@ -325,6 +325,11 @@ def _one_at_a_time(
     return latencies
 
 
+def _send_all(send_batch: Callable[[list[int]], None], batches: list[list[int]]) -> None:
+    for batch in batches:
+        send_batch(batch)
+
+
 def _burst(
     send_batch: Callable[[list[int]], None], collector: Collector, first: int, messages: int
 ) -> dict[str, Any]:
@@ -333,8 +338,7 @@ def _burst(
     batches = [indices[i : i + 10] for i in range(0, len(indices), 10)]
     began = time.time()
     threads = [
-        threading.Thread(target=lambda part=batches[k::4]: [send_batch(b) for b in part])  # type: ignore[misc]
-        for k in range(4)
+        threading.Thread(target=_send_all, args=(send_batch, batches[k::4])) for k in range(4)
     ]
     for thread in threads:
         thread.start()
@@ -368,7 +372,7 @@ def measure_sqs_lambda_ceiling(
     """Bare SQS -> Lambda (forwarder, ReportBatchItemFailures) -> SQS on ``endpoint``."""
     sqs = aws_client("sqs", endpoint)
     lam = aws_client("lambda", endpoint)
-    name = f"bench-ceiling-{uuid.uuid4().hex[:8]}"
+    name = f"ceiling-{uuid.uuid4().hex[:8]}"
     source = sqs.create_queue(QueueName=f"{name}-in", Attributes={"VisibilityTimeout": "30"})[
         "QueueUrl"
     ]
@@ -438,7 +442,7 @@ def measure_sns_sqs_ceiling(
     """Bare SNS -> SQS (raw delivery) -> receive on ``endpoint``."""
     sqs = aws_client("sqs", endpoint)
     sns = aws_client("sns", endpoint)
-    name = f"bench-ceiling-{uuid.uuid4().hex[:8]}"
+    name = f"ceiling-{uuid.uuid4().hex[:8]}"
     topic = sns.create_topic(Name=name)["TopicArn"]
     sink = sqs.create_queue(QueueName=f"{name}-out")["QueueUrl"]
     try:
@@ -481,7 +485,7 @@ def measure_sns_sqs_ceiling(
 def _quietly(action: Callable[[], object]) -> None:
     try:
         action()
-    except Exception as error:  # noqa: BLE001 - clean-up must not hide the measurement
+    except Exception as error:
         print(f"  (clean-up: {error})", file=sys.stderr)
 
 
@@ -493,10 +497,1065 @@ def measure_ceilings(endpoint: str, stack: str | None = None) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":
-    print(
-        json.dumps(
-            measure_ceilings(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:4671"),
-            indent=2,
+# --- the load generator (its own process) -------------------------------------------------------
+
+FINAL_STATUSES = frozenset({"confirmed", "cancelled", "on_hold"})
+HOME_COUNTRY = "DE"
+SCREENED_COUNTRY = "US"
+"""Outside the fraud policy's allowed countries: the fraud Lambda scores the order (and, with
+a small basket and an ordinary e-mail domain, passes it)."""
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What one load generator run places: ``orders`` one at a time, or ``rate`` per second
+    for ``seconds``; every ``screen_every``-th order ships where the fraud Lambda screens it."""
+
+    edge_url: str
+    site_host: str
+    api_url: str
+    run_id: str
+    first_index: int
+    sku: str
+    screen_every: int = 4
+    rate: float | None = None
+    seconds: float = 60.0
+    orders: int = 20
+    settle_s: float = 15.0
+
+
+def recipient(run_id: str, index: int) -> str:
+    return f"bench-{run_id}-{index}@example.com"
+
+
+def is_screened(index: int, screen_every: int) -> bool:
+    return screen_every > 0 and index % screen_every == 0
+
+
+def order_body(plan: LoadPlan, index: int) -> dict[str, Any]:
+    screened = is_screened(index, plan.screen_every)
+    return {
+        "customer_email": recipient(plan.run_id, index),
+        "shipping_country": SCREENED_COUNTRY if screened else HOME_COUNTRY,
+        "currency": "EUR",
+        "lines": [{"sku": plan.sku, "quantity": 1}],
+        "payment_token": "tok_approve",
+    }
+
+
+def _epoch(timestamp: str | None) -> float | None:
+    from datetime import datetime
+
+    return None if timestamp is None else datetime.fromisoformat(timestamp).timestamp()
+
+
+async def _place_and_follow(
+    client: Any, plan: LoadPlan, index: int, deadline: float, poll_s: float
+) -> dict[str, Any]:
+    import asyncio
+
+    import httpx
+
+    record: dict[str, Any] = {
+        "index": index,
+        "screened": is_screened(index, plan.screen_every),
+        "recipient": recipient(plan.run_id, index),
+        "posted_at": time.time(),
+    }
+    try:
+        placed = await client.post(
+            f"{plan.edge_url}/api/orders",
+            json=order_body(plan, index),
+            headers={"Host": plan.site_host, "Idempotency-Key": f"bench-{plan.run_id}-{index}"},
         )
+        record["post_s"] = time.time() - record["posted_at"]
+        if placed.status_code != 201:
+            record["error"] = f"POST answered {placed.status_code}: {placed.text[:200]}"
+            return record
+        order_id = placed.json()["order_id"]
+        record["order_id"] = order_id
+        status = placed.json()["status"]
+        while status not in FINAL_STATUSES and time.time() < deadline:
+            await asyncio.sleep(poll_s)
+            reply = await client.get(f"{plan.api_url}/api/orders/{order_id}")
+            if reply.status_code == 200:
+                status = reply.json()["status"]
+        record["status"] = status
+        timeline = await client.get(f"{plan.api_url}/api/orders/{order_id}/events")
+        events = timeline.json()["events"]
+    except httpx.HTTPError as error:
+        record["error"] = f"{type(error).__name__}: {error}"
+        return record
+    record["event_types"] = [event["type"] for event in events]
+    confirmed = [event for event in events if event["type"] == "OrderConfirmed"]
+    record["confirmed_at"] = _epoch(confirmed[0]["recorded_at"]) if confirmed else None
+    return record
+
+
+async def generate_load(plan: LoadPlan) -> dict[str, Any]:
+    """Place the plan's orders and follow each to its final state (or the settle deadline)."""
+    import asyncio
+
+    import httpx
+
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        began = time.time()
+        if plan.rate is None:
+            orders = []
+            for k in range(plan.orders):
+                deadline = time.time() + plan.settle_s
+                orders.append(
+                    await _place_and_follow(client, plan, plan.first_index + k, deadline, 0.05)
+                )
+        else:
+            count = max(1, round(plan.rate * plan.seconds))
+            deadline = began + plan.seconds + plan.settle_s
+            tasks = []
+            for k in range(count):
+                await asyncio.sleep(max(0.0, began + k / plan.rate - time.time()))
+                tasks.append(
+                    asyncio.create_task(
+                        _place_and_follow(client, plan, plan.first_index + k, deadline, 0.5)
+                    )
+                )
+            orders = list(await asyncio.gather(*tasks))
+    posted = [order["posted_at"] for order in orders]
+    span = max(posted) - min(posted)
+    return {
+        "plan": asdict(plan),
+        "began_at": began,
+        "ended_at": time.time(),
+        "placed_per_s": (len(orders) - 1) / span if span > 0 else None,
+        "orders": orders,
+    }
+
+
+def run_load(plan: LoadPlan) -> dict[str, Any]:
+    """The load generator in its own process; its figures come back as JSON."""
+    budget = (plan.seconds if plan.rate else plan.orders * plan.settle_s) + plan.settle_s + 60
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.bench_pipeline", "load", json.dumps(asdict(plan))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=budget,
+        check=False,
     )
+    if done.returncode:
+        raise RuntimeError(f"load generator exited with {done.returncode}: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+# --- what a run did: latencies, final states, the stores of each service -----------------------
+
+
+def e2e_latencies(orders: Sequence[Mapping[str, Any]]) -> list[float]:
+    """Seconds from sending the POST to the OrderConfirmed event, per confirmed order."""
+    return [
+        order["confirmed_at"] - order["posted_at"]
+        for order in orders
+        if order.get("confirmed_at") is not None
+    ]
+
+
+def order_problems(orders: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Failed placements, orders not final, not confirmed, or with an event recorded twice."""
+    problems = []
+    failed = [order for order in orders if "error" in order]
+    if failed:
+        problems.append(f"{len(failed)} placement(s) failed, first: {failed[0]['error']}")
+    followed = [order for order in orders if "error" not in order]
+    open_orders = [order for order in followed if order.get("status") not in FINAL_STATUSES]
+    if open_orders:
+        problems.append(f"{len(open_orders)} order(s) not final in time")
+    other = [order for order in followed if order.get("status") in FINAL_STATUSES - {"confirmed"}]
+    if other:
+        problems.append(
+            f"{len(other)} order(s) {', '.join(sorted({o['status'] for o in other}))}"
+            " instead of confirmed"
+        )
+    twice = [
+        order["order_id"]
+        for order in followed
+        if len(order.get("event_types", [])) != len(set(order.get("event_types", [])))
+    ]
+    if twice:
+        problems.append(f"{len(twice)} order stream(s) with an event type twice")
+    return problems
+
+
+def backlog_grew(orders: Sequence[Mapping[str, Any]], slack_s: float = 2.0) -> bool:
+    """Whether the last third of the orders took much longer than the first third."""
+    ordered = sorted(
+        (order for order in orders if order.get("confirmed_at") is not None),
+        key=lambda order: order["posted_at"],
+    )
+    third = len(ordered) // 3
+    if third < 3:
+        return False
+    first = e2e_latencies(ordered[:third])
+    last = e2e_latencies(ordered[-third:])
+    return percentile(last, 50) > percentile(first, 50) + slack_s
+
+
+@dataclass
+class StoreCounts:
+    """Per order, what each service's own store holds."""
+
+    reservations: dict[str, str] = field(default_factory=dict)
+    payment_results: dict[str, dict[str, int]] = field(default_factory=dict)
+    emails_recorded: dict[str, dict[str, int]] = field(default_factory=dict)
+    mailbox: dict[str, int] = field(default_factory=dict)
+    verdicts: dict[str, int] = field(default_factory=dict)
+    analytics: dict[str, dict[str, int]] = field(default_factory=dict)
+    stock_taken: int | None = None
+
+
+CUSTOMER_EMAILS = ("OrderPlaced", "OrderConfirmed")
+ANALYSED_EVENTS = ("OrderPlaced", "OrderConfirmed")
+
+
+def effect_problems(orders: Sequence[Mapping[str, Any]], counts: StoreCounts) -> list[str]:
+    """Every confirmed order's effect, exactly once, in each service's own store."""
+    confirmed = [order for order in orders if order.get("status") == "confirmed"]
+    lost: dict[str, int] = {}
+    twice: dict[str, int] = {}
+
+    def expect(what: str, found: int, wanted: int = 1) -> None:
+        if found < wanted:
+            lost[what] = lost.get(what, 0) + 1
+        elif found > wanted:
+            twice[what] = twice.get(what, 0) + 1
+
+    for order in confirmed:
+        order_id = order["order_id"]
+        expect("reservation", int(counts.reservations.get(order_id) == "reserved"))
+        results = counts.payment_results.get(order_id, {})
+        expect("payment authorized", results.get("authorized", 0))
+        expect("payment captured", results.get("captured", 0))
+        recorded = counts.emails_recorded.get(order_id, {})
+        for event_type in CUSTOMER_EMAILS:
+            expect(f"e-mail record {event_type}", recorded.get(event_type, 0))
+        expect(
+            "SES mailbox message", counts.mailbox.get(order["recipient"], 0), len(CUSTOMER_EMAILS)
+        )
+        expect("fraud verdict", counts.verdicts.get(order_id, 0), int(bool(order["screened"])))
+        analysed = counts.analytics.get(order_id, {})
+        for event_type in ANALYSED_EVENTS:
+            expect(f"analytics {event_type}", analysed.get(event_type, 0))
+    problems = [f"{n} order(s) missing {what}" for what, n in sorted(lost.items())]
+    problems += [f"{n} order(s) with {what} more than once" for what, n in sorted(twice.items())]
+    if counts.stock_taken is not None and counts.stock_taken != len(confirmed):
+        problems.append(
+            f"stock went down by {counts.stock_taken} for {len(confirmed)} confirmed order(s)"
+        )
+    return problems
+
+
+class Stores:
+    """Reads the databases of the stack's Lambdas (URLs from their configuration) and the SES
+    mailbox of LocalStack: read-only, never through the services' code."""
+
+    SERVICES = ("inventory", "payments", "email", "fraud", "analytics")
+
+    def __init__(self, endpoint: str, stack: str) -> None:
+        from sqlalchemy import create_engine
+
+        self.endpoint = endpoint
+        lam = aws_client("lambda", endpoint)
+        self.urls = {
+            service: lam.get_function_configuration(FunctionName=f"{stack}-{service}")[
+                "Environment"
+            ]["Variables"]["DATABASE_URL"]
+            for service in self.SERVICES
+        }
+        self.engines = {service: create_engine(url) for service, url in self.urls.items()}
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.dispose()
+
+    def _rows(self, service: str, sql: str, order_ids: Sequence[str]) -> list[Any]:
+        from sqlalchemy import bindparam, text
+
+        rows: list[Any] = []
+        statement = text(sql).bindparams(bindparam("ids", expanding=True))
+        with self.engines[service].connect() as conn:
+            for start in range(0, len(order_ids), 500):
+                rows += conn.execute(statement, {"ids": list(order_ids[start : start + 500])}).all()
+        return rows
+
+    def available(self, sku: str) -> int:
+        from sqlalchemy import text
+
+        with self.engines["inventory"].connect() as conn:
+            value = conn.execute(
+                text("SELECT available FROM inventory_stock WHERE sku = :sku"), {"sku": sku}
+            ).scalar()
+        return int(value or 0)
+
+    def most_stocked_sku(self) -> tuple[str, int]:
+        from sqlalchemy import text
+
+        with self.engines["inventory"].connect() as conn:
+            row = conn.execute(
+                text("SELECT sku, available FROM inventory_stock ORDER BY available DESC LIMIT 1")
+            ).one()
+        return str(row[0]), int(row[1])
+
+    def mailbox(self) -> dict[str, int]:
+        import httpx
+
+        messages = httpx.get(f"{self.endpoint}/_aws/ses", timeout=30).json()["messages"]
+        counts: dict[str, int] = {}
+        for message in messages:
+            for address in message.get("Destination", {}).get("ToAddresses", []):
+                counts[address] = counts.get(address, 0) + 1
+        return counts
+
+    def counts(self, order_ids: Sequence[str], sku: str, stock_before: int) -> StoreCounts:
+        counts = StoreCounts()
+        for order_id, status in self._rows(
+            "inventory",
+            "SELECT order_id, status FROM inventory_reservations WHERE order_id IN :ids",
+            order_ids,
+        ):
+            counts.reservations[order_id] = status
+        for order_id, result, n in self._rows(
+            "payments",
+            "SELECT order_id, result, COUNT(*) FROM payments_operations"
+            " WHERE order_id IN :ids GROUP BY order_id, result",
+            order_ids,
+        ):
+            counts.payment_results.setdefault(order_id, {})[result] = int(n)
+        for order_id, event_type, n in self._rows(
+            "email",
+            "SELECT order_id, event_type, COUNT(*) FROM email_sent"
+            " WHERE order_id IN :ids GROUP BY order_id, event_type",
+            order_ids,
+        ):
+            counts.emails_recorded.setdefault(order_id, {})[event_type] = int(n)
+        for order_id, n in self._rows(
+            "fraud",
+            "SELECT order_id, COUNT(*) FROM fraud_verdicts"
+            " WHERE order_id IN :ids GROUP BY order_id",
+            order_ids,
+        ):
+            counts.verdicts[order_id] = int(n)
+        for order_id, event_type, n in self._rows(
+            "analytics",
+            "SELECT order_id, event_type, COUNT(*) FROM analytics_processed_events"
+            " WHERE order_id IN :ids GROUP BY order_id, event_type",
+            order_ids,
+        ):
+            counts.analytics.setdefault(order_id, {})[event_type] = int(n)
+        counts.mailbox = self.mailbox()
+        counts.stock_taken = stock_before - self.available(sku)
+        return counts
+
+    def settled_problems(
+        self, orders: Sequence[Mapping[str, Any]], sku: str, stock_before: int, timeout: float
+    ) -> list[str]:
+        """Effect problems once the stores stop changing (e-mails and captures trail the
+        confirmation), or as they stand at the deadline."""
+        order_ids = [order["order_id"] for order in orders if "order_id" in order]
+        deadline = time.monotonic() + timeout
+        while True:
+            problems = effect_problems(orders, self.counts(order_ids, sku, stock_before))
+            if not problems or time.monotonic() >= deadline:
+                return problems
+            time.sleep(0.5)
+
+
+# --- message counts from LocalStack's CloudWatch metrics ---------------------------------------
+
+
+def pipeline_messages(endpoint: str, stack: str, began: float, ended: float) -> dict[str, Any]:
+    """SQS deliveries (NumberOfMessagesReceived of the stack's queues) and Lambda invocations
+    (Invocations of its functions) between two instants."""
+    from datetime import UTC, datetime
+
+    cloudwatch = aws_client("cloudwatch", endpoint)
+    sqs = aws_client("sqs", endpoint)
+    lam = aws_client("lambda", endpoint)
+    window = {
+        "StartTime": datetime.fromtimestamp(began, UTC),
+        "EndTime": datetime.fromtimestamp(ended, UTC),
+        "Period": max(1, math.ceil(ended - began)),
+        "Statistics": ["Sum"],
+    }
+
+    def total(namespace: str, metric: str, dimension: str, value: str) -> int:
+        points = cloudwatch.get_metric_statistics(
+            Namespace=namespace,
+            MetricName=metric,
+            Dimensions=[{"Name": dimension, "Value": value}],
+            **window,
+        )["Datapoints"]
+        return int(sum(point["Sum"] for point in points))
+
+    queues = [
+        url.rsplit("/", 1)[-1]
+        for url in sqs.list_queues(QueueNamePrefix=f"{stack}-").get("QueueUrls", [])
+    ]
+    functions = [
+        function["FunctionName"]
+        for function in lam.list_functions()["Functions"]
+        if function["FunctionName"].startswith(f"{stack}-")
+    ]
+    deliveries = {
+        queue: total("AWS/SQS", "NumberOfMessagesReceived", "QueueName", queue) for queue in queues
+    }
+    invocations = {
+        name: total("AWS/Lambda", "Invocations", "FunctionName", name) for name in functions
+    }
+    return {
+        "source": "LocalStack CloudWatch: AWS/SQS NumberOfMessagesReceived, AWS/Lambda Invocations",
+        "deliveries": {name: n for name, n in deliveries.items() if n},
+        "invocations": {name: n for name, n in invocations.items() if n},
+        "sqs_deliveries": sum(deliveries.values()),
+        "lambda_invocations": sum(invocations.values()),
+    }
+
+
+# --- CPU and memory of the stack's processes, from /proc ---------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return None
+
+
+def proc_stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, CPU ticks used) of a process, or None once it is gone."""
+    text = _read(f"/proc/{pid}/stat")
+    if text is None:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def proc_rss_bytes(pid: int) -> int:
+    text = _read(f"/proc/{pid}/status") or ""
+    for line in text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def proc_environ(pid: int) -> dict[str, str]:
+    text = _read(f"/proc/{pid}/environ") or ""
+    return dict(item.split("=", 1) for item in text.split("\0") if "=" in item)
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (stat := proc_stat(int(entry))) is not None:
+            parents[int(entry)] = stat[0]
+    return parents
+
+
+def descendants(root: int, parents: Mapping[int, int]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def stack_processes(port: int, orders_pid_file: Path) -> dict[int, str]:
+    """Every process of the stack with a label: LocalStack (found by the address it listens
+    on), each Lambda execution environment under it, the orders service and its children."""
+    parents = _parents()
+    labels: dict[int, str] = {}
+    listen = f"127.0.0.1:{port}"
+    for pid in parents:
+        cmdline = (_read(f"/proc/{pid}/cmdline") or "").replace("\0", " ")
+        if (
+            "localstack.runtime.main" in cmdline
+            and proc_environ(pid).get("GATEWAY_LISTEN") == listen
+        ):
+            for child in descendants(pid, parents):
+                function = proc_environ(child).get("AWS_LAMBDA_FUNCTION_NAME")
+                labels[child] = f"lambda {function}" if function else "localstack"
+    try:
+        orders_pid = int(orders_pid_file.read_text())
+    except (OSError, ValueError):
+        orders_pid = None
+    if orders_pid in parents:
+        for child in descendants(orders_pid, parents):
+            labels[child] = "orders service"
+    return labels
+
+
+class ProcessSampler:
+    """Samples CPU ticks and RSS of the stack's processes every ``every`` seconds."""
+
+    def __init__(self, find: Callable[[], dict[int, str]], every: float = 1.0) -> None:
+        self.find = find
+        self.every = every
+        self.first_ticks: dict[int, int] = {}
+        self.last_ticks: dict[int, int] = {}
+        self.labels: dict[int, str] = {}
+        self.peak_rss: dict[str, int] = {}
+        self.peak_total_rss = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ProcessSampler:
+        self.began = time.monotonic()
+        self._sample()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        self.thread.join()
+        self._sample()
+        self.elapsed = time.monotonic() - self.began
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.every):
+            self._sample()
+
+    def _sample(self) -> None:
+        rss: dict[str, int] = {}
+        for pid, label in self.find().items():
+            stat = proc_stat(pid)
+            if stat is None:
+                continue
+            self.labels[pid] = label
+            self.first_ticks.setdefault(pid, stat[1])
+            self.last_ticks[pid] = stat[1]
+            rss[label] = rss.get(label, 0) + proc_rss_bytes(pid)
+        for label, value in rss.items():
+            self.peak_rss[label] = max(self.peak_rss.get(label, 0), value)
+        self.peak_total_rss = max(self.peak_total_rss, sum(rss.values()))
+
+    def figures(self) -> dict[str, Any]:
+        cpu: dict[str, float] = {}
+        pids: dict[str, int] = {}
+        for pid, label in self.labels.items():
+            used = (self.last_ticks[pid] - self.first_ticks[pid]) / CLOCK_TICKS
+            cpu[label] = cpu.get(label, 0.0) + 100 * used / self.elapsed
+            pids[label] = pids.get(label, 0) + 1
+        return {
+            "seconds": self.elapsed,
+            "processes": {
+                label: {
+                    "pids": pids[label],
+                    "cpu_percent": cpu[label],
+                    "peak_rss_bytes": self.peak_rss.get(label, 0),
+                }
+                for label in sorted(cpu)
+            },
+            "cpu_percent": sum(cpu.values()),
+            "peak_rss_bytes": self.peak_total_rss,
+        }
+
+
+# --- the stack under test -------------------------------------------------------------------------
+
+BENCH_STACK = "bench"
+BENCH_PORT = 4671
+BENCH_API_PORT = 8071
+DEFAULT_BUDGET_S = 420.0
+STEP_SECONDS = 60.0
+START_RATE = 2.0
+SETTLE_S = 15.0
+CHECK_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class Target:
+    stack: str
+    port: int
+    api_port: int
+    site_host: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def orders_pid_file(self) -> Path:
+        return ROOT / ".data" / self.stack / "orders.pid"
+
+
+def _answers(target: Target) -> bool:
+    from infra import localstack_runner, stack
+
+    return (
+        localstack_runner.health(target.port) is not None
+        and stack.http_status(f"{target.api_url}/api/health") == 200
+    )
+
+
+@contextmanager
+def running_stack(target: Target) -> Iterator[tuple[Target, float | None]]:
+    """The stack at ``target`` when it answers; else a ``bench`` stack on the private port,
+    brought up (timed) with ``infra.stack`` and destroyed afterwards."""
+    if _answers(target):
+        yield target, None
+        return
+    from infra import stack
+
+    layout = stack.Layout(BENCH_STACK, BENCH_PORT, BENCH_API_PORT)
+    own = Target(BENCH_STACK, BENCH_PORT, BENCH_API_PORT, layout.site_host)
+    print(
+        f"nothing answers on {target.endpoint} / {target.api_url}: starting stack "
+        f"{own.stack!r} on {own.endpoint} (API {own.api_url})"
+    )
+    began = time.monotonic()
+    try:
+        stack.up(layout)
+        yield own, time.monotonic() - began
+    finally:
+        stack.stop_orders(layout)
+        if _localstack_answers(own.port):
+            stack.destroy(layout)
+        stack.down(layout)
+
+
+def _localstack_answers(port: int) -> bool:
+    from infra import localstack_runner
+
+    return localstack_runner.health(port) is not None
+
+
+def _plan(target: Target, run_id: str, first: int, sku: str, **extra: Any) -> LoadPlan:
+    return LoadPlan(
+        edge_url=target.endpoint,
+        site_host=target.site_host,
+        api_url=target.api_url,
+        run_id=run_id,
+        first_index=first,
+        sku=sku,
+        **extra,
+    )
+
+
+def _find(target: Target) -> Callable[[], dict[int, str]]:
+    return lambda: stack_processes(target.port, target.orders_pid_file)
+
+
+def measure_light(
+    target: Target, stores: Stores, run_id: str, orders: int
+) -> tuple[dict[str, Any], int]:
+    """A warm-up (cold starts, one screened order), idle CPU, then one order at a time."""
+    sku, _ = stores.most_stocked_sku()
+    warm = run_load(_plan(target, run_id, 0, sku, orders=2, screen_every=2, settle_s=60))
+    with ProcessSampler(_find(target)) as idle:
+        time.sleep(5)
+    sku, stock_before = stores.most_stocked_sku()
+    light = run_load(_plan(target, run_id, 2, sku, orders=orders, settle_s=SETTLE_S))
+    problems = order_problems(light["orders"])
+    problems += stores.settled_problems(light["orders"], sku, stock_before, CHECK_TIMEOUT_S)
+    figures = {
+        "warm_up": {
+            "orders": len(warm["orders"]),
+            **latency_summary(e2e_latencies(warm["orders"])),
+        },
+        "idle": idle.figures(),
+        "orders": orders,
+        "latency": latency_summary(e2e_latencies(light["orders"])),
+        "post_latency": latency_summary([o["post_s"] for o in light["orders"] if "post_s" in o]),
+        "problems": problems,
+    }
+    return figures, 2 + orders
+
+
+def measure_step(
+    target: Target, stores: Stores, run_id: str, first: int, rate: float, seconds: float
+) -> dict[str, Any]:
+    """Orders at ``rate`` per second for ``seconds``; whether each reached its final state with
+    its effects exactly once, and what the stack used meanwhile."""
+    sku, stock_before = stores.most_stocked_sku()
+    planned = round(rate * seconds)
+    if stock_before < planned:
+        return {"rate": rate, "passed": False, "problems": [f"only {stock_before} {sku} left"]}
+    with ProcessSampler(_find(target)) as sampler:
+        load = run_load(_plan(target, run_id, first, sku, rate=rate, seconds=seconds))
+    orders = load["orders"]
+    problems = order_problems(orders)
+    placed = load["placed_per_s"] or 0.0
+    if placed < 0.95 * rate:
+        problems.append(f"the load generator placed only {placed:.2f} orders/s")
+    if backlog_grew(orders):
+        problems.append("latency grew during the step (a backlog built up)")
+    problems += stores.settled_problems(orders, sku, stock_before, CHECK_TIMEOUT_S)
+    last_final = max(
+        (o["confirmed_at"] for o in orders if o.get("confirmed_at") is not None),
+        default=load["ended_at"],
+    )
+    messages = pipeline_messages(
+        target.endpoint, target.stack, load["began_at"] - 0.5, max(last_final, time.time()) + 0.5
+    )
+    caused = messages["sqs_deliveries"] + messages["lambda_invocations"]
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "orders": len(orders),
+        "placed_per_s": placed,
+        "confirmed": sum(1 for o in orders if o.get("status") == "confirmed"),
+        "latency": latency_summary(e2e_latencies(orders)),
+        "messages": messages,
+        "messages_per_order": caused / len(orders) if orders else None,
+        "messages_per_s": caused / seconds,
+        "resources": sampler.figures(),
+        "problems": problems,
+        "passed": not problems,
+    }
+
+
+def measure_stack(
+    target: Target, budget_s: float, step_seconds: float, light_orders: int
+) -> dict[str, Any]:
+    began = time.monotonic()
+    run_id = uuid.uuid4().hex[:8]
+    stores = Stores(target.endpoint, target.stack)
+    try:
+        light, first = measure_light(target, stores, run_id, light_orders)
+        steps: list[dict[str, Any]] = []
+        step_cost = step_seconds + SETTLE_S + CHECK_TIMEOUT_S
+        while (
+            rate := next_rate([RateStep(s["rate"], s["passed"]) for s in steps], start=START_RATE)
+        ) is not None and time.monotonic() - began + step_cost <= budget_s:
+            rate = round(rate, 2)
+            print(f"  sustained step: {rate:g} orders/s for {step_seconds:.0f} s ...", flush=True)
+            step = measure_step(target, stores, run_id, first, rate, step_seconds)
+            first += step.get("orders", 0)
+            steps.append(step)
+            print(
+                f"    {verdict(step['passed'])}"
+                + (f": {'; '.join(step['problems'])}" if step["problems"] else ""),
+                flush=True,
+            )
+            if not step["passed"]:
+                _drain(target)
+    finally:
+        stores.close()
+    passing = [s for s in steps if s["passed"]]
+    return {
+        "run_id": run_id,
+        "light": light,
+        "steps": steps,
+        "sustained": max(passing, key=lambda s: s["rate"]) if passing else None,
+        "databases": {service: _redacted(url) for service, url in stores.urls.items()},
+    }
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _drain(target: Target, timeout: float = 60.0) -> None:
+    """Wait until the stack's queues are empty after a step it could not keep up with."""
+    sqs = aws_client("sqs", target.endpoint)
+    urls = sqs.list_queues(QueueNamePrefix=f"{target.stack}-").get("QueueUrls", [])
+
+    def empty() -> bool:
+        for url in urls:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            if any(int(value) for value in attributes.values()):
+                return False
+        return True
+
+    try:
+        wait_for(empty, timeout, "the stack's queues drained", every=1.0)
+    except TimeoutError as error:
+        print(f"    ({error}; continuing)")
+
+
+# --- targets, table, entry points ---------------------------------------------------------------
+
+
+def evaluate(figures: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target of issue 8 with its measured value and PASS/FAIL (None: not measured)."""
+    stack = figures.get("stack") or {}
+    light = stack.get("light") or {}
+    latency = light.get("latency") or {}
+    sustained = stack.get("sustained")
+    ceiling = figures["ceilings"]["sqs_lambda_sqs"]["messages_per_s"]
+    ratio = sustained["messages_per_s"] / ceiling if sustained and ceiling else None
+    problems = list(light.get("problems", [])) + [
+        problem for step in stack.get("steps", []) for problem in step["problems"]
+    ]
+    checked = bool(light) or bool(stack.get("steps"))
+    memory = max(
+        [light.get("idle", {}).get("peak_rss_bytes", 0)]
+        + [s["resources"]["peak_rss_bytes"] for s in stack.get("steps", []) if "resources" in s]
+    )
+
+    def target(value: Any, limit: Any, passed: bool | None) -> dict[str, Any]:
+        return {"value": value, "target": limit, "passed": passed}
+
+    p50, p99 = latency.get("p50_s"), latency.get("p99_s")
+    lost_or_twice = [p for p in problems if "missing" in p or "more than once" in p or "twice" in p]
+    return {
+        "light_p50_s": target(
+            p50, TARGET_LIGHT_P50_S, None if p50 is None else p50 <= TARGET_LIGHT_P50_S
+        ),
+        "light_p99_s": target(
+            p99, TARGET_LIGHT_P99_S, None if p99 is None else p99 <= TARGET_LIGHT_P99_S
+        ),
+        "ceiling_ratio": target(
+            ratio, TARGET_CEILING_RATIO, None if ratio is None else ratio >= TARGET_CEILING_RATIO
+        ),
+        "nothing_lost_or_duplicated": target(
+            len(lost_or_twice),
+            0,
+            (not lost_or_twice and sustained is not None) if checked else None,
+        ),
+        "stack_memory_bytes": target(
+            memory or None,
+            TARGET_STACK_MEMORY_BYTES,
+            (memory <= TARGET_STACK_MEMORY_BYTES) if memory else None,
+        ),
+    }
+
+
+def measure(
+    port: int = 4566,
+    stack: str = "shop",
+    api_port: int = 8000,
+    site_host: str | None = None,
+    budget_s: float = DEFAULT_BUDGET_S,
+    step_seconds: float = STEP_SECONDS,
+    light_orders: int = 20,
+) -> dict[str, Any]:
+    """Every figure of this bench as a dict (for ``infra/bench.py``)."""
+    from infra.stack import Layout
+
+    began = time.monotonic()
+    wanted = Target(stack, port, api_port, site_host or Layout(stack, port, api_port).site_host)
+    with running_stack(wanted) as (target, up_s):
+        print(f"ceilings on {target.endpoint} ...", flush=True)
+        ceilings = measure_ceilings(target.endpoint, target.stack)
+        print(f"stack {target.stack!r}: light load, then sustained steps ...", flush=True)
+        remaining = budget_s - (time.monotonic() - began)
+        stack_figures = measure_stack(target, remaining, step_seconds, light_orders)
+    figures: dict[str, Any] = {
+        "measured_at": time.time(),
+        "target": asdict(target),
+        "up_to_ready_s": up_s,
+        "ceilings": ceilings,
+        "stack": stack_figures,
+        "bench_seconds": time.monotonic() - began,
+    }
+    figures["targets"] = evaluate(figures)
+    return figures
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1024**2:.0f}"
+
+
+def render(figures: Mapping[str, Any]) -> str:
+    """The figures as text tables, with PASS/FAIL beside each target."""
+    out = []
+    ceilings = figures["ceilings"]
+    mapping = ceilings["sqs_lambda_sqs"]["mapping"]
+    out.append(
+        f"Emulator ceilings (no application code; mapping batch {mapping['batch_size']}, "
+        f"window {mapping['batching_window_s']} s, concurrency {mapping['maximum_concurrency']},"
+        f" from {mapping['source']})"
+    )
+    rows = []
+    for name, key in (
+        ("SQS -> Lambda -> SQS", "sqs_lambda_sqs"),
+        ("SNS -> SQS -> receive", "sns_sqs"),
+    ):
+        loop = ceilings[key]
+        rows.append(
+            [
+                name,
+                _fmt(loop["messages_per_s"], 1),
+                _fmt(loop["light"]["p50_s"], 0, 1000),
+                _fmt(loop["light"]["p95_s"], 0, 1000),
+                _fmt(loop["burst"]["latency"]["p50_s"], 0, 1000),
+                str(loop["duplicates"]),
+            ]
+        )
+    out.append(
+        format_table(rows, ["loop", "msgs/s", "p50 ms", "p95 ms", "burst p50 ms", "duplicates"])
+    )
+    stack = figures["stack"]
+    targets = figures["targets"]
+    out.append("")
+    out.append("End to end: POST /api/orders (through the edge) -> OrderConfirmed recorded")
+    rows = []
+    light = stack["light"]
+    rows.append(
+        [
+            "warm-up (cold Lambdas)",
+            str(light["warm_up"]["orders"]),
+            "-",
+            _fmt(light["warm_up"]["p50_s"]),
+            "-",
+            "-",
+            "",
+        ]
+    )
+    lat = light["latency"]
+    rows.append(
+        [
+            "light (one at a time)",
+            str(lat["count"]),
+            "-",
+            f"{_fmt(lat['p50_s'])} {verdict(targets['light_p50_s']['passed'])}",
+            _fmt(lat["p95_s"]),
+            f"{_fmt(lat['p99_s'])} {verdict(targets['light_p99_s']['passed'])}",
+            "; ".join(light["problems"]) or "ok",
+        ]
+    )
+    for step in stack["steps"]:
+        lat = step.get("latency") or latency_summary([])
+        rows.append(
+            [
+                f"step {step['rate']:g}/s x {step.get('seconds', 0):.0f} s",
+                str(step.get("orders", 0)),
+                _fmt(step.get("placed_per_s")),
+                _fmt(lat["p50_s"]),
+                _fmt(lat["p95_s"]),
+                _fmt(lat["p99_s"]),
+                f"{verdict(step['passed'])} " + ("; ".join(step["problems"]) or ""),
+            ]
+        )
+    out.append(
+        format_table(rows, ["run", "orders", "placed/s", "p50 s", "p95 s", "p99 s", "outcome"])
+    )
+    out.append("targets: light p50 <= 1.5 s, light p99 <= 4 s")
+    sustained = stack["sustained"]
+    out.append("")
+    ceiling = ceilings["sqs_lambda_sqs"]["messages_per_s"]
+    if sustained:
+        messages = sustained["messages"]
+        ratio = targets["ceiling_ratio"]
+        out.append(
+            f"Sustained: {sustained['rate']:g} orders/s for {sustained['seconds']:.0f} s, every "
+            f"order confirmed; {sustained['messages_per_order']:.1f} messages per order "
+            f"({messages['sqs_deliveries']} SQS deliveries + {messages['lambda_invocations']} "
+            f"Lambda invocations for {sustained['orders']} orders, {messages['source']})"
+        )
+        out.append(
+            f"pipeline message rate {sustained['messages_per_s']:.1f}/s = {ratio['value']:.0%} of "
+            f"the bare SQS -> Lambda ceiling {ceiling:.1f}/s (target >= 50%): "
+            f"{verdict(ratio['passed'])}"
+        )
+    else:
+        out.append("Sustained: no rate step passed: FAIL")
+    lost = targets["nothing_lost_or_duplicated"]
+    out.append(
+        "nothing lost or duplicated (orders, reservations + stock, payments, e-mail records + SES "
+        f"mailbox, fraud verdicts, analytics): {verdict(lost['passed'])}"
+    )
+    out.append("")
+    resources = sustained["resources"] if sustained else None
+    idle = light["idle"]
+    rows = []
+    labels = sorted(set(idle["processes"]) | set(resources["processes"] if resources else {}))
+    for label in labels:
+        at_idle = idle["processes"].get(label, {})
+        loaded = resources["processes"].get(label, {}) if resources else {}
+        rows.append(
+            [
+                label,
+                str(max(at_idle.get("pids", 0), loaded.get("pids", 0))),
+                _fmt(at_idle.get("cpu_percent"), 1),
+                _fmt(loaded.get("cpu_percent"), 1),
+                _mib(max(at_idle.get("peak_rss_bytes", 0), loaded.get("peak_rss_bytes", 0))),
+            ]
+        )
+    rows.append(
+        [
+            "total",
+            "",
+            _fmt(idle["cpu_percent"], 1),
+            _fmt(resources["cpu_percent"] if resources else None, 1),
+            _mib(targets["stack_memory_bytes"]["value"]),
+        ]
+    )
+    out.append("Stack processes (CPU % of one core; RSS peak; 2 cores here)")
+    out.append(format_table(rows, ["process", "pids", "cpu idle", "cpu load", "RSS MiB"]))
+    memory = targets["stack_memory_bytes"]
+    out.append(f"stack memory <= 2048 MiB: {verdict(memory['passed'])}")
+    up = figures.get("up_to_ready_s")
+    out.append(
+        f"up to ready: {up:.1f} s"
+        if up is not None
+        else "up to ready: - (the stack was already up)"
+    )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCALSTACK_PORT", 4566)))
+    parser.add_argument("--stack", default=os.environ.get("STACK_NAME", "shop"))
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", 8000)))
+    parser.add_argument("--site-host", help="Host header of the site (default: the stack's)")
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, help="seconds in all")
+    parser.add_argument("--step-seconds", type=float, default=STEP_SECONDS)
+    parser.add_argument("--light-orders", type=int, default=20)
+    parser.add_argument("--ceilings-only", action="store_true", help="only the emulator ceilings")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where to write the figures")
+    sub = parser.add_subparsers(dest="command")
+    load = sub.add_parser("load", help="(internal) the load generator process")
+    load.add_argument("plan", help="a LoadPlan as JSON")
+    args = parser.parse_args(argv)
+    if args.command == "load":
+        import asyncio
+
+        plan = LoadPlan(**json.loads(args.plan))
+        print(json.dumps(asyncio.run(generate_load(plan))))
+        return 0
+    if args.ceilings_only:
+        endpoint = f"http://127.0.0.1:{args.port}"
+        print(json.dumps(measure_ceilings(endpoint, args.stack), indent=2))
+        return 0
+    figures = measure(
+        args.port,
+        args.stack,
+        args.api_port,
+        args.site_host,
+        args.budget,
+        args.step_seconds,
+        args.light_orders,
+    )
+    print()
+    print(render(figures))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(figures, indent=2, default=str))
+    print(f"\nwritten to {args.json}")
+    return 0 if all(t["passed"] for t in figures["targets"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
