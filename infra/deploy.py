@@ -118,7 +118,7 @@ class Target:
 
 @dataclass
 class DeployResult:
-    changed: bool
+    stack_change: str  # "created", "updated" or "unchanged"
     seconds: float
     outputs: dict[str, str]
     uploaded_frontend_files: int = 0
@@ -359,8 +359,8 @@ def wait_for_change_set(target: Target, name: str) -> dict[str, Any]:
 
 def create_or_update_stack(
     target: Target, source: Mapping[str, str], parameters: Mapping[str, str]
-) -> bool:
-    """Create or update the stack through a change set; False when there is nothing to change."""
+) -> str:
+    """Create or update the stack through a change set: "created", "updated" or "unchanged"."""
     cloudformation = target.client("cloudformation")
     since = datetime.now().astimezone()
     existing = describe_stack(target)
@@ -388,11 +388,11 @@ def create_or_update_stack(
         reason = change_set.get("StatusReason", "")
         if existing is not None and (not change_set.get("Changes") or NO_CHANGES in reason):
             cloudformation.delete_change_set(StackName=target.stack_name, ChangeSetName=name)
-            return False
+            return "unchanged"
         raise DeployError(f"change set of stack {target.stack_name} failed: {reason}")
     cloudformation.execute_change_set(StackName=target.stack_name, ChangeSetName=name)
     wait_for_stack(target, "create" if existing is None else "update", since)
-    return True
+    return "created" if existing is None else "updated"
 
 
 def content_type(path: Path) -> str:
@@ -459,7 +459,7 @@ def deploy(
     bucket = artifacts_bucket(target)
     parameters |= upload_code(target, bucket, messages)
     parameters["ArtifactsBucket"] = bucket
-    changed = create_or_update_stack(target, template_source(target, bucket), parameters)
+    stack_change = create_or_update_stack(target, template_source(target, bucket), parameters)
     if parameters.get("CreateSenderIdentity") == "false":
         target.client("ses").verify_email_identity(EmailAddress=parameters["SenderEmail"])
     outputs = stack_outputs(target)
@@ -469,7 +469,7 @@ def deploy(
         if uploaded:
             invalidation = invalidate(target, outputs["DistributionId"])
             messages.append(f"frontend: {uploaded} file(s) changed, invalidation {invalidation}")
-    return DeployResult(changed, time.monotonic() - began, outputs, uploaded, messages)
+    return DeployResult(stack_change, time.monotonic() - began, outputs, uploaded, messages)
 
 
 def empty_bucket(target: Target, bucket: str) -> None:
@@ -653,8 +653,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             for message in result.messages:
                 print(message)
-            state = "updated" if result.changed else "no change"
-            print(f"stack {target.stack_name}: {state} in {result.seconds:.1f} s")
+            print(f"stack {target.stack_name}: {result.stack_change} in {result.seconds:.1f} s")
             print(format_outputs(result.outputs, "env"))
         elif args.command == "destroy":
             gone = destroy(target)

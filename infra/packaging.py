@@ -28,7 +28,7 @@ REQUIREMENTS = ROOT / "requirements" / "lambda.txt"
 SERVICES = ("inventory", "email", "analytics", "payments", "fraud")
 
 # Bump when the layout of a zip changes, so that every zip is rebuilt.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 PIP_PLATFORM = [
     "--platform",
     "manylinux2014_x86_64",
@@ -40,6 +40,30 @@ PIP_PLATFORM = [
 ]
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 EXCLUDED_DIRS = {"__pycache__", "tests", ".pytest_cache", ".mypy_cache"}
+# botocore's service models are most of a zip's size; a function only needs the clients it
+# builds (plus what powertools may build). A client of a service missing here fails with
+# UnknownServiceError, so test_packaging checks every `client("...")` of the code is kept.
+BOTOCORE_SERVICES = frozenset(
+    {
+        "appconfig",
+        "appconfigdata",
+        "cloudwatch",
+        "dynamodb",
+        "events",
+        "kms",
+        "lambda",
+        "logs",
+        "s3",
+        "secretsmanager",
+        "ses",
+        "sesv2",
+        "sns",
+        "sqs",
+        "ssm",
+        "sts",
+        "xray",
+    }
+)
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 DEPS_STAMP = ".requirements.sha256"
 
@@ -103,18 +127,27 @@ def code_files(root: Path, service: str) -> list[tuple[str, Path]]:
     return files
 
 
+def _is_unused_botocore_model(name: str) -> bool:
+    parts = name.split("/")
+    return (
+        len(parts) > 3 and parts[:2] == ["botocore", "data"] and parts[2] not in BOTOCORE_SERVICES
+    )
+
+
 def dependency_files(deps: Path) -> list[tuple[str, Path]]:
-    """(archive name, file) of the installed wheels, without scripts and the stamp."""
+    """(archive name, file) of the installed wheels: no scripts, stamp or unused models."""
     return [
         (name, path)
         for name, path in _walk(deps, "")
-        if not name.startswith("bin/") and name != DEPS_STAMP
+        if not name.startswith("bin/")
+        and name != DEPS_STAMP
+        and not _is_unused_botocore_model(name)
     ]
 
 
 def inputs_digest(code: Iterable[tuple[str, Path]], deps_digest: str) -> str:
     """Digest of everything a zip is made of (the deps by their requirements digest)."""
-    digest = hashlib.sha256(f"format {FORMAT_VERSION}\ndeps {deps_digest}\n".encode())
+    digest = hashlib.sha256(f"layout {layout_digest(deps_digest)}\n".encode())
     for name, path in sorted(code):
         digest.update(f"{name} {sha256_file(path)}\n".encode())
     return digest.hexdigest()
@@ -130,17 +163,24 @@ def _write_entries(archive: zipfile.ZipFile, entries: Iterable[tuple[str, Path]]
         archive.writestr(info, path.read_bytes(), compresslevel=6)
 
 
+def layout_digest(deps_digest: str) -> str:
+    """Digest of the installed wheels and of what a zip keeps of them."""
+    layout = f"format {FORMAT_VERSION}\ndeps {deps_digest}\nbotocore {sorted(BOTOCORE_SERVICES)}\n"
+    return hashlib.sha256(layout.encode()).hexdigest()
+
+
 def dependencies_zip(deps: Path, deps_digest: str, build_dir: Path) -> Path:
     """The installed wheels compressed once; every service zip starts as a copy of it."""
     destination = build_dir / "deps.zip"
     stamp = build_dir / "deps.zip.sha256"
-    if destination.exists() and stamp.exists() and stamp.read_text() == deps_digest:
+    wanted = layout_digest(deps_digest)
+    if destination.exists() and stamp.exists() and stamp.read_text() == wanted:
         return destination
     partial = destination.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w") as archive:
         _write_entries(archive, dependency_files(deps))
     partial.replace(destination)
-    stamp.write_text(deps_digest)
+    stamp.write_text(wanted)
     return destination
 
 

@@ -1,0 +1,236 @@
+"""Policy checks on the CloudFormation template itself: no AWS, no LocalStack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_file
+
+from infra.deploy import PROFILES, emulator_parameters
+from infra.fraud_policy import FraudPolicy
+from infra.template import (
+    TEMPLATE_PATH,
+    VISIBILITY_TO_FUNCTION_TIMEOUT,
+    build_template,
+    render,
+)
+
+TEMPLATE = build_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+PARAMETERS: dict[str, Any] = TEMPLATE["Parameters"]
+
+
+def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in RESOURCES.items()
+        if resource["Type"] == resource_type
+    }
+
+
+def walk(value: Any) -> Iterator[Any]:
+    """Every dict and list nested in `value`, itself included."""
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from walk(item)
+
+
+def statements() -> Iterator[tuple[str, dict[str, Any]]]:
+    """(logical id, statement) of every policy document in the template, `Fn::If` branches too."""
+    for logical_id, resource in RESOURCES.items():
+        for node in walk(resource["Properties"]):
+            if isinstance(node, dict) and "Statement" in node:
+                for candidate in walk(node["Statement"]):
+                    if isinstance(candidate, dict) and "Effect" in candidate:
+                        yield logical_id, candidate
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def referenced_arn_targets(key: str) -> set[str]:
+    """Logical ids named by `{"Fn::GetAtt": [id, "Arn"]}` under any `key` in the template."""
+    found = set()
+    for node in walk(RESOURCES):
+        if isinstance(node, dict) and key in node:
+            target = node[key]
+            if isinstance(target, dict) and "Fn::GetAtt" in target:
+                found.add(target["Fn::GetAtt"][0])
+    return found
+
+
+def test_template_file_is_generated_from_the_python_definition() -> None:
+    assert TEMPLATE_PATH.read_text() == render(), "run `python -m infra.template`"
+
+
+def test_cfn_lint_finds_nothing() -> None:
+    assert [str(match) for match in lint_file(TEMPLATE_PATH)] == []
+
+
+def test_every_queue_has_a_dead_letter_queue_or_is_one() -> None:
+    dead_letter_queues = (
+        referenced_arn_targets("deadLetterTargetArn")  # SQS redrive policies
+        | referenced_arn_targets("TargetArn")  # Lambda asynchronous DeadLetterConfig
+        | {
+            node["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]  # EventBridge target DLQs
+            for node in walk(RESOURCES)
+            if isinstance(node, dict) and "Arn" in node.get("DeadLetterConfig", {})
+        }
+    )
+    queues = of_type("AWS::SQS::Queue")
+    assert len(queues) == 11
+    for logical_id, properties in queues.items():
+        is_dlq = logical_id in dead_letter_queues
+        assert is_dlq or "RedrivePolicy" in properties, f"{logical_id} has no DLQ"
+        if is_dlq:
+            assert properties["MessageRetentionPeriod"] == 14 * 24 * 3600, logical_id
+            assert f"{logical_id}DepthAlarm" in RESOURCES, f"{logical_id} has no alarm"
+        else:
+            assert properties["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+
+
+def test_fifo_queues_send_to_fifo_dead_letter_queues() -> None:
+    queues = of_type("AWS::SQS::Queue")
+    for logical_id, properties in queues.items():
+        if "RedrivePolicy" in properties:
+            dlq = properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            assert properties.get("FifoQueue") == queues[dlq].get("FifoQueue"), logical_id
+
+
+def test_every_event_source_mapping_reports_batch_item_failures() -> None:
+    mappings = of_type("AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 4
+    for logical_id, properties in mappings.items():
+        assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
+        assert properties["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "MaximumConcurrency"}}
+
+
+def test_no_policy_grants_wildcard_actions() -> None:
+    checked = 0
+    for logical_id, statement in statements():
+        for action in as_list(statement.get("Action", [])):
+            checked += 1
+            assert "*" not in action, f"{logical_id} grants {action}"
+    assert checked > 40
+
+
+def test_role_policies_name_their_resources() -> None:
+    """Only X-Ray, which has no resource-level permissions, may use Resource "*"."""
+    for role_id, properties in of_type("AWS::IAM::Role").items():
+        for policy in properties["Policies"]:
+            for statement in walk(policy["PolicyDocument"]["Statement"]):
+                if not (isinstance(statement, dict) and "Effect" in statement):
+                    continue
+                if statement["Resource"] == "*":
+                    actions = as_list(statement["Action"])
+                    assert all(a.startswith("xray:") for a in actions), f"{role_id}: {actions}"
+
+
+def test_frontend_bucket_is_private_and_encrypted() -> None:
+    bucket = RESOURCES["FrontendBucket"]["Properties"]
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    assert "AccessControl" not in bucket and "WebsiteConfiguration" not in bucket
+    policy = RESOURCES["FrontendBucketPolicy"]["Properties"]["PolicyDocument"]
+    allows = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allows and all(
+        s["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        and "AWS:SourceArn" in s["Condition"]["StringEquals"]
+        for s in allows
+    )
+
+
+def test_topics_and_queues_are_encrypted_in_both_encryption_modes() -> None:
+    for logical_id, properties in of_type("AWS::SNS::Topic").items():
+        assert "KmsMasterKeyId" in properties, logical_id
+    for logical_id, properties in of_type("AWS::SQS::Queue").items():
+        key, managed = properties["KmsMasterKeyId"], properties["SqsManagedSseEnabled"]
+        # customer-managed key in one branch, SQS-managed SSE in the other
+        assert key["Fn::If"][1] == {"Ref": "MessagingKey"}, logical_id
+        assert managed["Fn::If"][2] is True, logical_id
+
+
+def test_physical_names_derive_from_the_stack_name() -> None:
+    name_keys = {"QueueName", "TopicName", "FunctionName", "AlarmName", "LogGroupName"}
+    for logical_id, resource in RESOURCES.items():
+        properties = resource["Properties"]
+        names = [properties[key] for key in name_keys if key in properties]
+        if resource["Type"] in {"AWS::Events::Rule", "AWS::Events::EventBus"}:
+            names.append(properties["Name"])
+        for name in names:
+            if isinstance(name, dict) and "Ref" in name:
+                continue  # a reference to another resource's (derived) name
+            assert "${AWS::StackName}" in name.get("Fn::Sub", ""), f"{logical_id}: {name}"
+
+
+def test_queue_visibility_is_six_function_timeouts_in_every_profile() -> None:
+    def default(name: str) -> int:
+        return int(PARAMETERS[name]["Default"])
+
+    for profile in PROFILES.values():
+        timeout = int(profile.get("FunctionTimeoutSeconds", default("FunctionTimeoutSeconds")))
+        visibility = int(
+            profile.get("QueueVisibilityTimeoutSeconds", default("QueueVisibilityTimeoutSeconds"))
+        )
+        assert visibility >= VISIBILITY_TO_FUNCTION_TIMEOUT * timeout
+
+
+def test_profiles_and_emulator_values_name_template_parameters() -> None:
+    for profile in PROFILES.values():
+        assert set(profile) <= set(PARAMETERS)
+    assert set(emulator_parameters("shop", 8000)) <= set(PARAMETERS)
+
+
+def test_every_function_has_its_configuration_and_a_log_group_with_retention() -> None:
+    functions = of_type("AWS::Lambda::Function")
+    assert len(functions) == 7
+    for logical_id, properties in functions.items():
+        variables = properties["Environment"]["Variables"]
+        assert {
+            "DATABASE_URL",
+            "EVENT_BUS_NAME",
+            "POWERTOOLS_SERVICE_NAME",
+            "POWERTOOLS_METRICS_NAMESPACE",
+            "POWERTOOLS_TRACE_DISABLED",
+            "POWERTOOLS_LOG_LEVEL",
+        } <= set(variables), logical_id
+        assert properties["Runtime"] == "python3.11"
+        log_group = RESOURCES[logical_id.removesuffix("Function") + "LogGroup"]["Properties"]
+        assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert "SENDER_EMAIL" in functions["EmailFunction"]["Environment"]["Variables"]
+
+
+def resolved_pattern(logical_id: str, threshold: int, countries: str) -> dict[str, Any]:
+    """A rule's `Fn::Sub` pattern with the parameters substituted as CloudFormation would."""
+    text, variables = RESOURCES[logical_id]["Properties"]["EventPattern"]["Fn::Sub"]
+    assert set(variables) == {"AllowedCountriesJoined"}
+    text = text.replace("${FraudThresholdMinorUnits}", str(threshold))
+    text = text.replace("${AllowedCountriesJoined}", '","'.join(countries.split(",")))
+    pattern: dict[str, Any] = json.loads(text)
+    return pattern
+
+
+@pytest.mark.parametrize(("threshold", "countries"), [(50000, "AT,DE,FR"), (1, "NL")])
+def test_both_fraud_rules_come_from_the_one_policy(threshold: int, countries: str) -> None:
+    policy = FraudPolicy(threshold, tuple(countries.split(",")))
+    assert resolved_pattern("FraudScreeningRule", threshold, countries) == policy.screening()
+    assert resolved_pattern("FraudFastPassRule", threshold, countries) == policy.fast_pass()
+
+
+def test_fraud_policy_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        FraudPolicy(0, ("DE",))
+    with pytest.raises(ValueError, match="alpha-2"):
+        FraudPolicy(100, ("Germany",))
+    with pytest.raises(ValueError, match="at least one"):
+        FraudPolicy(100, ())
