@@ -18,9 +18,12 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
+import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from services.orders.adapters.migrations import migrate
@@ -54,6 +57,8 @@ from shared.settings import AwsSettings
 BEARER = HTTPBearer(auto_error=False, description="The operator token")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 ETAG = re.compile(r'(?:W/)?"?(\d{1,9})"?')
+
+DOCS_ASSETS = "/api/docs-assets"
 
 EmulatorCheck = Callable[[], None]
 
@@ -96,18 +101,36 @@ def create_app(
         title="Orders API",
         summary="Event-sourced orders: place, follow, cancel and review orders.",
         version="1.0.0",
-        docs_url="/api/docs",
+        docs_url=None,
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    _serve_docs_offline(app)
     app.add_middleware(BodySizeLimit)
     app.include_router(_orders_router(settings, service, engine))
     app.include_router(_health_router(engine, check_emulator))
     for router in extra_routers:
         app.include_router(router)
     return app
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """Swagger UI at ``/api/docs`` from assets shipped in a wheel, so it works with no network."""
+    app.mount(
+        DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets"
+    )
+
+    @app.get("/api/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Orders API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def _orders_router(settings: OrdersSettings, service: OrderService, engine: Engine) -> APIRouter:

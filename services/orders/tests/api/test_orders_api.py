@@ -4,6 +4,7 @@ request wrote nothing."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -564,6 +565,9 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+    assert "cdn" not in docs.text and "https://" not in docs.text
+    for asset in re.findall(r'(?:src|href)="(/api/docs-assets/[^"]+)"', docs.text):
+        assert client.get(asset).status_code == 200, asset
 
 
 def _mark(writes: Any, engine: Engine) -> Any:
