@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select, update
 
 from services.analytics import adapters
 from services.analytics.tests.scenario import Scenario
@@ -35,6 +35,20 @@ def engine(database_url: str, scenario: Scenario) -> Iterator[Engine]:
             )
         ).scalars()
         keys = [idempotency_key("analytics", event_id) for event_id in event_ids]
+        counted = connection.execute(
+            select(adapters.processed_events.c.event_type, func.count())
+            .where(adapters.processed_events.c.order_id.in_(scenario.orders))
+            .group_by(adapters.processed_events.c.event_type)
+        ).all()
+        for event_type, occurrences in counted:
+            connection.execute(
+                update(adapters.event_counts)
+                .where(adapters.event_counts.c.event_type == event_type)
+                .values(occurrences=adapters.event_counts.c.occurrences - occurrences)
+            )
+        connection.execute(
+            delete(adapters.event_counts).where(adapters.event_counts.c.occurrences == 0)
+        )
         connection.execute(delete(idempotency_records).where(idempotency_records.c.id.in_(keys)))
         for table, condition in (
             (adapters.processed_events, adapters.processed_events.c.order_id.in_(scenario.orders)),
