@@ -26,6 +26,7 @@ from shared.contracts import (
     OrderConfirmed,
     OrderLine,
     OrderPlaced,
+    OrderPutOnHold,
     envelope_for,
 )
 from shared.envelope import Envelope
@@ -204,8 +205,6 @@ def test_a_message_of_a_type_email_does_not_take_is_a_failure(
     database_url: str, engine: Engine, sender: str, order_id: str
 ) -> None:
     handler = build(settings(database_url, sender))
-    held = envelope_for(OrderCancelled(order_id=order_id, reason="x")).model_copy(
-        update={"type": "OrderPutOnHold", "payload": {"order_id": order_id, "reason": "x"}}
-    )
+    held = envelope_for(OrderPutOnHold(order_id=order_id, reason="flagged for review"))
     record = envelope_record(held, QUEUE)
     assert failed_ids(handler(sqs_event(record), CONTEXT)) == [record["messageId"]]

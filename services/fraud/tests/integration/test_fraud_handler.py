@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, select
 from services.email.tests.lambda_events import LambdaContext, eventbridge_event, idempotency_key
 from services.fraud.adapters import fraud_verdicts
 from services.fraud.handler import FraudSettings, build
-from shared.contracts import Money, OrderLine, OrderPlaced, envelope_for
+from shared.contracts import Money, OrderCancelled, OrderLine, OrderPlaced, envelope_for
 from shared.envelope import Envelope, MalformedMessage
 from shared.idempotency import idempotency_records
 
@@ -206,9 +206,7 @@ def test_a_malformed_event_raises_and_records_nothing(
 def test_an_event_fraud_does_not_screen_raises(
     database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
 ) -> None:
-    other = placed(order_id, 1).model_copy(
-        update={"type": "OrderCancelled", "payload": {"order_id": order_id, "reason": "x"}}
-    )
+    other = envelope_for(OrderCancelled(order_id=order_id, reason="customer request"))
     with pytest.raises(MalformedMessage, match="not a message this consumer takes"):
         build(settings(database_url, bus[0]))(rule_event(other), CONTEXT)
     assert verdict_rows(engine, order_id) == []
