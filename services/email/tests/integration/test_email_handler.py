@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -208,3 +209,32 @@ def test_a_message_of_a_type_email_does_not_take_is_a_failure(
     held = envelope_for(OrderPutOnHold(order_id=order_id, reason="flagged for review"))
     record = envelope_record(held, QUEUE)
     assert failed_ids(handler(sqs_event(record), CONTEXT)) == [record["messageId"]]
+
+
+def test_racing_deliveries_of_one_event_send_one_email(
+    database_url: str, engine: Engine, sender: str, order_id: str, recipient: str, endpoint: str
+) -> None:
+    handlers = [build(settings(database_url, sender)) for _ in range(3)]
+    order_placed = placed(order_id, recipient)
+    start = threading.Barrier(len(handlers))
+    failures: list[list[str]] = []
+
+    def deliver(handler: Any) -> None:
+        start.wait()
+        response = handler(sqs_event(envelope_record(order_placed, QUEUE)), CONTEXT)
+        failures.append(failed_ids(response))
+
+    threads = [threading.Thread(target=deliver, args=(handler,)) for handler in handlers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    retried = [
+        failed_ids(handlers[0](sqs_event(envelope_record(order_placed, QUEUE)), CONTEXT))
+        for failed in failures
+        if failed
+    ]
+
+    assert len(failures) == len(handlers)
+    assert retried == [[] for _ in retried]
+    assert len(mailbox(endpoint, recipient)) == 1
