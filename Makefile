@@ -10,7 +10,7 @@ TEST_LOCALSTACK_PORT ?= 4567
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock
+.PHONY: help install demo localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock package deploy destroy
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -56,6 +56,20 @@ lint: $(VENV)/.installed ## Ruff and mypy
 
 bench: install ## Measure the local cloud (start to healthy, warm invoke) and write build/bench.json
 	$(PY) -m infra.bench
+
+package: $(VENV)/.installed ## Build the Lambda zips under build/lambda/ (only what changed)
+	$(PY) -m infra.packaging
+
+# The target follows AWS_ENDPOINT_URL: the host LocalStack by default; set it empty for AWS.
+deploy destroy: export AWS_ENDPOINT_URL ?= http://127.0.0.1:$(LOCALSTACK_PORT)
+deploy destroy: export AWS_DEFAULT_REGION ?= us-east-1
+LOCAL_CREDENTIALS = $(if $(AWS_ENDPOINT_URL),AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test})
+
+deploy: $(VENV)/.installed ## Create or update the stack (STACK=shop, PROFILE=default|test), upload the site
+	$(LOCAL_CREDENTIALS) $(PY) -m infra.deploy deploy --stack $(or $(STACK),shop) --profile $(or $(PROFILE),default)
+
+destroy: $(VENV)/.installed ## Delete the stack (STACK=shop)
+	$(LOCAL_CREDENTIALS) $(PY) -m infra.deploy destroy --stack $(or $(STACK),shop)
 
 compose-up: ## With a Docker engine: LocalStack 4.13.1 (Docker Lambdas) and PostgreSQL on 5433
 	docker compose up -d --wait

@@ -193,8 +193,10 @@ def build_service(
     code = code_files(root, service)
     wanted = inputs_digest(code, deps_digest)
     destination = build_dir / f"{service}.zip"
-    stamp = build_dir / f"{service}.inputs.sha256"
-    rebuilt = not (destination.exists() and stamp.exists() and stamp.read_text() == wanted)
+    # "<inputs digest> <zip digest>": the zip is neither rebuilt nor hashed again when unchanged
+    stamp = build_dir / f"{service}.zip.stamp"
+    recorded = stamp.read_text().split() if stamp.exists() else []
+    rebuilt = not (destination.exists() and len(recorded) == 2 and recorded[0] == wanted)
     if rebuilt:
         build_dir.mkdir(parents=True, exist_ok=True)
         partial = destination.with_suffix(".partial")
@@ -202,11 +204,12 @@ def build_service(
         with zipfile.ZipFile(partial, "a") as archive:
             _write_entries(archive, code)
         partial.replace(destination)
-        stamp.write_text(wanted)
+        recorded = [wanted, sha256_file(destination)]
+        stamp.write_text(" ".join(recorded))
     return Artifact(
         service=service,
         path=destination,
-        sha256=sha256_file(destination),
+        sha256=recorded[1],
         size=destination.stat().st_size,
         rebuilt=rebuilt,
         has_service_code=(root / "services" / service).is_dir(),

@@ -741,12 +741,18 @@ class TemplateBuilder:
             "FraudDlqUrl", ref("FraudDeadLetterQueue"), "DLQ of the fraud rule and function"
         )
         self.output(
-            "FraudScreeningRuleName", ref("FraudScreeningRule"), "Rule to the fraud function"
+            "FraudScreeningRuleName",
+            sub("${AWS::StackName}-fraud-screening"),
+            "Rule to the fraud function",
         )
         self.output(
-            "FraudFastPassRuleName", ref("FraudFastPassRule"), "Rule of the skipped verdict"
+            "FraudFastPassRuleName",
+            sub("${AWS::StackName}-fraud-fast-pass"),
+            "Rule of the skipped verdict",
         )
-        self.output("OrderUpdatesRuleName", ref("OrderUpdatesRule"), "Rule of the replies")
+        self.output(
+            "OrderUpdatesRuleName", sub("${AWS::StackName}-order-updates"), "Rule of the replies"
+        )
 
     def http_reader(self, reader: HttpReader) -> None:
         prefix = pascal(reader.name)
