@@ -19,9 +19,13 @@ pytestmark = pytest.mark.integration
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
 HANDLER = """
-import importlib.util, json, os, sys, time
+import importlib.util, json, logging, os, sys, time
 
 import helper
+
+logger = logging.getLogger("app")
+logger.addHandler(logging.StreamHandler(sys.stdout))
+logger.setLevel(logging.INFO)
 
 
 def handler(event, context):
@@ -33,6 +37,7 @@ def handler(event, context):
     if action == "sleep":
         time.sleep(event["seconds"])
     print("handled", json.dumps(event))
+    logger.info("logged %s", json.dumps(event))
     return {
         "echo": event,
         "greeting": os.environ.get("GREETING"),
@@ -110,7 +115,7 @@ def test_direct_invoke_returns_the_handler_result(
     )
 
     reply, result = invoke(localstack, name, {"order": 1})
-    _, again = invoke(localstack, name, {"order": 2})
+    again_reply, again = invoke(localstack, name, {"order": 2})
 
     assert "FunctionError" not in reply
     assert result["echo"] == {"order": 1} and again["echo"] == {"order": 2}
@@ -119,6 +124,9 @@ def test_direct_invoke_returns_the_handler_result(
     assert result["request_id"] != again["request_id"]
     assert result["cwd_first_on_path"] and not result["project_importable"]
     assert 'handled {"order": 1}' in base64.b64decode(reply["LogResult"]).decode()
+    later_log = base64.b64decode(again_reply["LogResult"]).decode()
+    assert 'logged {"order": 2}' in later_log, "a logger made at import logs every invocation"
+    assert '{"order": 1}' not in later_log
 
 
 def test_missing_import_fails_like_aws(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -33,9 +35,10 @@ def engine(database_url: str) -> Iterator[Engine]:
 def event_id(engine: Engine) -> Iterator[str]:
     event_id = str(uuid.uuid4())
     yield event_id
+    stored_key_suffix = "#" + hashlib.md5(json.dumps(event_id).encode()).hexdigest()
     with engine.begin() as connection:
         connection.execute(
-            delete(idempotency_records).where(idempotency_records.c.id.contains(event_id))
+            delete(idempotency_records).where(idempotency_records.c.id.endswith(stored_key_suffix))
         )
 
 

@@ -80,12 +80,17 @@ class Context:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
-class Tee(io.TextIOBase):
-    def __init__(self, target: Any, buffer: io.StringIO) -> None:
-        self.target, self.buffer = target, buffer
+class Capture(io.TextIOBase):
+    """The process's stdout or stderr for its whole life (loggers keep the stream they were
+    given at import): written through, and copied to the running invocation's log."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.invocation_log: io.StringIO | None = None
 
     def write(self, text: str) -> int:
-        self.buffer.write(text)
+        if self.invocation_log is not None:
+            self.invocation_log.write(text)
         self.target.write(text)
         return len(text)
 
@@ -93,13 +98,15 @@ class Tee(io.TextIOBase):
         self.target.flush()
 
 
+STDOUT, STDERR = Capture(sys.stdout), Capture(sys.stderr)
+
+
 def invoke(handler: Handler | dict[str, Any], invocation: dict[str, Any]) -> None:
     request_id = invocation["invoke-id"]
     timeout = float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
     os.environ["_X_AMZN_TRACE_ID"] = invocation.get("trace-id") or ""
     captured = io.StringIO()
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = Tee(out, captured), Tee(err, captured)
+    STDOUT.invocation_log = STDERR.invocation_log = captured
     print(f"START RequestId: {request_id} Version: $LATEST")
     began = time.monotonic()
     failed = True
@@ -125,7 +132,7 @@ def invoke(handler: Handler | dict[str, Any], invocation: dict[str, Any]) -> Non
         elapsed_ms = (time.monotonic() - began) * 1000
         print(f"END RequestId: {request_id}")
         print(f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms")
-        sys.stdout, sys.stderr = out, err
+        STDOUT.invocation_log = STDERR.invocation_log = None
     prefix = f"/invocations/{request_id}"
     post(f"{prefix}/logs", json.dumps({"logs": captured.getvalue()}).encode())
     if failed:
@@ -135,6 +142,7 @@ def invoke(handler: Handler | dict[str, Any], invocation: dict[str, Any]) -> Non
 
 
 def main() -> None:
+    sys.stdout, sys.stderr = STDOUT, STDERR
     os.chdir(TASK_ROOT)
     sys.path.insert(0, TASK_ROOT)
     invocations: queue.Queue[dict[str, Any]] = queue.Queue()
