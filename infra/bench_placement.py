@@ -36,10 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LOCALSTACK_PORT = 4568
 TARGET_RATIO = 0.6
-ORDER = {
+ORDER_LINES = (("MUG-001", 2), ("TEE-002", 1))
+ORDER: dict[str, Any] = {
     "customer_email": "ada@example.com",
     "shipping_country": "DE",
-    "lines": [{"sku": "MUG-001", "quantity": 2}, {"sku": "TEE-002", "quantity": 1}],
+    "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in ORDER_LINES],
     "payment_token": "tok_approve",
 }
 
@@ -105,7 +106,7 @@ def _order_placed_bytes() -> int:
                 customer_email=str(ORDER["customer_email"]),
                 shipping_country=str(ORDER["shipping_country"]),
                 currency="EUR",
-                lines=tuple(LineRequest(line["sku"], line["quantity"]) for line in ORDER["lines"]),  # type: ignore[index,union-attr]
+                lines=tuple(LineRequest(sku, quantity) for sku, quantity in ORDER_LINES),
                 payment_token=str(ORDER["payment_token"]),
             )
         )
@@ -266,12 +267,18 @@ def _free_port() -> int:
 
 
 def measure_placement(
-    kinds: list[str], seconds: float = 4.0, concurrency: int = 32, rounds: int = 3
+    kinds: list[str], seconds: float = 3.0, concurrency: int = 32, rounds: int = 5
 ) -> dict[str, Any]:
     """Both servers run side by side and are loaded in turn, ``rounds`` times each (the
     machine's background load hits both alike); each figure is the median over the rounds."""
     row_bytes = _order_placed_bytes()
-    figures: dict[str, Any] = {"row_bytes": row_bytes, "rounds": rounds, "seconds": seconds}
+    figures: dict[str, Any] = {
+        "row_bytes": row_bytes,
+        "rounds": rounds,
+        "seconds": seconds,
+        "concurrency": concurrency,
+        "load_average_before": os.getloadavg()[0],
+    }
     orders_env = {
         "ORDERS_TOPIC_ARN": "arn:aws:sns:us-east-1:000000000000:bench",
         "ORDERS_PAYMENTS_QUEUE_URL": "http://127.0.0.1:1/000000000000/bench.fifo",
@@ -453,10 +460,10 @@ def measure_relay(endpoint: str, orders: int = 1000, latency_samples: int = 30) 
 
 def measure(
     endpoint: str | None = None,
-    seconds: float = 4.0,
+    seconds: float = 3.0,
     concurrency: int = 32,
     relay_orders: int = 1000,
-    rounds: int = 3,
+    rounds: int = 5,
 ) -> dict[str, Any]:
     """Every figure of this bench as a dict (for ``infra/bench.py``)."""
     kinds = ["sqlite", *(["postgresql"] if _postgres_answers() else [])]
@@ -481,7 +488,8 @@ def print_table(figures: dict[str, Any]) -> None:
     print(
         f"\nplacement vs bare insert (row of {placement['row_bytes']} bytes); load generator in "
         f"its own process; median of {placement['rounds']} alternating runs of "
-        f"{placement['seconds']:.0f} s"
+        f"{placement['seconds']:.0f} s, {placement['concurrency']} concurrent clients; "
+        f"machine load average {placement['load_average_before']:.1f} at the start"
     )
     print(f"{'database':<12}{'endpoint':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for kind in ("sqlite", "postgresql"):
@@ -520,8 +528,8 @@ def main(argv: list[str] | None = None) -> None:
     load.add_argument("--warmup", type=float, default=1.0)
     load.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--endpoint", help="LocalStack to publish to (default: start one on 4568)")
-    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per run")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per server, alternating")
+    parser.add_argument("--seconds", type=float, default=3.0, help="measured seconds per run")
+    parser.add_argument("--rounds", type=int, default=5, help="runs per server, alternating")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--relay-orders", type=int, default=1000)
     parser.add_argument("--json", type=Path, help="also write the figures here")
