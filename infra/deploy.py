@@ -23,6 +23,7 @@ import mimetypes
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,14 +69,15 @@ ORDERS_ENVIRONMENT = {
     "ORDERS_EVENT_BUS_NAME": "EventBusName",
     "ORDERS_UPDATES_QUEUE_URL": "OrderUpdatesQueueUrl",
 }
-# Each dead-letter queue (output name) with the queue it backs up (None: an EventBridge target).
-DEAD_LETTER_QUEUES: dict[str, str | None] = {
-    "InventoryDlqUrl": "InventoryQueueUrl",
-    "EmailDlqUrl": "EmailQueueUrl",
-    "AnalyticsDlqUrl": "AnalyticsQueueUrl",
-    "PaymentsDlqUrl": "PaymentsQueueUrl",
-    "OrderUpdatesDlqUrl": "OrderUpdatesQueueUrl",
-    "FraudDlqUrl": None,
+# The queues `redrive --queue` knows: (DLQ output, source queue output or None for the DLQ of an
+# EventBridge target and its function, whose events go back on the bus).
+DEAD_LETTER_QUEUES: dict[str, tuple[str, str | None]] = {
+    "inventory": ("InventoryDlqUrl", "InventoryQueueUrl"),
+    "email": ("EmailDlqUrl", "EmailQueueUrl"),
+    "analytics": ("AnalyticsDlqUrl", "AnalyticsQueueUrl"),
+    "payments": ("PaymentsDlqUrl", "PaymentsQueueUrl"),
+    "order-updates": ("OrderUpdatesDlqUrl", "OrderUpdatesQueueUrl"),
+    "fraud": ("FraudDlqUrl", None),
 }
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -105,8 +107,8 @@ class Target:
     def is_emulator(self) -> bool:
         return self.endpoint_url is not None
 
-    def client(self, service: str) -> Any:
-        config = Config(retries={"mode": "standard", "max_attempts": 5})
+    def client(self, service: str, max_attempts: int = 5) -> Any:
+        config = Config(retries={"mode": "standard", "total_max_attempts": max_attempts})
         return boto3.client(
             service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
         )
@@ -526,28 +528,28 @@ def queue_depths(target: Target) -> list[tuple[str, int, int]]:
     return rows
 
 
-def dlq_name_of(queue: str) -> str:
-    """`inventory` / `order-updates` / `payments` -> the output naming its dead-letter queue."""
-    output = f"{pascal(queue.removesuffix('.fifo').removesuffix('-dlq'))}DlqUrl"
-    if output not in DEAD_LETTER_QUEUES:
-        known = sorted(name.removesuffix("DlqUrl") for name in DEAD_LETTER_QUEUES)
-        raise DeployError(f"no dead-letter queue for {queue!r}; known: {', '.join(known)}")
-    return output
-
-
 def redrive(target: Target, queue: str) -> str:
     """Move every message of `queue`'s dead-letter queue back to where it came from."""
+    if queue not in DEAD_LETTER_QUEUES:
+        known = ", ".join(DEAD_LETTER_QUEUES)
+        raise DeployError(f"no dead-letter queue for {queue!r}; choose one of {known}")
+    dlq_output, source_output = DEAD_LETTER_QUEUES[queue]
     outputs = stack_outputs(target)
-    dlq_output = dlq_name_of(queue)
+    if source_output is None:
+        return redrive_to_bus(target, outputs[dlq_output], outputs["EventBusName"])
     sqs = target.client("sqs")
     dlq_arn = sqs.get_queue_attributes(QueueUrl=outputs[dlq_output], AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    source_output = DEAD_LETTER_QUEUES[dlq_output]
-    if source_output is None:
-        return redrive_to_bus(target, outputs[dlq_output], outputs["EventBusName"])
-    task = sqs.start_message_move_task(SourceArn=dlq_arn)
-    return f"message move task {task['TaskHandle']} started from {dlq_arn}"
+    sqs.start_message_move_task(SourceArn=dlq_arn)
+    while True:
+        # the most recent task of this source comes first
+        task = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"][0]
+        if task["Status"] != "RUNNING":
+            moved = task.get("ApproximateNumberOfMessagesMoved", 0)
+            reason = f": {task['FailureReason']}" if task.get("FailureReason") else ""
+            return f"redrive of {queue}: {task['Status']}, {moved} message(s) moved{reason}"
+        time.sleep(target.poll_seconds)
 
 
 def redrive_to_bus(target: Target, dlq_url: str, bus_name: str) -> str:
@@ -581,12 +583,13 @@ def replay(target: Target, start: datetime, end: datetime) -> str:
             f"replay window is empty: --end {end.isoformat()} <= --start {start.isoformat()}"
         )
     outputs = stack_outputs(target)
-    events = target.client("events")
+    # No retries: a retried StartReplay would only answer that the replay already exists.
+    events = target.client("events", max_attempts=1)
     archive = events.describe_archive(ArchiveName=outputs["ArchiveName"])
-    name = f"{target.stack_name}-{int(time.time())}"[:64]
+    name = f"{target.stack_name}-replay-{uuid.uuid4().hex[:8]}"[-64:]
     events.start_replay(
         ReplayName=name,
-        EventSourceArn=archive["EventSourceArn"],
+        EventSourceArn=archive["ArchiveArn"],
         EventStartTime=start,
         EventEndTime=end,
         Destination={"Arn": outputs["EventBusArn"]},
@@ -641,7 +644,11 @@ def main(argv: list[str] | None = None) -> int:
         "--orders-api-port", type=int, default=int(os.environ.get("ORDERS_API_PORT", "8000"))
     )
     parser.add_argument("--format", choices=["text", "env", "json"], default="text")
-    parser.add_argument("--queue", help="redrive: the queue whose DLQ to move back")
+    parser.add_argument(
+        "--queue",
+        choices=list(DEAD_LETTER_QUEUES),
+        help="redrive: the queue whose DLQ to move back",
+    )
     parser.add_argument("--start", type=parse_time, help="replay: window start (ISO 8601)")
     parser.add_argument("--end", type=parse_time, help="replay: window end (ISO 8601)")
     args = parser.parse_args(argv)
