@@ -18,6 +18,9 @@ import pytest
 from sqlalchemy import make_url, text
 
 from services.orders.adapters.event_store import NewEvent, OutboxMessage, SqlEventStore
+from services.orders.application import OrderService
+from services.orders.domain.commands import LineRequest, PlaceOrder
+from services.orders.projections import list_summaries, summaries_table
 from shared import contracts
 from shared.database import create_engine_for
 
@@ -324,3 +327,58 @@ def test_run_stops_every_part_when_the_api_cannot_start(env: dict[str, str]) -> 
     assert "relay stopped" in result.stderr
     assert "worker stopped" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_project_keeps_summaries_up_to_date_and_rebuild_replays_the_log(
+    env: dict[str, str],
+) -> None:
+    assert _cli("migrate", env=env).returncode == 0
+    engine = create_engine_for(env["ORDERS_DATABASE_URL"])
+    service = OrderService.for_engine(engine)
+
+    def summarised() -> set[str]:
+        return {summary.order_id for summary in list_summaries(engine, limit=100).items}
+
+    try:
+        first = _place(service)
+        project = subprocess.Popen(
+            [sys.executable, "-m", "services.orders", "project"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            eventually(lambda: first in summarised(), "the projector summarised the order")
+            second = _place(service)
+            eventually(lambda: second in summarised(), "the projector followed a new order")
+        finally:
+            project.send_signal(signal.SIGTERM)
+            output = project.communicate(timeout=20)[0]
+        assert project.returncode == 0, output
+
+        with engine.begin() as conn:
+            conn.execute(summaries_table.delete())
+        assert summarised() == set()
+        rebuilt = _cli("rebuild-projections", env=env)
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        assert "order summaries rebuilt from 2 events" in rebuilt.stdout
+        assert summarised() == {first, second}
+    finally:
+        engine.dispose()
+
+
+def _place(service: OrderService) -> str:
+    order_id = service.new_order_id()
+    service.place(
+        PlaceOrder(
+            order_id=order_id,
+            customer_email="ada@example.com",
+            shipping_country="DE",
+            currency="EUR",
+            lines=(LineRequest("MUG-001", 1),),
+            payment_token="tok_approve",
+        )
+    )
+    return order_id
