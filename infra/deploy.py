@@ -21,6 +21,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -143,9 +144,14 @@ def parse_parameter_flags(flags: Iterable[str]) -> dict[str, str]:
     return result
 
 
+def local_data_dir(stack_name: str) -> Path:
+    """Where the SQLite databases of a stack on the emulator live."""
+    return ROOT / ".data" / stack_name
+
+
 def emulator_parameters(stack_name: str, orders_api_port: int) -> dict[str, str]:
     """What differs on LocalStack: local databases, site name, plain HTTP origins."""
-    data_dir = ROOT / ".data" / stack_name
+    data_dir = local_data_dir(stack_name)
     databases = {
         f"{pascal(service)}DatabaseUrl": f"sqlite:///{data_dir / f'{service}.db'}"
         for service in packaging.SERVICES
@@ -221,9 +227,13 @@ def check_visibility_timeout(values: Mapping[str, str], template_parameters: Jso
 
 
 def artifacts_bucket(target: Target) -> str:
-    """The account's artifacts bucket, created (private, encrypted) when missing."""
+    """The account's artifacts bucket, created (private) when missing.
+
+    One per account and region, shared by every stack: keys are content hashes, so a zip that
+    another stack already uploaded is not uploaded again. `destroy` leaves it in place.
+    """
     account = target.client("sts").get_caller_identity()["Account"]
-    name = f"{target.stack_name}-artifacts-{account}-{target.region}".lower()
+    name = f"shop-artifacts-{account}-{target.region}"
     s3 = target.client("s3")
     try:
         s3.head_bucket(Bucket=name)
@@ -405,6 +415,11 @@ def content_type(path: Path) -> str:
     )
 
 
+def is_excluded_from_site(relative: Path) -> bool:
+    """The site's tests, caches and hidden files stay out of the bucket."""
+    return any(part.startswith(".") or part in ("tests", "__pycache__") for part in relative.parts)
+
+
 def upload_frontend(target: Target, bucket: str, frontend_dir: Path) -> int:
     """Sync `frontend_dir` into the site bucket (changed files only); return files changed."""
     s3 = target.client("s3")
@@ -415,7 +430,7 @@ def upload_frontend(target: Target, bucket: str, frontend_dir: Path) -> int:
     local = {
         path.relative_to(frontend_dir).as_posix(): path
         for path in sorted(frontend_dir.rglob("*"))
-        if path.is_file() and not any(part.startswith(".") for part in path.parts)
+        if path.is_file() and not is_excluded_from_site(path.relative_to(frontend_dir))
     }
     changed = 0
     for key, path in local.items():
@@ -456,7 +471,7 @@ def deploy(
     began = time.monotonic()
     parameters = resolve_parameters(target, profile, overrides or {}, orders_api_port)
     if target.is_emulator:
-        (ROOT / ".data" / target.stack_name).mkdir(parents=True, exist_ok=True)
+        local_data_dir(target.stack_name).mkdir(parents=True, exist_ok=True)
     messages: list[str] = []
     bucket = artifacts_bucket(target)
     parameters |= upload_code(target, bucket, messages)
@@ -487,21 +502,23 @@ def empty_bucket(target: Target, bucket: str) -> None:
 
 
 def destroy(target: Target) -> bool:
-    """Delete the stack (emptying the site bucket first); False when there was none."""
+    """Delete the stack (emptying the site bucket first) and, on the emulator, its local
+    databases; False when there was no stack."""
     stack = describe_stack(target)
-    if stack is None:
-        return False
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    if bucket := outputs.get("FrontendBucketName"):
-        try:
-            empty_bucket(target, bucket)
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "NoSuchBucket":
-                raise
-    since = datetime.now().astimezone()
-    target.client("cloudformation").delete_stack(StackName=target.stack_name)
-    wait_for_stack(target, "delete", since)
-    return True
+    if stack is not None:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        if bucket := outputs.get("FrontendBucketName"):
+            try:
+                empty_bucket(target, bucket)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "NoSuchBucket":
+                    raise
+        since = datetime.now().astimezone()
+        target.client("cloudformation").delete_stack(StackName=target.stack_name)
+        wait_for_stack(target, "delete", since)
+    if target.is_emulator:
+        shutil.rmtree(local_data_dir(target.stack_name), ignore_errors=True)
+    return stack is not None
 
 
 # -- operations -------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -362,6 +364,27 @@ def test_distribution_serves_the_bucket_and_routes_api_paths(stack: Deployed) ->
     ]
     for behaviour in config["CacheBehaviors"]["Items"]:
         assert behaviour["AllowedMethods"]["Quantity"] == 7
+
+
+def get_through_the_site(stack: Deployed, path: str) -> tuple[int, str, bytes]:
+    """GET through the gateway with the site's Host header (Python cannot resolve *.localhost)."""
+    request = urllib.request.Request(
+        f"{stack.target.endpoint_url}{path}", headers={"Host": "shop.localhost"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def test_the_site_name_serves_the_frontend_and_the_function_url_origins(stack: Deployed) -> None:
+    status, content_type, body = get_through_the_site(stack, "/")
+    assert (status, content_type) == (200, "text/html; charset=utf-8")
+    assert get_through_the_site(stack, "/orders/some-client-side-route")[2] == body
+    for path in ("/api/catalogue", "/api/analytics"):
+        status, content_type, _ = get_through_the_site(stack, path)
+        assert (status, content_type) == (200, "application/json"), path
 
 
 def test_frontend_bucket_is_private_encrypted_and_read_through_the_distribution(
