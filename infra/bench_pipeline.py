@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -973,15 +973,20 @@ def urllib_port(endpoint: str) -> int:
 
 
 def localstack_log_counts(log: Path, began: float, ended: float) -> dict[str, int] | None:
-    """From the log ``infra.localstack_runner`` keeps: Lambda invocations answered (response or
-    error posted back by an execution environment) and CloudWatch storage failures (metrics lost:
-    host LocalStacks share one metrics database that another instance's shutdown can remove)."""
-    from datetime import datetime
-
+    """Counts of ``count_log_lines`` in the log ``infra.localstack_runner`` keeps (None: no log)."""
     try:
         lines = log.read_text(errors="replace").splitlines()
     except OSError:
         return None
+    return count_log_lines(lines, began, ended)
+
+
+def count_log_lines(lines: Iterable[str], began: float, ended: float) -> dict[str, int]:
+    """Lambda invocations answered (an execution environment posted its response or error
+    back) and CloudWatch storage failures (metrics lost: host LocalStacks share one metrics
+    database that another instance's shutdown can remove) logged between two instants."""
+    from datetime import datetime
+
     counts = {"lambda_invocations": 0, "cloudwatch_failures": 0}
     for line in lines:
         if "/invocations/" in line and ("/response =>" in line or "/error =>" in line):
