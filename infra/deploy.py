@@ -21,12 +21,13 @@ import hashlib
 import json
 import mimetypes
 import os
+import re
 import shutil
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FRONTEND_DIR = ROOT / "frontend"
 MAX_TEMPLATE_BODY_BYTES = 51_200
 CAPABILITIES = ["CAPABILITY_IAM"]
-NO_CHANGES = "didn't contain changes"
+# Physical names append up to 17 characters to the stack name (rule names allow 64, archives 48).
+STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,29}$")
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 UNUPDATABLE_STATES = ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED", "DELETE_FAILED")
 
 # Short timings for tests and demos; every other value keeps the template's production default.
@@ -104,6 +107,13 @@ class Target:
     region: str
     endpoint_url: str | None
 
+    def __post_init__(self) -> None:
+        if not STACK_NAME.match(self.stack_name):
+            raise DeployError(
+                f"stack name {self.stack_name!r} must start with a letter and hold at most 30"
+                " letters, digits and hyphens (resource names are derived from it)"
+            )
+
     @property
     def is_emulator(self) -> bool:
         return self.endpoint_url is not None
@@ -119,13 +129,13 @@ class Target:
         return 0.25 if self.is_emulator else 5.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeployResult:
     stack_change: str  # "created", "updated" or "unchanged"
     seconds: float
     outputs: dict[str, str]
-    uploaded_frontend_files: int = 0
-    messages: list[str] = field(default_factory=list)
+    uploaded_frontend_files: int
+    messages: list[str]
 
 
 def parse_parameter_flags(flags: Iterable[str]) -> dict[str, str]:
@@ -244,7 +254,11 @@ def artifacts_bucket(target: Target) -> str:
     create: dict[str, Any] = {"Bucket": name}
     if target.region != "us-east-1":
         create["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
-    s3.create_bucket(**create)
+    try:
+        s3.create_bucket(**create)
+    except ClientError as error:  # another deploy created it meanwhile
+        if error.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+            raise
     s3.put_public_access_block(
         Bucket=name,
         PublicAccessBlockConfiguration={
@@ -398,7 +412,8 @@ def create_or_update_stack(
     change_set = wait_for_change_set(target, name)
     if change_set["Status"] == "FAILED" or not change_set.get("Changes"):
         reason = change_set.get("StatusReason", "")
-        if existing is not None and (not change_set.get("Changes") or NO_CHANGES in reason):
+        nothing_to_do = not change_set.get("Changes") or any(n in reason for n in NO_CHANGES)
+        if existing is not None and nothing_to_do:
             cloudformation.delete_change_set(StackName=target.stack_name, ChangeSetName=name)
             return "unchanged"
         raise DeployError(f"change set of stack {target.stack_name} failed: {reason}")
@@ -655,7 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         "command", choices=["deploy", "destroy", "outputs", "dlq", "redrive", "replay"]
     )
     parser.add_argument("--stack", default=os.environ.get("SHOP_STACK_NAME", "shop"))
-    parser.add_argument("--profile", default=os.environ.get("SHOP_PROFILE", "default"))
+    parser.add_argument(
+        "--profile", choices=list(PROFILES), default=os.environ.get("SHOP_PROFILE", "default")
+    )
     parser.add_argument("--parameter", action="append", default=[], metavar="Key=Value")
     parser.add_argument(
         "--orders-api-port", type=int, default=int(os.environ.get("ORDERS_API_PORT", "8000"))
@@ -669,8 +686,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=parse_time, help="replay: window start (ISO 8601)")
     parser.add_argument("--end", type=parse_time, help="replay: window end (ISO 8601)")
     args = parser.parse_args(argv)
-    target = target_from(args)
     try:
+        target = target_from(args)
         if args.command == "deploy":
             result = deploy(
                 target, args.profile, parse_parameter_flags(args.parameter), args.orders_api_port

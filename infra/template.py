@@ -986,6 +986,8 @@ def build_template() -> Json:
     for reader in HTTP_READERS:
         builder.http_reader(reader)
     builder.frontend()
+    # AWS-only production parts (VPC, managed PostgreSQL, compute for the orders service) belong
+    # here, each resource under `Condition: IsAws`, feeding the *DatabaseUrl values.
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "Event-sourced order processing: messaging, Lambdas, site (one stack)",

@@ -1,4 +1,4 @@
-"""Policy checks on the CloudFormation template itself: no AWS, no LocalStack."""
+"""Policy checks on the CloudFormation template and its parameters: no AWS, no LocalStack."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
-from infra.deploy import PROFILES, emulator_parameters
+from infra.deploy import (
+    PROFILES,
+    TEST_PROFILE,
+    DeployError,
+    Target,
+    emulator_parameters,
+    parse_parameter_flags,
+    resolve_parameters,
+)
 from infra.fraud_policy import FraudPolicy
 from infra.template import (
     TEMPLATE_PATH,
@@ -234,3 +242,37 @@ def test_fraud_policy_refuses_nonsense() -> None:
         FraudPolicy(100, ("Germany",))
     with pytest.raises(ValueError, match="at least one"):
         FraudPolicy(100, ())
+
+
+EMULATOR = Target("shop", "us-east-1", "http://127.0.0.1:4566")
+AWS = Target("shop", "eu-west-1", None)
+
+
+def test_emulator_parameters_point_at_local_databases_and_the_local_site() -> None:
+    values = resolve_parameters(EMULATOR, "test", {}, orders_api_port=8123)
+    assert values["InventoryDatabaseUrl"].endswith("/.data/shop/inventory.db")
+    assert values["InventoryDatabaseUrl"].startswith("sqlite:////")
+    assert (values["SiteDomainName"], values["OrdersApiPort"]) == ("shop.localhost", "8123")
+    assert values["MaxReceiveCount"] == TEST_PROFILE["MaxReceiveCount"]
+
+
+def test_aws_needs_every_database_url() -> None:
+    with pytest.raises(DeployError, match="InventoryDatabaseUrl, EmailDatabaseUrl"):
+        resolve_parameters(AWS, "default", {}, orders_api_port=443)
+    urls = {f"{name}DatabaseUrl": "postgresql+psycopg://db/x" for name in ("Inventory", "Email")}
+    urls |= {f"{name}DatabaseUrl": "postgresql+psycopg://db/x" for name in ("Analytics", "Fraud")}
+    with pytest.raises(DeployError, match="PaymentsDatabaseUrl"):
+        resolve_parameters(AWS, "default", urls, orders_api_port=443)
+
+
+def test_bad_configuration_is_named() -> None:
+    with pytest.raises(DeployError, match="less than 6 x FunctionTimeoutSeconds 30"):
+        resolve_parameters(EMULATOR, "default", {"QueueVisibilityTimeoutSeconds": "60"}, 8000)
+    with pytest.raises(DeployError, match="NoSuchParameter is not a template parameter"):
+        parse_parameter_flags(["NoSuchParameter=1"])
+    with pytest.raises(DeployError, match="is not Key=Value"):
+        parse_parameter_flags(["MaxReceiveCount"])
+    with pytest.raises(DeployError, match="unknown profile"):
+        resolve_parameters(EMULATOR, "fast", {}, 8000)
+    with pytest.raises(DeployError, match="stack name 'my_stack'"):
+        Target("my_stack", "us-east-1", None)
