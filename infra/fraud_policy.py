@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-ORDERS_SOURCE = "shop.orders"
-ORDER_PLACED = "OrderPlaced"
+from shared.contracts import ORDERS_SOURCE, OrderPlaced
+
+ORDER_PLACED = OrderPlaced.__name__
 
 _THRESHOLD_MARK = "@@threshold@@"
 _COUNTRIES_MARK = "@@countries@@"

@@ -10,7 +10,7 @@ is one line. Physical names derive from the stack name so that stacks coexist on
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +18,23 @@ import yaml  # type: ignore[import-untyped]
 
 from infra.fraud_policy import cloudformation_pattern, fast_pass_pattern, screening_pattern
 from infra.packaging import SERVICES
+from shared import contracts
+from shared.contracts import (
+    ORDER_EVENTS,
+    ORDERS_SOURCE,
+    FraudCheckSkipped,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderPlaced,
+)
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "template.yaml"
 
 Json = dict[str, Any]
 
-ORDER_EVENT_TYPES = [
-    "OrderPlaced",
-    "OrderConfirmed",
-    "OrderPutOnHold",
-    "OrderReviewApproved",
-    "OrderReviewRejected",
-    "OrderCancelled",
-    "LateReplyIgnored",
-]
-REPLY_SOURCES = ["shop.inventory", "shop.payments", "shop.fraud"]
+ORDER_EVENT_TYPES = [event.__name__ for event in ORDER_EVENTS]
+# Sources of the services that reply on the bus (FraudCheckSkipped is written by a rule instead).
+REPLY_SOURCES = sorted(set(contracts.REPLY_SOURCES.values()) - {ORDERS_SOURCE})
 CLOUDFRONT_ALIAS_ZONE_ID = "Z2FDTNDATAQYW2"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -84,20 +86,19 @@ class HttpReader:
     service: str
     handler: str
     path_pattern: str
-    environment: Json = field(default_factory=dict)
 
 
 CONSUMERS = [
     Consumer(
         "inventory",
         "services.inventory.handler.handler",
-        ["OrderPlaced", "OrderCancelled"],
+        [OrderPlaced.__name__, OrderCancelled.__name__],
         replies_on_bus=True,
     ),
     Consumer(
         "email",
         "services.email.handler.handler",
-        ["OrderPlaced", "OrderConfirmed", "OrderCancelled"],
+        [OrderPlaced.__name__, OrderConfirmed.__name__, OrderCancelled.__name__],
         sends_email=True,
     ),
     Consumer("analytics", "services.analytics.handler.handler", ORDER_EVENT_TYPES),
@@ -694,7 +695,7 @@ class TemplateBuilder:
             },
         )
         skipped = (
-            '{"event_id": <id>, "type": "FraudCheckSkipped", "version": 1, '
+            f'{{"event_id": <id>, "type": "{FraudCheckSkipped.__name__}", "version": 1, '
             '"occurred_at": <time>, "correlation_id": <order_id>, "causation_id": <cause>, '
             '"payload": {"order_id": <order_id>}}'
         )
