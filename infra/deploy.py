@@ -32,12 +32,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from infra import packaging
 from infra.template import VISIBILITY_TO_FUNCTION_TIMEOUT, build_template, pascal
+from shared import aws
+from shared.settings import AwsSettings
 
 Json = dict[str, Any]
 
@@ -118,11 +118,12 @@ class Target:
     def is_emulator(self) -> bool:
         return self.endpoint_url is not None
 
-    def client(self, service: str, max_attempts: int = 5) -> Any:
-        config = Config(retries={"mode": "standard", "total_max_attempts": max_attempts})
-        return boto3.client(
-            service, region_name=self.region, endpoint_url=self.endpoint_url, config=config
+    def client(self, service: str, retries: int = 4) -> Any:
+        """A client of the shared (cached) factory aimed at this target."""
+        settings = AwsSettings(
+            aws_region=self.region, aws_endpoint_url=self.endpoint_url, aws_max_attempts=retries
         )
+        return aws.client(service, settings)
 
     @property
     def poll_seconds(self) -> float:
@@ -616,7 +617,7 @@ def replay(target: Target, start: datetime, end: datetime) -> str:
         )
     outputs = stack_outputs(target)
     # No retries: a retried StartReplay would only answer that the replay already exists.
-    events = target.client("events", max_attempts=1)
+    events = target.client("events", retries=0)
     archive = events.describe_archive(ArchiveName=outputs["ArchiveName"])
     name = f"{target.stack_name}-replay-{uuid.uuid4().hex[:8]}"[-64:]
     events.start_replay(
