@@ -59,6 +59,7 @@ TEST_PROFILE = {
     "MaximumConcurrency": "5",
     "FraudMaximumRetryAttempts": "0",
     "FraudMaximumEventAgeSeconds": "60",
+    "FraudFunctionRetryAttempts": "0",
     "ArchiveRetentionDays": "1",
     "LogRetentionDays": "1",
     "AlarmPeriodSeconds": "10",

@@ -196,6 +196,12 @@ def parameters() -> Json:
         "FraudMaximumEventAgeSeconds": number(
             3600, "EventBridge retry window of the fraud target", MinValue=60, MaxValue=86400
         ),
+        "FraudFunctionRetryAttempts": number(
+            2,
+            "Retries of a failed asynchronous fraud invocation before its DLQ",
+            MinValue=0,
+            MaxValue=2,
+        ),
         "ArchiveRetentionDays": number(
             30, "Days the bus archive keeps events (0: forever)", MinValue=0
         ),
@@ -660,6 +666,15 @@ class TemplateBuilder:
                 ),
             ],
             dead_letter_queue="FraudDeadLetterQueue",
+        )
+        self.add(
+            "FraudInvokeConfig",
+            "AWS::Lambda::EventInvokeConfig",
+            {
+                "FunctionName": ref(function),
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": ref("FraudFunctionRetryAttempts"),
+            },
         )
         self.add(
             "FraudScreeningRule",

@@ -278,6 +278,10 @@ def test_fraud_rules_are_the_patterns_of_the_policy_and_target_as_designed(
     assert fraud_target["Arn"].endswith(f":function:{stack.outputs['FraudFunctionName']}")
     assert fraud_target["RetryPolicy"]["MaximumRetryAttempts"] == 0
     assert fraud_target["DeadLetterConfig"]["Arn"].endswith(f"{stack.target.stack_name}-fraud-dlq")
+    invoke_config = client(stack, "lambda").get_function_event_invoke_config(
+        FunctionName=stack.outputs["FraudFunctionName"]
+    )
+    assert invoke_config["MaximumRetryAttempts"] == 0
 
     (skip_target,) = events.list_targets_by_rule(Rule=fast_pass["Name"], EventBusName=bus)[
         "Targets"
