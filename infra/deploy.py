@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -140,9 +141,16 @@ class DeployResult:
     messages: list[str]
 
 
+@cache
+def template_parameters() -> Json:
+    """The template's parameter declarations (name -> Type, Default, ...)."""
+    declarations: Json = build_template()["Parameters"]
+    return declarations
+
+
 def parse_parameter_flags(flags: Iterable[str]) -> dict[str, str]:
     """`Key=Value` flags, each key a parameter of the template."""
-    known = set(build_template()["Parameters"])
+    known = set(template_parameters())
     result: dict[str, str] = {}
     for flag in flags:
         key, separator, value = flag.partition("=")
@@ -199,10 +207,9 @@ def resolve_parameters(
         values |= emulator_parameters(target.stack_name, orders_api_port)
     values |= PROFILES[profile]
     values |= overrides
-    template_parameters = build_template()["Parameters"]
     missing = [
         name
-        for name, spec in template_parameters.items()
+        for name, spec in template_parameters().items()
         if "Default" not in spec
         and name not in values
         and not name.endswith("CodeKey")
@@ -212,15 +219,15 @@ def resolve_parameters(
         raise DeployError(
             "these parameters have no value (give --parameter Name=value): " + ", ".join(missing)
         )
-    check_visibility_timeout(values, template_parameters)
+    check_visibility_timeout(values)
     return values
 
 
-def check_visibility_timeout(values: Mapping[str, str], template_parameters: Json) -> None:
+def check_visibility_timeout(values: Mapping[str, str]) -> None:
     """Queue visibility must be at least six function timeouts, or messages run twice."""
 
     def value_of(name: str) -> int:
-        text = values.get(name, str(template_parameters[name]["Default"]))
+        text = values.get(name, str(template_parameters()[name]["Default"]))
         try:
             return int(text)
         except ValueError as error:
