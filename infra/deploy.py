@@ -549,23 +549,28 @@ def destroy(target: Target) -> bool:
 
 
 def queue_depths(target: Target) -> list[tuple[str, int, int]]:
-    """(queue name, visible, in flight) of every queue and dead-letter queue of the stack."""
+    """(queue name, visible, in flight) of every queue, each followed by its dead-letter queue."""
+    outputs = stack_outputs(target)
     sqs = target.client("sqs")
     rows = []
-    for name, url in sorted(stack_outputs(target).items()):
-        if not (name.endswith("QueueUrl") or name.endswith("DlqUrl")):
-            continue
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=url,
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        rows.append(
-            (
-                url.rsplit("/", 1)[-1],
-                int(attributes["ApproximateNumberOfMessages"]),
-                int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    for dlq_output, source_output in DEAD_LETTER_QUEUES.values():
+        for output in (source_output, dlq_output):
+            if output is None:
+                continue
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=outputs[output],
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            rows.append(
+                (
+                    outputs[output].rsplit("/", 1)[-1],
+                    int(attributes["ApproximateNumberOfMessages"]),
+                    int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+                )
             )
-        )
     return rows
 
 
