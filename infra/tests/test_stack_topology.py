@@ -35,7 +35,12 @@ from infra.template import (
 )
 from shared.envelope import Envelope, parse_envelope
 
-pytestmark = [pytest.mark.integration, pytest.mark.emulator_only]
+# One worker deploys the stack once (with `pytest --dist loadgroup`; plain `-n` may deploy twice).
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.emulator_only,
+    pytest.mark.xdist_group("stack_topology"),
+]
 
 # The target is 30 s (`make bench` reports the figure); on a loaded two-core machine a deploy
 # from nothing takes 14-40 s, so the test fails only at twice the target.
