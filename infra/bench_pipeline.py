@@ -26,8 +26,10 @@ import json
 import math
 import os
 import random
+import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -368,14 +370,19 @@ def measure_sqs_lambda_ceiling(
     light_messages: int = 20,
     burst_messages: int = 1000,
     idle_s: float = 1.0,
+    fifo: bool = False,
 ) -> dict[str, Any]:
-    """Bare SQS -> Lambda (forwarder, ReportBatchItemFailures) -> SQS on ``endpoint``."""
+    """Bare SQS -> Lambda (forwarder, ReportBatchItemFailures) -> SQS on ``endpoint``.
+
+    With ``fifo`` the source is a FIFO queue with one message group per message, as the payments
+    queue has one group per order."""
     sqs = aws_client("sqs", endpoint)
     lam = aws_client("lambda", endpoint)
     name = f"ceiling-{uuid.uuid4().hex[:8]}"
-    source = sqs.create_queue(QueueName=f"{name}-in", Attributes={"VisibilityTimeout": "30"})[
-        "QueueUrl"
-    ]
+    attributes = {"VisibilityTimeout": "30"} | ({"FifoQueue": "true"} if fifo else {})
+    source = sqs.create_queue(
+        QueueName=f"{name}-in{'.fifo' if fifo else ''}", Attributes=attributes
+    )["QueueUrl"]
     sink = sqs.create_queue(QueueName=f"{name}-out")["QueueUrl"]
     mapping_uuid = None
     try:
@@ -392,13 +399,14 @@ def measure_sqs_lambda_ceiling(
             Environment={"Variables": {"OUTPUT_QUEUE_URL": sink, "SQS_ENDPOINT_URL": endpoint}},
         )
         lam.get_waiter("function_active_v2").wait(FunctionName=name)
+        window = {} if fifo else {"MaximumBatchingWindowInSeconds": mapping.batching_window_s}
         mapping_uuid = lam.create_event_source_mapping(
             EventSourceArn=source_arn,
             FunctionName=name,
             BatchSize=mapping.batch_size,
-            MaximumBatchingWindowInSeconds=mapping.batching_window_s,
             ScalingConfig={"MaximumConcurrency": max(2, mapping.maximum_concurrency)},
             FunctionResponseTypes=["ReportBatchItemFailures"],
+            **window,
         )["UUID"]
         wait_for(
             lambda: lam.get_event_source_mapping(UUID=mapping_uuid)["State"] == "Enabled",
@@ -406,13 +414,20 @@ def measure_sqs_lambda_ceiling(
             "the ceiling's event source mapping enabled",
         )
 
+        def grouped(index: int) -> dict[str, str]:
+            return (
+                {"MessageGroupId": f"g{index}", "MessageDeduplicationId": f"{name}-{index}"}
+                if fifo
+                else {}
+            )
+
         def send(index: int) -> None:
-            sqs.send_message(QueueUrl=source, MessageBody=_stamp(index))
+            sqs.send_message(QueueUrl=source, MessageBody=_stamp(index), **grouped(index))
 
         def send_batch(indices: list[int]) -> None:
             sqs.send_message_batch(
                 QueueUrl=source,
-                Entries=[{"Id": str(i), "MessageBody": _stamp(i)} for i in indices],
+                Entries=[{"Id": str(i), "MessageBody": _stamp(i), **grouped(i)} for i in indices],
             )
 
         with Collector(sqs, sink) as collector:
@@ -492,7 +507,10 @@ def _quietly(action: Callable[[], object]) -> None:
 def measure_ceilings(endpoint: str, stack: str | None = None) -> dict[str, Any]:
     mapping = stack_mapping_settings(endpoint, stack)
     return {
-        "sqs_lambda_sqs": measure_sqs_lambda_ceiling(endpoint, mapping),
+        "sqs_lambda_sqs": measure_sqs_lambda_ceiling(endpoint, mapping, burst_messages=600),
+        "fifo_lambda_sqs": measure_sqs_lambda_ceiling(
+            endpoint, mapping, light_messages=5, burst_messages=200, fifo=True
+        ),
         "sns_sqs": measure_sns_sqs_ceiling(endpoint),
     }
 
@@ -1004,6 +1022,49 @@ def count_log_lines(lines: Iterable[str], began: float, ended: float) -> dict[st
     return counts
 
 
+# --- handler durations, from the host executor's per-environment logs --------------------------
+
+REPORT_LINE = re.compile(r"^REPORT RequestId: \S+\tDuration: ([0-9.]+) ms", re.MULTILINE)
+
+
+def report_durations(text: str) -> list[float]:
+    """Seconds of each invocation in ``REPORT ... Duration: X ms`` lines."""
+    return [float(match.group(1)) / 1000 for match in REPORT_LINE.finditer(text)]
+
+
+class HandlerDurations:
+    """Invocation durations per function since it was made: the host executor logs each
+    execution environment to ``<tmp>/localstack-lambda-<runtime id>.log``."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.offsets = {path: path.stat().st_size for path in self._logs() if path.exists()}
+
+    def _logs(self) -> dict[Path, str]:
+        logs = {}
+        for pid, label in stack_processes(self.port, Path(os.devnull)).items():
+            runtime_id = proc_environ(pid).get("LOCALSTACK_RUNTIME_ID")
+            if label.startswith("lambda ") and runtime_id:
+                path = Path(tempfile.gettempdir()) / f"localstack-lambda-{runtime_id}.log"
+                logs[path] = label.removeprefix("lambda ")
+        return logs
+
+    def figures(self) -> dict[str, dict[str, Any]]:
+        durations: dict[str, list[float]] = {}
+        for path, function in self._logs().items():
+            try:
+                with path.open("rb") as log:
+                    log.seek(self.offsets.get(path, 0))
+                    text = log.read().decode(errors="replace")
+            except OSError:
+                continue
+            durations.setdefault(function, []).extend(report_durations(text))
+        return {
+            function: {**latency_summary(values), "busy_s": sum(values)}
+            for function, values in sorted(durations.items())
+        }
+
+
 # --- CPU and memory of the stack's processes, from /proc ---------------------------------------
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -1160,6 +1221,8 @@ STEP_SECONDS = 60.0
 START_RATE = 2.0
 SETTLE_S = 15.0
 CHECK_TIMEOUT_S = 20.0
+IDLE_SETTLE_S = 5.0
+IDLE_SAMPLE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -1251,8 +1314,9 @@ def measure_light(
 ) -> tuple[dict[str, Any], int]:
     """A warm-up (cold starts, one screened order), idle CPU, then one order at a time."""
     warm = run_load(_plan(target, run_id, 0, seed_sku(), orders=2, screen_every=2, settle_s=60))
+    time.sleep(IDLE_SETTLE_S)
     with ProcessSampler(_find(target)) as idle:
-        time.sleep(5)
+        time.sleep(IDLE_SAMPLE_S)
     sku, stock_before = stores.most_stocked_sku()
     light = run_load(_plan(target, run_id, 2, sku, orders=orders, settle_s=SETTLE_S))
     problems = order_problems(light["orders"])
@@ -1281,6 +1345,7 @@ def measure_step(
     planned = round(rate * seconds)
     if stock_before < planned:
         return {"rate": rate, "passed": False, "problems": [f"only {stock_before} {sku} left"]}
+    durations = HandlerDurations(target.port)
     with ProcessSampler(_find(target)) as sampler:
         load = run_load(_plan(target, run_id, first, sku, rate=rate, seconds=seconds))
     orders = load["orders"]
@@ -1315,6 +1380,7 @@ def measure_step(
         "messages_per_order": caused / len(orders) if caused is not None and orders else None,
         "messages_per_s": caused / seconds if caused is not None else None,
         "resources": sampler.figures(),
+        "handler_durations": durations.figures(),
         "problems": problems,
         "passed": not problems,
     }
@@ -1485,6 +1551,7 @@ def render(figures: Mapping[str, Any]) -> str:
     rows = []
     for name, key in (
         ("SQS -> Lambda -> SQS", "sqs_lambda_sqs"),
+        ("FIFO (group/msg) -> Lambda", "fifo_lambda_sqs"),
         ("SNS -> SQS -> receive", "sns_sqs"),
     ):
         loop = ceilings[key]
@@ -1593,6 +1660,29 @@ def render(figures: Mapping[str, Any]) -> str:
         for kind in kinds
     ]
     out.append(format_table(rows, ["event", *(name for name, _ in runs)]))
+    failed = [step for step in stack["steps"] if not step["passed"] and "handler_durations" in step]
+    profiled = ([(f"{sustained['rate']:g}/s", sustained)] if sustained else []) + [
+        (f"{step['rate']:g}/s (failed)", step) for step in failed[:1]
+    ]
+    if profiled:
+        out.append("")
+        out.append(
+            "Lambda handlers: invocations, p50 ms, busy % of the step (one environment each)"
+        )
+        functions = sorted({f for _, step in profiled for f in step["handler_durations"]})
+        rows = []
+        for function in functions:
+            row = [function]
+            for _, step in profiled:
+                handler = step["handler_durations"].get(function)
+                row.append(
+                    "-"
+                    if handler is None or not handler["count"]
+                    else f"{handler['count']}  {_fmt(handler['p50_s'], 0, 1000)}  "
+                    f"{100 * handler['busy_s'] / step['seconds']:.0f}%"
+                )
+            rows.append(row)
+        out.append(format_table(rows, ["function", *(name for name, _ in profiled)]))
     out.append("")
     lost = targets["nothing_lost_or_duplicated"]
     out.append(

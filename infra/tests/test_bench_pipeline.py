@@ -22,6 +22,7 @@ from infra.bench_pipeline import (
     percentile,
     rate_between,
     read_only,
+    report_durations,
     stage_latencies,
     verdict,
 )
@@ -232,3 +233,13 @@ def test_log_lines_count_answered_invocations_and_cloudwatch_failures_in_the_win
         "lambda_invocations": 2,
         "cloudwatch_failures": 1,
     }
+
+
+def test_report_lines_give_each_invocation_duration_in_seconds() -> None:
+    text = (
+        "START RequestId: a Version: $LATEST\n"
+        "REPORT RequestId: a\tDuration: 114.08 ms\n"
+        '{"level":"INFO","message":"REPORT RequestId: b\\tDuration: 9 ms"}\n'
+        "REPORT RequestId: c\tDuration: 2.50 ms\n"
+    )
+    assert report_durations(text) == pytest.approx([0.11408, 0.0025])
