@@ -49,6 +49,21 @@ CAPABILITIES = ["CAPABILITY_IAM"]
 # Physical names append up to 17 characters to the stack name (rule names allow 64, archives 48).
 STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,29}$")
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# LocalStack 4.13.1 reports these types updated without updating them (their providers have no
+# update handler; the engine logs a warning and keeps the old resource), so the deploy refuses
+# such a change set on the emulator instead of claiming an update that did not happen.
+EMULATOR_UNUPDATABLE_TYPES = frozenset(
+    {
+        "AWS::CloudWatch::Alarm",
+        "AWS::Events::EventBus",
+        "AWS::Events::Rule",
+        "AWS::Lambda::EventInvokeConfig",
+        "AWS::Lambda::Url",
+        "AWS::Logs::LogGroup",
+        "AWS::S3::Bucket",
+        "AWS::S3::BucketPolicy",
+    }
+)
 UNUPDATABLE_STATES = ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED", "DELETE_FAILED")
 
 # Short timings for tests and demos; every other value keeps the template's production default.
@@ -392,6 +407,23 @@ def wait_for_change_set(target: Target, name: str) -> dict[str, Any]:
         time.sleep(target.poll_seconds)
 
 
+def refuse_changes_the_emulator_would_skip(target: Target, change_set: Json) -> None:
+    """Fail, naming the resources, when LocalStack would skip their in-place modification."""
+    skipped = [
+        f"{change['LogicalResourceId']} ({change['ResourceType']})"
+        for change in (entry["ResourceChange"] for entry in change_set["Changes"])
+        if change["Action"] == "Modify" and change["ResourceType"] in EMULATOR_UNUPDATABLE_TYPES
+    ]
+    if skipped:
+        target.client("cloudformation").delete_change_set(
+            StackName=target.stack_name, ChangeSetName=change_set["ChangeSetName"]
+        )
+        raise DeployError(
+            f"LocalStack cannot update {', '.join(skipped)} in place and would keep the old"
+            f" values: destroy the stack {target.stack_name} and deploy it again"
+        )
+
+
 def create_or_update_stack(
     target: Target, source: Mapping[str, str], parameters: Mapping[str, str]
 ) -> str:
@@ -426,6 +458,8 @@ def create_or_update_stack(
             cloudformation.delete_change_set(StackName=target.stack_name, ChangeSetName=name)
             return "unchanged"
         raise DeployError(f"change set of stack {target.stack_name} failed: {reason}")
+    if target.is_emulator and existing is not None:
+        refuse_changes_the_emulator_would_skip(target, change_set)
     cloudformation.execute_change_set(StackName=target.stack_name, ChangeSetName=name)
     wait_for_stack(target, "create" if existing is None else "update", since)
     return "created" if existing is None else "updated"

@@ -77,11 +77,15 @@ def cloudformation_pattern(
 
     The threshold (a Number parameter) must stay a JSON number and the countries (a
     comma-separated String parameter) a JSON array of strings, which a plain `Ref` inside an
-    object cannot do. (A String, not a CommaDelimitedList: LocalStack's engine hands the latter
-    to `Fn::Join` as one string.)
+    object cannot do; both come in through the variable map as explicit `Ref`s. (A String, not a
+    CommaDelimitedList: LocalStack's engine hands the latter to `Fn::Join` as one string.)
     """
     text = json.dumps(pattern_of(_THRESHOLD_MARK, [_COUNTRIES_MARK]), separators=(",", ":"))
-    text = text.replace(f'"{_THRESHOLD_MARK}"', f"${{{threshold_parameter}}}")
+    text = text.replace(f'"{_THRESHOLD_MARK}"', "${Threshold}")
     text = text.replace(f'"{_COUNTRIES_MARK}"', '"${AllowedCountriesJoined}"')
-    joined = {"Fn::Join": ['","', {"Fn::Split": [",", {"Ref": countries_parameter}]}]}
-    return {"Fn::Sub": [text, {"AllowedCountriesJoined": joined}]}
+    countries = {"Fn::Split": [",", {"Ref": countries_parameter}]}
+    variables = {
+        "Threshold": {"Ref": threshold_parameter},
+        "AllowedCountriesJoined": {"Fn::Join": ['","', countries]},
+    }
+    return {"Fn::Sub": [text, variables]}

@@ -221,8 +221,10 @@ def test_every_function_has_its_configuration_and_a_log_group_with_retention() -
 def resolved_pattern(logical_id: str, threshold: int, countries: str) -> dict[str, Any]:
     """A rule's `Fn::Sub` pattern with the parameters substituted as CloudFormation would."""
     text, variables = RESOURCES[logical_id]["Properties"]["EventPattern"]["Fn::Sub"]
-    assert set(variables) == {"AllowedCountriesJoined"}
-    text = text.replace("${FraudThresholdMinorUnits}", str(threshold))
+    assert variables["Threshold"] == {"Ref": "FraudThresholdMinorUnits"}
+    countries_source = variables["AllowedCountriesJoined"]["Fn::Join"][1]["Fn::Split"][1]
+    assert countries_source == {"Ref": "FraudAllowedCountries"}
+    text = text.replace("${Threshold}", str(threshold))
     text = text.replace("${AllowedCountriesJoined}", '","'.join(countries.split(",")))
     pattern: dict[str, Any] = json.loads(text)
     return pattern
