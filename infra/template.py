@@ -485,7 +485,8 @@ class TemplateBuilder:
         if dead_letter_queue:
             properties["DeadLetterConfig"] = {"TargetArn": get_att(dead_letter_queue, "Arn")}
         function = f"{logical_prefix}Function"
-        self.add(function, "AWS::Lambda::Function", properties)
+        # the log group exists before the function can write (and would create) it
+        self.add(function, "AWS::Lambda::Function", properties, DependsOn=[log_group])
         self.output(f"{logical_prefix}FunctionName", ref(function), f"The {name} function")
         return function
 
