@@ -7,10 +7,12 @@ LS_VENV := .venv-localstack
 PY := $(VENV)/bin/python
 LOCALSTACK_PORT ?= 4566
 TEST_LOCALSTACK_PORT ?= 4567
+API_PORT ?= 8000
+STACK_ARGS = --stack $(or $(STACK),shop) --port $(LOCALSTACK_PORT) --api-port $(API_PORT)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock package deploy destroy
+.PHONY: help install demo up down status localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock package deploy destroy
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -28,12 +30,22 @@ $(LS_VENV)/.installed: requirements/localstack.txt infra/localstack-ext/pyprojec
 	$(LS_VENV)/bin/python -m pip install -q --upgrade pip
 	$(LS_VENV)/bin/python -m pip install -q -r requirements/localstack.txt
 	$(LS_VENV)/bin/python -m pip install -q --no-deps -e infra/localstack-ext
+	rm -f $(HOME)/.cache/plux/*entry_points*  # plux caches entry points by coarse file times
 	@touch $@
 
 install: $(VENV)/.installed $(LS_VENV)/.installed ## Create the virtual environments (pinned dependencies)
 
-demo: install ## Run the local cloud in the foreground until Ctrl-C
-	$(PY) -m infra.localstack_runner run --port $(LOCALSTACK_PORT)
+demo: install ## Run the whole shop in the foreground (site http://shop.localhost:4566/) until Ctrl-C
+	$(PY) -m infra.stack run $(STACK_ARGS)
+
+up: install ## Start the whole shop in the background; returns once everything answers
+	$(PY) -m infra.stack up $(STACK_ARGS)
+
+down: ## Stop what `make up` started
+	@$(PYTHON) -m infra.stack down $(STACK_ARGS)
+
+status: ## Show what runs and where
+	@$(PYTHON) -m infra.stack status $(STACK_ARGS)
 
 localstack-up: install ## Start LocalStack on the host in the background (LOCALSTACK_PORT, PROFILE=test)
 	$(PY) -m infra.localstack_runner start --port $(LOCALSTACK_PORT) --profile $(or $(PROFILE),default)
@@ -44,9 +56,9 @@ localstack-down: ## Stop the background LocalStack
 localstack-status: ## Say whether LocalStack answers
 	@$(PYTHON) -m infra.localstack_runner status --port $(LOCALSTACK_PORT)
 
-test: install ## Run the whole suite against a test-profile LocalStack of its own
+test: install ## Run the whole suite (unit, integration, end-to-end, browser) on a LocalStack of its own
 	$(PY) -m infra.localstack_runner start --port $(TEST_LOCALSTACK_PORT) --profile test
-	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 $(PYTEST_ARGS); \
+	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m infra.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status
 
 lint: $(VENV)/.installed ## Ruff and mypy

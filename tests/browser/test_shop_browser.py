@@ -1,8 +1,8 @@
 """The shop in headless Chromium through the deployed edge: order, review, redrive, caching.
 
-Needs the stack (`SHOP_SITE_URL`, e.g. http://shop.localhost:4566/), the operator token
-(`SHOP_OPERATOR_TOKEN`) and Debian's Chromium (`CHROMIUM_PATH`, default /usr/bin/chromium).
-Outside CI a missing part skips these tests with the reason; with `BROWSER_TESTS=required`
+Runs against the shop of `tests/conftest.py` (a stack of its own, or the one configured with
+`SHOP_SITE_URL`) and Debian's Chromium (`CHROMIUM_PATH`, default /usr/bin/chromium). Outside CI
+a missing browser or token skips these tests with the reason; with `BROWSER_TESTS=required`
 (set by `.ci/run`) it fails them. Screenshots go to `BROWSER_ARTIFACTS`
 (default `test-artifacts/browser`).
 """
@@ -20,7 +20,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+from tests.conftest import Shop
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
@@ -42,22 +44,15 @@ def unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def site_url() -> str:
-    url = os.environ.get("SHOP_SITE_URL", "")
-    if not url:
-        unavailable(
-            "SHOP_SITE_URL is not set: deploy the stack (`make up`) and export "
-            "SHOP_SITE_URL=http://shop.localhost:4566/"
-        )
-    return url.rstrip("/") + "/"
+def site_url(shop: Shop) -> str:
+    return shop.browser_url
 
 
 @pytest.fixture(scope="module")
-def operator_token() -> str:
-    token = os.environ.get("SHOP_OPERATOR_TOKEN", "")
-    if not token:
+def operator_token(shop: Shop) -> str:
+    if not shop.operator_token:
         unavailable("SHOP_OPERATOR_TOKEN is not set: `make demo` prints the operator token")
-    return token
+    return shop.operator_token
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +111,13 @@ def record_failed_request(tab: Tab, failed: Any) -> None:
 
 
 def place_order(
-    tab: Tab, *, sku: str, quantity: int, country: str, card: str = "tok_approve"
+    tab: Tab,
+    *,
+    sku: str,
+    quantity: int,
+    country: str,
+    card: str = "tok_approve",
+    email_domain: str = "example.com",
 ) -> str:
     """Add `sku` to the cart, check out, and return the new order id."""
     page = tab.page
@@ -125,7 +126,7 @@ def place_order(
     product.get_by_label(re.compile("^Quantity of")).fill(str(quantity))
     product.get_by_role("button", name="Add to cart").click()
     page.get_by_role("link", name=re.compile("^Cart")).click()
-    page.get_by_label("E-mail").fill(f"buyer-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("E-mail").fill(f"buyer-{uuid.uuid4().hex[:8]}@{email_domain}")
     page.get_by_label("Shipping country").select_option(country)
     page.get_by_label("Currency").select_option("EUR")
     page.get_by_label("Test card").select_option(card)
@@ -172,7 +173,10 @@ def test_an_order_is_placed_and_reaches_confirmed_with_its_timeline(tab: Tab) ->
 def test_a_risky_order_is_held_and_approved_from_the_review_queue(
     tab: Tab, operator_token: str
 ) -> None:
-    order_id = place_order(tab, sku="MUG-001", quantity=1, country="BR")
+    # Screened for its country and amount, flagged for both plus a disposable e-mail domain.
+    order_id = place_order(
+        tab, sku="WATCH-006", quantity=2, country="BR", email_domain="mailinator.com"
+    )
     wait_for_status(tab, "On hold for review")
     tab.screenshot("on-hold")
 

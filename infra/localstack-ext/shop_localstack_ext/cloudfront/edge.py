@@ -7,6 +7,10 @@ answered here and the chain is terminated; any other request passes through unto
 virtual hosts, function URLs, AWS APIs). A ROUTER rule would not do: Route 53 names are only
 known at request time.
 
+A site served by a distribution is an origin LocalStack's CORS enforcement admits, as it admits
+``*.cloudfront.<its domain>`` itself: the edge forwards the browser's ``Origin`` to origins
+served by the gateway (function URLs), which would otherwise refuse the request with 403.
+
 Serving follows the distribution's configuration as recorded by the provider: cache behaviours
 by path pattern in order, then the default; default root object; S3 or custom origins; custom
 error responses; the edge cache with the behaviour's TTLs, its key, ``X-Cache`` and invalidations.
@@ -20,12 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from localstack import config as localstack_config
 from localstack.aws import handlers
 from localstack.aws.api import RequestContext
 from localstack.aws.chain import HandlerChain
+from localstack.aws.handlers.cors import CorsEnforcer
 from localstack.http import Request, Response
 from localstack.runtime import hooks
 from localstack.runtime.current import get_current_runtime
@@ -284,9 +289,23 @@ def gateway_address() -> tuple[str, int]:
     return localstack_config.LOCALSTACK_HOST.host, int(localstack_config.GATEWAY_LISTEN[0].port)
 
 
+def admit_served_sites_as_cors_origins() -> None:
+    """Let LocalStack's CORS check admit origins whose host a distribution serves."""
+    admitted_by_localstack = CorsEnforcer._is_in_allowed_origins
+
+    def is_in_allowed_origins(allowed_origins: list[str], origin: str) -> bool:
+        if admitted_by_localstack(allowed_origins, origin):
+            return True
+        host = urlsplit(origin).netloc
+        return bool(host) and distribution_for_host(host) is not None
+
+    CorsEnforcer._is_in_allowed_origins = staticmethod(is_in_allowed_origins)  # type: ignore[method-assign]
+
+
 @hooks.on_infra_start()
 def register_cloudfront_edge() -> None:
     """Put the edge first in the gateway's handler chain (before CORS enforcement)."""
     chain = get_current_runtime().components.gateway.request_handlers
     chain.insert(chain.index(handlers.enforce_cors), CloudFrontEdge(gateway_address()))
+    admit_served_sites_as_cors_origins()
     LOG.info("CloudFront edge: <id>.cloudfront.localhost.localstack.cloud and Route 53 names")
