@@ -189,7 +189,20 @@ def test_missing_and_repeated_effects_are_named() -> None:
         "1 order(s) missing SES mailbox message",
         "1 order(s) with fraud verdict more than once",
         "1 order(s) with payment captured more than once",
-        "stock went down by 2 for 1 confirmed order(s)",
+        "stock taken more than once: down by 2 for 1 reservation(s)",
+    ]
+
+
+def test_stock_follows_the_reservations_not_the_confirmations() -> None:
+    order = confirmed(1, 0.0, 1.0)
+    late = {"index": 2, "order_id": "order-2", "posted_at": 0.0, "status": "awaiting_replies"}
+    counts = complete_counts(order)
+    counts.reservations[late["order_id"]] = "reserved"
+    counts.stock_taken = 2
+    assert effect_problems([order, late], counts) == []
+    counts.stock_taken = 1
+    assert effect_problems([order, late], counts) == [
+        "stock decrement missing: down by 1 for 2 reservation(s)"
     ]
 
 
