@@ -925,62 +925,39 @@ class Stores:
 # --- message counts from LocalStack's CloudWatch metrics ---------------------------------------
 
 
-def sqs_deliveries(endpoint: str, stack: str, began: float, ended: float) -> dict[str, int]:
-    """``NumberOfMessagesReceived`` of each of the stack's queues between two instants, as
-    LocalStack's CloudWatch holds it (it stamps each data point when its dispatcher gets to it,
-    so under load the points trail the receives: count only over a settled window)."""
-    from datetime import UTC, datetime
-
-    cloudwatch = aws_client("cloudwatch", endpoint)
-    sqs = aws_client("sqs", endpoint)
-    queues = [
-        url.rsplit("/", 1)[-1]
-        for url in sqs.list_queues(QueueNamePrefix=f"{stack}-").get("QueueUrls", [])
-    ]
-    counts = {}
-    for queue in queues:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/SQS",
-            MetricName="NumberOfMessagesReceived",
-            Dimensions=[{"Name": "QueueName", "Value": queue}],
-            StartTime=datetime.fromtimestamp(began, UTC),
-            EndTime=datetime.fromtimestamp(ended, UTC),
-            Period=max(1, math.ceil(ended - began)),
-            Statistics=["Sum"],
-        )["Datapoints"]
-        counts[queue] = int(sum(point["Sum"] for point in points))
-    return {queue: n for queue, n in counts.items() if n}
-
-
-def settled_deliveries(
-    endpoint: str, stack: str, began: float, timeout: float = 20.0
+def sqs_deliveries(
+    target: Target, handlers: Mapping[str, Mapping[str, Any]], orders: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """SQS deliveries since ``began`` once two reads 2 s apart agree; ``complete`` is False
-    when CloudWatch failed or lost data points (LocalStack's log says so) meanwhile."""
-    from botocore.exceptions import ClientError
+    """SQS deliveries of a run: records the queue-fed functions dealt with (their log lines)
+    plus the replies recorded in the orders' streams (each came through the order-updates
+    queue). LocalStack's CloudWatch SQS metrics cannot be used: every empty poll of a mapping
+    is a NumberOfEmptyReceives data point through a three-thread dispatcher, whose backlog
+    makes the points trail the receives by minutes."""
+    from shared.contracts import ORDER_EVENTS
 
-    deadline = time.monotonic() + timeout
-    previous: dict[str, int] | None = None
-    try:
-        while True:
-            current = sqs_deliveries(endpoint, stack, began, time.time() + 1)
-            if current == previous or time.monotonic() >= deadline:
-                break
-            previous = current
-            time.sleep(2)
-    except ClientError as error:
-        return {"complete": False, "reason": f"CloudWatch answered {error}"}
-    logged = localstack_log_counts(log_of(endpoint), began, time.time())
-    failures = 0 if logged is None else logged["cloudwatch_failures"]
+    lam = aws_client("lambda", target.endpoint)
+    fed = {
+        mapping["FunctionArn"].rsplit(":", 1)[-1]
+        for mapping in lam.list_event_source_mappings()["EventSourceMappings"]
+        if ":sqs:" in mapping.get("EventSourceArn", "")
+    }
+    queues = {
+        function: int(handler["records"])
+        for function, handler in handlers.items()
+        if function in fed and function.startswith(f"{target.stack}-")
+    }
+    own = {contract.__name__ for contract in ORDER_EVENTS}
+    replies = sum(
+        1
+        for order in orders
+        for event_type in order.get("event_types", [])
+        if event_type not in own
+    )
     return {
-        "complete": failures == 0 and current == previous,
-        "reason": (
-            f"{failures} CloudWatch storage failures in LocalStack's log"
-            if failures
-            else ("" if current == previous else "still changing after the settle time")
-        ),
-        "queues": current,
-        "total": sum(current.values()),
+        "source": "queue-fed Lambdas' logged records + replies in the order streams",
+        "lambdas": queues,
+        "order_updates": replies,
+        "total": sum(queues.values()) + replies,
     }
 
 
@@ -1058,14 +1035,26 @@ def count_log_lines(lines: Iterable[str], began: float, ended: float) -> dict[st
 REPORT_LINE = re.compile(r"^REPORT RequestId: \S+\tDuration: ([0-9.]+) ms", re.MULTILINE)
 
 
+RECORD_OUTCOME = re.compile(
+    r'"message":"(?:[A-Za-z]+ handled|already handled: duplicate delivery ignored'
+    r'|message [^"]* rejected: [^"]*|[A-Za-z]+ failed; it will be delivered again)"'
+)
+
+
+def records_handled(text: str) -> int:
+    """Records a consumer dealt with (handled, duplicate, rejected or failed): one log line
+    each from ``shared.consumer``."""
+    return len(RECORD_OUTCOME.findall(text))
+
+
 def report_durations(text: str) -> list[float]:
     """Seconds of each invocation in ``REPORT ... Duration: X ms`` lines."""
     return [float(match.group(1)) / 1000 for match in REPORT_LINE.finditer(text)]
 
 
-class HandlerDurations:
-    """Invocation durations per function since it was made: the host executor logs each
-    execution environment to ``<tmp>/localstack-lambda-<runtime id>.log``."""
+class LambdaLogs:
+    """Invocation durations and records dealt with per function since it was made: the host
+    executor logs each execution environment to ``<tmp>/localstack-lambda-<runtime id>.log``."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -1082,6 +1071,7 @@ class HandlerDurations:
 
     def figures(self) -> dict[str, dict[str, Any]]:
         durations: dict[str, list[float]] = {}
+        records: dict[str, int] = {}
         for path, function in self._logs().items():
             try:
                 with path.open("rb") as log:
@@ -1090,8 +1080,13 @@ class HandlerDurations:
             except OSError:
                 continue
             durations.setdefault(function, []).extend(report_durations(text))
+            records[function] = records.get(function, 0) + records_handled(text)
         return {
-            function: {**latency_summary(values), "busy_s": sum(values)}
+            function: {
+                **latency_summary(values),
+                "busy_s": sum(values),
+                "records": records[function],
+            }
             for function, values in sorted(durations.items())
         }
 
@@ -1349,17 +1344,15 @@ def measure_light(
     with ProcessSampler(_find(target)) as idle:
         time.sleep(IDLE_SAMPLE_S)
     sku, stock_before = stores.most_stocked_sku()
+    handlers = LambdaLogs(target.port)
     light = run_load(_plan(target, run_id, 2, sku, orders=orders, settle_s=SETTLE_S))
     problems = order_problems(light["orders"])
     problems += stores.settled_problems(light["orders"], sku, stock_before, CHECK_TIMEOUT_S)
-    deliveries = settled_deliveries(target.endpoint, target.stack, light["began_at"] - 0.5)
     invocations = lambda_invocations(
         target.endpoint, target.stack, light["began_at"] - 0.5, time.time()
     )
-    per_order = (
-        deliveries["total"] / len(light["orders"])
-        if deliveries["complete"] and light["orders"]
-        else None
+    deliveries = sqs_deliveries(
+        target, handlers.figures(), refresh_orders(target.api_url, light["orders"])
     )
     figures = {
         "warm_up": {
@@ -1372,9 +1365,10 @@ def measure_light(
         "stages": stage_latencies(light["orders"]),
         "post_latency": latency_summary([o["post_s"] for o in light["orders"] if "post_s" in o]),
         "sqs_deliveries": deliveries,
-        "sqs_deliveries_per_order": per_order,
         "lambda_invocations": invocations,
-        "lambda_invocations_per_order": invocations["total"] / orders if orders else None,
+        "messages_per_order": (deliveries["total"] + invocations["total"]) / orders
+        if orders
+        else None,
         "problems": problems,
     }
     return figures, 2 + orders
@@ -1387,17 +1381,14 @@ def measure_step(
     first: int,
     rate: float,
     seconds: float,
-    deliveries_per_order: float | None,
 ) -> dict[str, Any]:
     """Orders at ``rate`` per second for ``seconds``; whether each reached its final state with
-    its effects exactly once, and what the stack used meanwhile. Lambda invocations are
-    counted during the step; SQS deliveries are the light load's count per order times the
-    orders (CloudWatch's SQS points trail the receives under load)."""
+    its effects exactly once, what the stack used meanwhile, and the messages it caused."""
     sku, stock_before = stores.most_stocked_sku()
     planned = round(rate * seconds)
     if stock_before < planned:
         return {"rate": rate, "passed": False, "problems": [f"only {stock_before} {sku} left"]}
-    durations = HandlerDurations(target.port)
+    durations = LambdaLogs(target.port)
     with ProcessSampler(_find(target)) as sampler:
         load = run_load(_plan(target, run_id, first, sku, rate=rate, seconds=seconds))
     orders = load["orders"]
@@ -1411,11 +1402,9 @@ def measure_step(
     invocations = lambda_invocations(
         target.endpoint, target.stack, load["began_at"] - 0.5, time.time()
     )
-    caused = (
-        invocations["total"] + deliveries_per_order * len(orders)
-        if deliveries_per_order is not None
-        else None
-    )
+    handlers = durations.figures()
+    deliveries = sqs_deliveries(target, handlers, refresh_orders(target.api_url, orders))
+    caused = invocations["total"] + deliveries["total"]
     return {
         "rate": rate,
         "seconds": seconds,
@@ -1425,13 +1414,11 @@ def measure_step(
         "latency": latency_summary(e2e_latencies(orders)),
         "stages": stage_latencies(orders),
         "lambda_invocations": invocations,
-        "sqs_deliveries_derived": (
-            None if deliveries_per_order is None else deliveries_per_order * len(orders)
-        ),
-        "messages_per_order": caused / len(orders) if caused is not None and orders else None,
-        "messages_per_s": caused / seconds if caused is not None else None,
+        "sqs_deliveries": deliveries,
+        "messages_per_order": caused / len(orders) if orders else None,
+        "messages_per_s": caused / seconds,
         "resources": sampler.figures(),
-        "handler_durations": durations.figures(),
+        "handler_durations": handlers,
         "recheck": {"orders": orders, "sku": sku, "stock_before": stock_before},
         "problems": problems,
         "passed": not problems,
@@ -1463,7 +1450,6 @@ def measure_stack(
                 first,
                 rate,
                 step_seconds,
-                light["sqs_deliveries_per_order"],
             )
             first += step.get("orders", 0)
             steps.append(step)
@@ -1736,25 +1722,20 @@ def render(figures: Mapping[str, Any]) -> str:
             f"Sustained: {sustained['rate']:g} orders/s for {sustained['seconds']:.0f} s, every "
             "order confirmed with its effects once in every store"
         )
-        deliveries = light["sqs_deliveries"]
-        if sustained["messages_per_s"] is None:
-            out.append(
-                "pipeline message rate: not measured, SQS deliveries per order unknown "
-                f"({deliveries.get('reason')}): {verdict(None)}"
-            )
-        else:
-            out.append(
-                f"pipeline message rate {sustained['messages_per_s']:.1f}/s "
-                f"= {sustained['lambda_invocations']['total']} Lambda invocations (counted, "
-                f"{sustained['lambda_invocations']['source']}) + "
-                f"{sustained['sqs_deliveries_derived']:.0f} SQS deliveries (derived: "
-                f"{light['sqs_deliveries_per_order']:.1f} per order at light load, CloudWatch, "
-                f"x {sustained['orders']} orders) in {sustained['seconds']:.0f} s"
-            )
-            out.append(
-                f"  = {ratio['value']:.0%} of the bare SQS -> Lambda ceiling {ceiling:.1f}/s "
-                f"(target >= 50%): {verdict(ratio['passed'])}"
-            )
+        deliveries = sustained["sqs_deliveries"]
+        out.append(
+            f"pipeline message rate {sustained['messages_per_s']:.1f}/s "
+            f"({sustained['messages_per_order']:.1f} per order) = "
+            f"{sustained['lambda_invocations']['total']} Lambda invocations "
+            f"({sustained['lambda_invocations']['source']}) + {deliveries['total']} SQS "
+            f"deliveries ({sum(deliveries['lambdas'].values())} to Lambdas, from their logs; "
+            f"{deliveries['order_updates']} order updates, from the order streams) "
+            f"in {sustained['seconds']:.0f} s"
+        )
+        out.append(
+            f"  = {ratio['value']:.0%} of the bare SQS -> Lambda ceiling {ceiling:.1f}/s "
+            f"(target >= 50%): {verdict(ratio['passed'])}"
+        )
     else:
         out.append("Sustained: no rate step passed: FAIL")
     out.append("")

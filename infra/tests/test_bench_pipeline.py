@@ -22,6 +22,7 @@ from infra.bench_pipeline import (
     percentile,
     rate_between,
     read_only,
+    records_handled,
     report_durations,
     stage_latencies,
     verdict,
@@ -256,3 +257,17 @@ def test_report_lines_give_each_invocation_duration_in_seconds() -> None:
         "REPORT RequestId: c\tDuration: 2.50 ms\n"
     )
     assert report_durations(text) == pytest.approx([0.11408, 0.0025])
+
+
+def test_each_record_outcome_of_a_consumer_counts_once() -> None:
+    text = "\n".join(
+        [
+            '{"level":"INFO","message":"OrderPlaced handled","service":"email"}',
+            '{"level":"INFO","message":"already handled: duplicate delivery ignored"}',
+            '{"level":"ERROR","message":"message m-1 rejected: not an envelope"}',
+            '{"level":"ERROR","message":"CapturePayment failed; it will be delivered again"}',
+            '{"level":"DEBUG","message":"catalogue request"}',
+            "REPORT RequestId: a\tDuration: 3.00 ms",
+        ]
+    )
+    assert records_handled(text) == 4
