@@ -49,3 +49,17 @@ class ArchiveProviderPlugin(_ProviderPlugin):
         from shop_localstack_ext.cfn.events import ArchiveProvider
 
         self.factory = ArchiveProvider
+
+
+class EmailIdentityProviderPlugin(_ProviderPlugin):
+    """Registered under the name of LocalStack's own stub plugin for the type; which of the two
+    plux keeps depends on the order of the installed distributions, so the patch
+    ``shop_localstack_ext.patches.ses_email_identity_plugin_load`` makes the stub load this
+    provider too."""
+
+    name = "AWS::SES::EmailIdentity"
+
+    def load(self) -> None:
+        from shop_localstack_ext.cfn.ses import EmailIdentityProvider
+
+        self.factory = EmailIdentityProvider

@@ -1,0 +1,106 @@
+"""Fixes of LocalStack 4.13.1 bugs that the shop's stack hits, applied when LocalStack starts.
+
+Each patch replaces one LocalStack function and names the upstream bug; `docs/localstack-patches.md`
+says how to tell when one can go. They are applied by the ``on_infra_start`` hook below, before
+LocalStack serves a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from localstack.runtime import hooks
+
+FormattedEvent = dict[str, Any]
+
+
+def kms_key_generate_key_material_id(self: Any, key_material: bytes) -> str:
+    """Replaces ``localstack.services.kms.models.KmsKey.generate_key_material_id``.
+
+    Upstream bug: it calls ``uuid.uuid5(namespace, key_material)`` with bytes, which Python
+    accepts only from 3.12 on, so on 3.11 every ``CreateKey`` fails with "encoding without a
+    string argument". This computes the same UUID as 3.12's ``uuid5`` does for bytes.
+    """
+    digest = hashlib.sha1(self._internal_key_id.bytes + key_material, usedforsecurity=False)
+    return uuid.UUID(bytes=digest.digest()[:16], version=5).hex * 2
+
+
+def archive_service_filter_events_start_end_time(
+    self: Any, event_start_time: datetime, event_end_time: datetime
+) -> list[FormattedEvent]:
+    """Replaces ``localstack.services.events.archive.ArchiveService._filter_events_start_end_time``.
+
+    Upstream bug: archived events keep ``time`` as the ISO string of the formatted event, and the
+    original calls ``datetime.replace(second=0, ...)`` on it, so ``StartReplay`` fails with
+    "str.replace() takes no keyword arguments" as soon as the archive holds an event (and
+    ``re_format_event``/``get_event_time`` would fail the same way further on). This keeps the
+    original's window (whole minutes, both ends included) and returns copies of the events with
+    ``time`` as a timezone-aware datetime, which the replay code after it expects.
+    """
+    start = self._normalize_datetime(event_start_time)
+    end = self._normalize_datetime(event_end_time)
+    replayed = []
+    for event in self.archive.events.values():
+        moment = datetime.fromisoformat(event["time"]).astimezone(UTC)
+        if start <= self._normalize_datetime(moment) <= end:
+            replayed.append({**event, "time": moment})
+    return replayed
+
+
+def ses_email_identity_plugin_load(self: Any) -> None:
+    """Replaces ``localstack.services.ses.resource_providers.aws_ses_emailidentity_plugin.
+    SESEmailIdentityProviderPlugin.load``.
+
+    Upstream bug: the ``AWS::SES::EmailIdentity`` provider it loads is a scaffolding stub whose
+    create raises ``NotImplementedError``. This loads the working provider of
+    ``shop_localstack_ext.cfn.ses`` instead, whichever of the two plugins registered under the
+    type's name plux keeps.
+    """
+    from shop_localstack_ext.cfn.ses import EmailIdentityProvider
+
+    self.factory = EmailIdentityProvider
+
+
+def events_rule_provider_update(self: Any, request: Any) -> Any:
+    """Replaces ``localstack.services.events.resource_providers.aws_events_rule.
+    EventsRuleProvider.update``.
+
+    Upstream bug: it raises ``NotImplementedError``, and the CloudFormation engine then reports
+    the modification done while keeping the old rule (a changed ``EventPattern``, ``Targets``,
+    ``State``, ... never reaches EventBridge). ``Name`` and ``EventBusName`` replace the rule, so
+    an update keeps the rule of ``previous_state``: this removes the targets the template no
+    longer has, then puts the rule and its targets as the provider's own ``create`` does.
+    """
+    from localstack.services.events.resource_providers.aws_events_rule import extract_rule_name
+
+    model = request.desired_state
+    named_by_template = "Name" in model
+    model["Name"] = extract_rule_name(request.previous_state["Id"])
+    bus = {"EventBusName": model["EventBusName"]} if model.get("EventBusName") else {}
+    events = request.aws_client_factory.events
+    kept = {target["Id"] for target in model.get("Targets") or []}
+    current = events.list_targets_by_rule(Rule=model["Name"], **bus)["Targets"]
+    if stale := [target["Id"] for target in current if target["Id"] not in kept]:
+        events.remove_targets(Rule=model["Name"], Ids=stale, Force=True, **bus)
+    event = self.create(request)
+    if not named_by_template:
+        event.resource_model.pop("Name")
+    return event
+
+
+@hooks.on_infra_start()
+def apply_localstack_patches() -> None:
+    from localstack.services.events.archive import ArchiveService
+    from localstack.services.events.resource_providers.aws_events_rule import EventsRuleProvider
+    from localstack.services.kms.models import KmsKey
+    from localstack.services.ses.resource_providers.aws_ses_emailidentity_plugin import (
+        SESEmailIdentityProviderPlugin,
+    )
+
+    KmsKey.generate_key_material_id = kms_key_generate_key_material_id
+    ArchiveService._filter_events_start_end_time = archive_service_filter_events_start_end_time
+    SESEmailIdentityProviderPlugin.load = ses_email_identity_plugin_load
+    EventsRuleProvider.update = events_rule_provider_update

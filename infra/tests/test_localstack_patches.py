@@ -1,0 +1,290 @@
+"""The fixes of `shop_localstack_ext.patches` and `shop_localstack_ext.cfn.ses`, on LocalStack.
+
+Each test fails on an unpatched LocalStack 4.13.1: CreateKey answers 500 on Python 3.11, an
+`AWS::SES::EmailIdentity` stack fails to create, StartReplay answers 500 once the archive holds
+an event.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def receive_bodies(sqs: Any, queue_url: str, count: int, timeout: float = 10) -> list[str]:
+    """Receive (and delete) messages until `count` arrived; fails after `timeout` seconds."""
+    bodies: list[str] = []
+    deadline = time.monotonic() + timeout
+    while len(bodies) < count and time.monotonic() < deadline:
+        for message in sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert len(bodies) >= count, f"{len(bodies)} of {count} message(s) in {timeout} s: {bodies}"
+    return bodies
+
+
+def nothing_more_arrives(sqs: Any, queue_url: str, seconds: float = 2) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+        assert not messages, [m["Body"] for m in messages]
+
+
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    arn: str = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    return arn
+
+
+def settle(cloudformation: Any, stack: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found: dict[str, Any] = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+        if not found["StackStatus"].endswith("_IN_PROGRESS"):
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"stack {stack} still in progress after {timeout} s")
+
+
+def failures(cloudformation: Any, stack: str) -> list[str]:
+    events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+    return [
+        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
+        for e in events
+        if e["ResourceStatus"].endswith("_FAILED")
+    ]
+
+
+@pytest.fixture
+def kms_key(localstack: Any, unique_name: str) -> Iterator[str]:
+    kms = localstack.client("kms")
+    key_id: str = kms.create_key(Description=unique_name)["KeyMetadata"]["KeyId"]
+    yield key_id
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+
+
+def test_create_key_works_and_sns_delivers_to_a_kms_encrypted_queue(
+    localstack: Any, unique_name: str, kms_key: str, queues: Callable[..., str]
+) -> None:
+    kms, sns, sqs = (localstack.client(name) for name in ("kms", "sns", "sqs"))
+    metadata = kms.describe_key(KeyId=kms_key)["KeyMetadata"]
+    assert metadata["KeyState"] == "Enabled"
+    assert len(metadata["CurrentKeyMaterialId"]) == 64
+    ciphertext = kms.encrypt(KeyId=kms_key, Plaintext=b"order")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=ciphertext)["Plaintext"] == b"order"
+
+    queue_url = queues(unique_name, KmsMasterKeyId=kms_key)
+    topic_arn = sns.create_topic(Name=unique_name, Attributes={"KmsMasterKeyId": kms_key})[
+        "TopicArn"
+    ]
+    try:
+        assert sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]["KmsMasterKeyId"] == (
+            kms_key
+        )
+        sns.subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint=queue_arn(sqs, queue_url),
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        sns.publish(TopicArn=topic_arn, Message='{"type": "OrderPlaced"}')
+        assert receive_bodies(sqs, queue_url, 1) == ['{"type": "OrderPlaced"}']
+    finally:
+        sns.delete_topic(TopicArn=topic_arn)
+
+
+def email_identity_template(address: str, domain: str) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Sender": {"Type": "AWS::SES::EmailIdentity", "Properties": {"EmailIdentity": address}},
+            "Domain": {"Type": "AWS::SES::EmailIdentity", "Properties": {"EmailIdentity": domain}},
+        },
+        "Outputs": {
+            "SenderRef": {"Value": {"Ref": "Sender"}},
+            "DomainRef": {"Value": {"Ref": "Domain"}},
+            "DkimName": {"Value": {"Fn::GetAtt": ["Domain", "DkimDNSTokenName1"]}},
+            "DkimValue": {"Value": {"Fn::GetAtt": ["Domain", "DkimDNSTokenValue1"]}},
+        },
+    }
+
+
+def test_an_email_identity_stack_verifies_its_identities_and_deletes_them(
+    localstack: Any, unique_name: str
+) -> None:
+    cloudformation, ses = localstack.client("cloudformation"), localstack.client("ses")
+    address, domain = f"orders@{unique_name}.example", f"{unique_name}.example"
+    body = json.dumps(email_identity_template(address, domain))
+    stack_id = cloudformation.create_stack(StackName=unique_name, TemplateBody=body)["StackId"]
+    try:
+        created = settle(cloudformation, stack_id)
+        assert created["StackStatus"] == "CREATE_COMPLETE", failures(cloudformation, stack_id)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in created["Outputs"]}
+        assert outputs["SenderRef"] == address
+        assert outputs["DomainRef"] == domain
+        assert outputs["DkimName"].endswith(f"._domainkey.{domain}")
+        assert outputs["DkimValue"].endswith(".dkim.amazonses.com")
+        assert {address, domain} <= set(ses.list_identities()["Identities"])
+        ses.send_email(
+            Source=address,
+            Destination={"ToAddresses": ["ada@example.com"]},
+            Message={"Subject": {"Data": "verified"}, "Body": {"Text": {"Data": "by the stack"}}},
+        )
+    finally:
+        cloudformation.delete_stack(StackName=stack_id)
+        deleted = settle(cloudformation, stack_id)
+    assert deleted["StackStatus"] == "DELETE_COMPLETE", failures(cloudformation, stack_id)
+    assert not {address, domain} & set(ses.list_identities()["Identities"])
+
+
+@pytest.fixture
+def archived_bus(localstack: Any, unique_name: str, queues: Callable[..., str]) -> Iterator[Any]:
+    """A bus with an archive of every event and a rule (source `shop.test`) to an SQS queue."""
+    events, sqs = localstack.client("events"), localstack.client("sqs")
+    bus_arn = events.create_event_bus(Name=unique_name)["EventBusArn"]
+    archive_arn = events.create_archive(ArchiveName=unique_name, EventSourceArn=bus_arn)[
+        "ArchiveArn"
+    ]
+    queue_url = queues(unique_name)
+    events.put_rule(
+        Name=unique_name,
+        EventBusName=unique_name,
+        EventPattern=json.dumps({"source": ["shop.test"]}),
+    )
+    events.put_targets(
+        Rule=unique_name,
+        EventBusName=unique_name,
+        Targets=[{"Id": "queue", "Arn": queue_arn(sqs, queue_url)}],
+    )
+    yield bus_arn, archive_arn, queue_url
+    events.remove_targets(Rule=unique_name, EventBusName=unique_name, Ids=["queue"])
+    events.delete_rule(Name=unique_name, EventBusName=unique_name)
+    events.delete_archive(ArchiveName=unique_name)
+    events.delete_event_bus(Name=unique_name)
+
+
+def test_a_replay_redelivers_the_archived_events_of_its_window_to_the_rules(
+    localstack: Any, unique_name: str, archived_bus: Any
+) -> None:
+    events, sqs = localstack.client("events"), localstack.client("sqs")
+    bus_arn, archive_arn, queue_url = archived_bus
+    now = datetime.now(UTC)
+
+    def entry(number: int, moment: datetime) -> dict[str, Any]:
+        return {
+            "EventBusName": unique_name,
+            "Source": "shop.test",
+            "DetailType": "OrderPlaced",
+            "Detail": json.dumps({"number": number}),
+            "Time": moment,
+        }
+
+    put = events.put_events(
+        Entries=[entry(1, now - timedelta(hours=3)), entry(2, now), entry(3, now)]
+    )
+    assert put["FailedEntryCount"] == 0
+    first = [json.loads(body) for body in receive_bodies(sqs, queue_url, 3)]
+    assert all("replay-name" not in event for event in first)
+
+    events.start_replay(
+        ReplayName=unique_name,
+        EventSourceArn=archive_arn,
+        EventStartTime=now - timedelta(minutes=5),
+        EventEndTime=now + timedelta(minutes=1),
+        Destination={"Arn": bus_arn},
+    )
+    deadline = time.monotonic() + 10
+    while (state := events.describe_replay(ReplayName=unique_name))["State"] != "COMPLETED":
+        assert state["State"] in ("STARTING", "RUNNING"), state
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+
+    replayed = [json.loads(body) for body in receive_bodies(sqs, queue_url, 2)]
+    nothing_more_arrives(sqs, queue_url)
+    assert sorted(event["detail"]["number"] for event in replayed) == [2, 3]
+    assert {event["replay-name"] for event in replayed} == {unique_name}
+    originals = {event["detail"]["number"]: event["time"] for event in first}
+    assert {event["detail"]["number"]: event["time"] for event in replayed} == {
+        2: originals[2],
+        3: originals[3],
+    }
+
+
+def rule_template(name: str, source: str, target: str, input_path: str | None) -> dict[str, Any]:
+    """A bus, two queues and a rule (named by CloudFormation) routing `source` to `target`."""
+    rule_target: dict[str, Any] = {"Id": target, "Arn": {"Fn::GetAtt": [target, "Arn"]}}
+    if input_path:
+        rule_target["InputPath"] = input_path
+    return {
+        "Resources": {
+            "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": name}},
+            "First": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-first"}},
+            "Second": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-second"}},
+            "Route": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "EventBusName": {"Ref": "Bus"},
+                    "EventPattern": {"source": [source]},
+                    "Targets": [rule_target],
+                },
+            },
+        },
+        "Outputs": {
+            "RuleId": {"Value": {"Ref": "Route"}},
+            "RuleArn": {"Value": {"Fn::GetAtt": ["Route", "Arn"]}},
+            "FirstUrl": {"Value": {"Ref": "First"}},
+            "SecondUrl": {"Value": {"Ref": "Second"}},
+        },
+    }
+
+
+def test_a_stack_update_changes_the_pattern_and_targets_of_a_rule_in_place(
+    localstack: Any, unique_name: str
+) -> None:
+    cloudformation, events, sqs = (
+        localstack.client(name) for name in ("cloudformation", "events", "sqs")
+    )
+    first = json.dumps(rule_template(unique_name, "shop.first", "First", None))
+    stack_id = cloudformation.create_stack(StackName=unique_name, TemplateBody=first)["StackId"]
+    try:
+        created = settle(cloudformation, stack_id)
+        assert created["StackStatus"] == "CREATE_COMPLETE", failures(cloudformation, stack_id)
+        before = {o["OutputKey"]: o["OutputValue"] for o in created["Outputs"]}
+        rule_name = before["RuleArn"].rsplit("/", 1)[-1]
+
+        second = json.dumps(rule_template(unique_name, "shop.second", "Second", "$.detail"))
+        cloudformation.update_stack(StackName=stack_id, TemplateBody=second)
+        updated = settle(cloudformation, stack_id)
+        assert updated["StackStatus"] == "UPDATE_COMPLETE", failures(cloudformation, stack_id)
+        after = {o["OutputKey"]: o["OutputValue"] for o in updated["Outputs"]}
+        assert after["RuleArn"] == before["RuleArn"]
+
+        rule = events.describe_rule(Name=rule_name, EventBusName=unique_name)
+        assert json.loads(rule["EventPattern"]) == {"source": ["shop.second"]}
+        targets = events.list_targets_by_rule(Rule=rule_name, EventBusName=unique_name)
+        assert [(t["Id"], t.get("InputPath")) for t in targets["Targets"]] == [
+            ("Second", "$.detail")
+        ]
+
+        events.put_events(
+            Entries=[
+                {"EventBusName": unique_name, "Source": source, "DetailType": "T", "Detail": body}
+                for source, body in (("shop.first", '{"n": 1}'), ("shop.second", '{"n": 2}'))
+            ]
+        )
+        assert [json.loads(body) for body in receive_bodies(sqs, after["SecondUrl"], 1)] == [
+            {"n": 2}
+        ]
+        nothing_more_arrives(sqs, after["FirstUrl"])
+    finally:
+        cloudformation.delete_stack(StackName=stack_id)
+        settle(cloudformation, stack_id)
