@@ -288,3 +288,41 @@ def test_a_stack_update_changes_the_pattern_and_targets_of_a_rule_in_place(
     finally:
         cloudformation.delete_stack(StackName=stack_id)
         settle(cloudformation, stack_id)
+
+
+def test_a_fifo_message_redriven_from_its_dead_letter_queue_arrives_again(
+    localstack: Any, queues: Callable[..., str], unique_name: str
+) -> None:
+    sqs = localstack.client("sqs")
+    dlq = queues(f"{unique_name}-dlq.fifo", FifoQueue="true")
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    source = queues(
+        f"{unique_name}.fifo",
+        FifoQueue="true",
+        VisibilityTimeout="1",
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}),
+    )
+    sqs.send_message(
+        QueueUrl=source, MessageBody="poison", MessageGroupId="g", MessageDeduplicationId="d-1"
+    )
+    assert dead_lettered(sqs, source, dlq) == ["poison"]
+
+    sqs.start_message_move_task(SourceArn=dlq_arn)
+
+    assert receive_bodies(sqs, source, 1) == ["poison"]
+
+
+def dead_lettered(sqs: Any, source: str, dlq: str, timeout: float = 10) -> list[str]:
+    """Receive from ``source`` without deleting until its messages are in ``dlq``; their bodies
+    (looked at without consuming them)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sqs.receive_message(QueueUrl=source, WaitTimeSeconds=1)
+        messages = sqs.receive_message(
+            QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0
+        ).get("Messages", [])
+        if messages:
+            return [message["Body"] for message in messages]
+    return []

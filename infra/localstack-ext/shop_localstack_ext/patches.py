@@ -91,6 +91,25 @@ def events_rule_provider_update(self: Any, request: Any) -> Any:
     return event
 
 
+def fifo_dead_letter_deduplication_id(put: Any) -> Any:
+    """Wraps ``localstack.services.sqs.models.FifoQueue.put``.
+
+    Upstream bug: a message moved from a FIFO queue to its FIFO dead-letter queue keeps its
+    deduplication id, so redriving it back (``StartMessageMoveTask``) within the five-minute
+    deduplication interval is silently dropped as a duplicate. AWS replaces the deduplication id
+    with the original message's id on the way into the DLQ; so does this. A move into a DLQ is a
+    put of a message whose ``DeadLetterQueueSourceArn`` names another queue.
+    """
+
+    def put_with_aws_deduplication(self: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
+        source = message.get("Attributes", {}).get("DeadLetterQueueSourceArn")
+        if source and source != self.arn and "message_deduplication_id" in kwargs:
+            kwargs["message_deduplication_id"] = message["MessageId"]
+        return put(self, message, *args, **kwargs)
+
+    return put_with_aws_deduplication
+
+
 @hooks.on_infra_start()
 def apply_localstack_patches() -> None:
     from localstack.services.events.archive import ArchiveService
@@ -99,8 +118,10 @@ def apply_localstack_patches() -> None:
     from localstack.services.ses.resource_providers.aws_ses_emailidentity_plugin import (
         SESEmailIdentityProviderPlugin,
     )
+    from localstack.services.sqs.models import FifoQueue
 
     KmsKey.generate_key_material_id = kms_key_generate_key_material_id
     ArchiveService._filter_events_start_end_time = archive_service_filter_events_start_end_time
     SESEmailIdentityProviderPlugin.load = ses_email_identity_plugin_load
     EventsRuleProvider.update = events_rule_provider_update
+    FifoQueue.put = fifo_dead_letter_deduplication_id(FifoQueue.put)
