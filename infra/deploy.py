@@ -193,14 +193,10 @@ def emulator_parameters(stack_name: str, orders_api_port: int) -> dict[str, str]
     }
     return {
         "DeploymentTarget": "emulator",
-        # LocalStack 4.13.1 cannot create KMS keys on Python 3.11 (CreateKey passes bytes to
-        # uuid5, which accepts them from 3.12 on): service-managed encryption until it is patched.
-        "MessagingEncryption": "service-managed",
         "SiteDomainName": "shop.localhost",
-        "SenderEmail": "orders@shop.localhost",
-        # LocalStack 4.13.1's AWS::SES::EmailIdentity provider is a stub (NotImplementedError):
-        # the deploy verifies the sender through the SES API instead.
-        "CreateSenderIdentity": "false",
+        # The stack creates and deletes its sender identity: one address per stack, so that
+        # deleting a stack leaves the senders of other stacks on the same emulator verified.
+        "SenderEmail": f"orders@{stack_name.lower()}.shop.localhost",
         "OrdersApiDomain": "127.0.0.1",
         "OrdersApiPort": str(orders_api_port),
         "OrdersApiProtocol": "http-only",
@@ -535,8 +531,6 @@ def deploy(
     parameters |= upload_code(target, bucket, messages)
     parameters["ArtifactsBucket"] = bucket
     stack_change = create_or_update_stack(target, template_source(target, bucket), parameters)
-    if parameters.get("CreateSenderIdentity") == "false":
-        target.client("ses").verify_email_identity(EmailAddress=parameters["SenderEmail"])
     outputs = stack_outputs(target)
     uploaded = 0
     if frontend_dir.is_dir():
