@@ -1245,6 +1245,7 @@ BENCH_API_PORT = 8071
 DEFAULT_BUDGET_S = 450.0
 STEP_SECONDS = 60.0
 START_RATE = 2.0
+RATE_FACTOR = 1.5
 SETTLE_S = 15.0
 CHECK_TIMEOUT_S = 20.0
 IDLE_SETTLE_S = 5.0
@@ -1432,7 +1433,11 @@ def measure_stack(
         steps: list[dict[str, Any]] = []
         step_cost = step_seconds + SETTLE_S + CHECK_TIMEOUT_S
         while (
-            rate := next_rate([RateStep(s["rate"], s["passed"]) for s in steps], start=START_RATE)
+            rate := next_rate(
+                [RateStep(s["rate"], s["passed"]) for s in steps],
+                start=START_RATE,
+                factor=RATE_FACTOR,
+            )
         ) is not None:
             if time.monotonic() - began + step_cost > budget_s:
                 print(f"  (no time left in the budget for a step at {rate:g} orders/s)")
