@@ -68,8 +68,8 @@ UNUPDATABLE_STATES = ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED", "
 
 # Short timings for tests and demos; every other value keeps the template's production default.
 TEST_PROFILE = {
-    "FunctionTimeoutSeconds": "5",
-    "QueueVisibilityTimeoutSeconds": "30",
+    "FunctionTimeoutSeconds": "3",
+    "QueueVisibilityTimeoutSeconds": "18",
     "MaxReceiveCount": "2",
     "MaximumBatchingWindowSeconds": "0",
     "MaximumConcurrency": "5",

@@ -290,7 +290,7 @@ def test_a_stack_update_changes_the_pattern_and_targets_of_a_rule_in_place(
         settle(cloudformation, stack_id)
 
 
-def test_a_fifo_message_redriven_from_its_dead_letter_queue_arrives_again(
+def test_a_fifo_message_redriven_from_its_dead_letter_queue_arrives_and_fails_again(
     localstack: Any, queues: Callable[..., str], unique_name: str
 ) -> None:
     sqs = localstack.client("sqs")
@@ -310,7 +310,9 @@ def test_a_fifo_message_redriven_from_its_dead_letter_queue_arrives_again(
     assert dead_lettered(sqs, source, dlq) == ["poison"]
 
     sqs.start_message_move_task(SourceArn=dlq_arn)
+    assert dead_lettered(sqs, source, dlq) == ["poison"], "redriven, failing again: back in the DLQ"
 
+    sqs.start_message_move_task(SourceArn=dlq_arn)
     assert receive_bodies(sqs, source, 1) == ["poison"]
 
 

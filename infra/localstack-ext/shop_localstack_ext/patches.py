@@ -95,15 +95,19 @@ def fifo_dead_letter_deduplication_id(put: Any) -> Any:
     """Wraps ``localstack.services.sqs.models.FifoQueue.put``.
 
     Upstream bug: a message moved from a FIFO queue to its FIFO dead-letter queue keeps its
-    deduplication id, so redriving it back (``StartMessageMoveTask``) within the five-minute
-    deduplication interval is silently dropped as a duplicate. AWS replaces the deduplication id
-    with the original message's id on the way into the DLQ; so does this. A move into a DLQ is a
-    put of a message whose ``DeadLetterQueueSourceArn`` names another queue.
+    deduplication id, and a message redriven back (``StartMessageMoveTask``) keeps its message
+    id; so within the five-minute deduplication interval the redrive, or the message's next trip
+    to the DLQ, is silently dropped as a duplicate. AWS replaces the deduplication id with the
+    message id on the way into a FIFO DLQ and gives every redriven message a new message id; so
+    does this. A message's ``DeadLetterQueueSourceArn`` tells the two moves apart: it names
+    another queue on the way in, this queue on the way back.
     """
 
     def put_with_aws_deduplication(self: Any, message: Any, *args: Any, **kwargs: Any) -> Any:
         source = message.get("Attributes", {}).get("DeadLetterQueueSourceArn")
-        if source and source != self.arn and "message_deduplication_id" in kwargs:
+        if source == self.arn:
+            message = {**message, "MessageId": str(uuid.uuid4())}
+        elif source and "message_deduplication_id" in kwargs:
             kwargs["message_deduplication_id"] = message["MessageId"]
         return put(self, message, *args, **kwargs)
 

@@ -1,0 +1,94 @@
+"""Poison messages land in their queue's DLQ without stopping the flow, and redrive works."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import Shop
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+CONSUMED_QUEUES = ("Inventory", "Email", "Analytics", "Payments", "OrderUpdates")
+DEAD_LETTER_TIMEOUT = 120
+
+
+def test_poison_in_every_queue_is_dead_lettered_alarmed_and_redriven(shop: Shop) -> None:
+    sqs, cloudwatch = shop.aws("sqs"), shop.aws("cloudwatch")
+    marker = f"poison-{uuid.uuid4().hex}"
+    for queue in CONSUMED_QUEUES:
+        _send_poison(sqs, shop.outputs[f"{queue}QueueUrl"], marker)
+
+    order = shop.place()
+    shop.wait_for(order["order_id"], lambda o, t: o["status"] == "confirmed", 60)
+
+    dead_letter_urls = [shop.outputs[f"{queue}DlqUrl"] for queue in CONSUMED_QUEUES]
+    for url in dead_letter_urls:
+        _wait(lambda url=url: _holds(sqs, url, marker), f"{marker} in {url}")
+    for url in dead_letter_urls:
+        alarm = _alarm_watching(cloudwatch, shop.outputs, url)
+        _wait(
+            lambda alarm=alarm: _alarm_state(cloudwatch, alarm) == "ALARM",
+            f"alarm {alarm} in ALARM",
+        )
+
+    for url in dead_letter_urls:
+        name = url.rsplit("/", 1)[1]
+        response = shop.site.post(
+            f"/api/ops/queues/{name}/redrive",
+            headers={"Authorization": f"Bearer {shop.operator_token}"},
+        )
+        assert response.status_code == 202, response.text
+    for url in dead_letter_urls:
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        _wait(lambda arn=arn: _moved_back(sqs, arn), f"redrive of {arn} completed")
+    for url in dead_letter_urls:
+        _wait(lambda url=url: _holds(sqs, url, marker), f"{marker} back in {url} (still poison)")
+
+
+def _send_poison(sqs: Any, queue_url: str, marker: str) -> None:
+    message: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": f'{{"poison": "{marker}"}}'}
+    if queue_url.endswith(".fifo"):
+        message |= {"MessageGroupId": marker, "MessageDeduplicationId": marker}
+    sqs.send_message(**message)
+
+
+def _holds(sqs: Any, queue_url: str, marker: str) -> bool:
+    """Whether the queue holds a message with ``marker`` (looked at without consuming it)."""
+    received = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1
+    )
+    return any(marker in message["Body"] for message in received.get("Messages", []))
+
+
+def _alarm_watching(cloudwatch: Any, outputs: dict[str, str], dlq_url: str) -> str:
+    queue_name = dlq_url.rsplit("/", 1)[1]
+    for alarm in cloudwatch.describe_alarms()["MetricAlarms"]:
+        dimensions = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        if dimensions.get("QueueName") == queue_name:
+            return str(alarm["AlarmName"])
+    raise AssertionError(f"no alarm watches {queue_name}")
+
+
+def _alarm_state(cloudwatch: Any, name: str) -> str:
+    alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    return str(alarms[0]["StateValue"])
+
+
+def _moved_back(sqs: Any, dlq_arn: str) -> bool:
+    tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"]
+    return bool(tasks) and tasks[0]["Status"] == "COMPLETED"
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = DEAD_LETTER_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.5)
