@@ -66,8 +66,10 @@ lint: $(VENV)/.installed ## Ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-bench: install ## Measure the local cloud (start to healthy, warm invoke) and write build/bench.json
-	$(PY) -m infra.bench
+bench: install ## Figures of every issue: local cloud, deploy, placement, pipeline (tables + build/*.json)
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m infra.bench
+	$(PY) -m infra.bench_placement --json build/bench-placement.json
+	$(PY) -m infra.bench_pipeline $(STACK_ARGS)
 
 package: $(VENV)/.installed ## Build the Lambda zips under build/lambda/ (only what changed)
 	$(PY) -m infra.packaging

@@ -2,13 +2,18 @@
 
 - start: seconds from launching the host LocalStack to healthy (median of several starts);
 - warm invoke: round trip of a warm invoke of an empty handler through the host executor,
-  measured at the client, so it bounds the overhead the executor adds from above.
+  measured at the client, so it bounds the overhead the executor adds from above;
+- deploy: the whole stack from nothing onto a fresh LocalStack, then a second deploy (no change).
+
+`make bench` then runs `infra.bench_placement` (order placement against a bare insert) and
+`infra.bench_pipeline` (end-to-end latency, sustained rate, the emulator's ceilings).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 import statistics
 import time
 import zipfile
@@ -17,6 +22,7 @@ from typing import Any
 
 import boto3
 
+from infra import deploy
 from infra.localstack_runner import ROOT, health, start, stop
 
 PORT = 4568
@@ -68,6 +74,19 @@ def measure_warm_invokes() -> list[float]:
     return rounds
 
 
+def measure_deploys() -> tuple[float, float]:
+    """Seconds of a deploy from nothing and of a second deploy that changes nothing."""
+    target = deploy.Target("bench-deploy", "us-east-1", f"http://127.0.0.1:{PORT}")
+    try:
+        first = deploy.deploy(target, "test")
+        second = deploy.deploy(target, "test")
+    finally:
+        shutil.rmtree(deploy.local_data_dir(target.stack_name), ignore_errors=True)
+    if second.stack_change != "unchanged":
+        raise SystemExit(f"a second deploy should change nothing, it {second.stack_change}")
+    return first.seconds, second.seconds
+
+
 def main() -> None:
     if health(PORT):
         raise SystemExit(f"port {PORT} already answers: stop that LocalStack to measure a start")
@@ -75,6 +94,7 @@ def main() -> None:
     start(PORT, "test", LS_PYTHON, timeout=60)
     try:
         invokes = measure_warm_invokes()
+        deploy_from_nothing, second_deploy = measure_deploys()
     finally:
         stop(PORT)
     figures = {
@@ -84,6 +104,8 @@ def main() -> None:
             "p95": statistics.quantiles(invokes, n=20)[-1] * 1000,
             "target": 20.0,
         },
+        "deploy_from_nothing_s": {"median": deploy_from_nothing, "target": 30.0},
+        "second_deploy_unchanged_s": {"median": second_deploy, "target": 30.0},
     }
     print(f"\n{'figure':<34}{'median':>10}{'p95':>10}{'target':>10}")
     for name, values in figures.items():

@@ -36,6 +36,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from infra import packaging
+from infra.names import site_domain_name
 from infra.template import VISIBILITY_TO_FUNCTION_TIMEOUT, build_template, pascal
 from shared import aws
 from shared.settings import AwsSettings
@@ -56,7 +57,6 @@ EMULATOR_UNUPDATABLE_TYPES = frozenset(
     {
         "AWS::CloudWatch::Alarm",
         "AWS::Events::EventBus",
-        "AWS::Events::Rule",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::Lambda::Url",
         "AWS::Logs::LogGroup",
@@ -193,7 +193,7 @@ def emulator_parameters(stack_name: str, orders_api_port: int) -> dict[str, str]
     }
     return {
         "DeploymentTarget": "emulator",
-        "SiteDomainName": "shop.localhost",
+        "SiteDomainName": site_domain_name(stack_name),
         # The stack creates and deletes its sender identity: one address per stack, so that
         # deleting a stack leaves the senders of other stacks on the same emulator verified.
         "SenderEmail": f"orders@{stack_name.lower()}.shop.localhost",

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import TypeVar
 
 from infra import localstack_runner
+from infra.names import site_domain_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 LOCALSTACK_PYTHON = str(ROOT / ".venv-localstack" / "bin" / "python")
-SITE_HOST = "shop.localhost"
 
 T = TypeVar("T")
 
@@ -72,8 +72,7 @@ class Layout:
 
     @property
     def site_host(self) -> str:
-        """``shop.localhost`` for the demo stack; other stacks get a name of their own."""
-        return SITE_HOST if self.stack == "shop" else f"{self.stack}.localhost"
+        return site_domain_name(self.stack)
 
     @property
     def site_url(self) -> str:
@@ -129,8 +128,6 @@ def deploy(layout: Layout) -> dict[str, str]:
         "test",
         "--orders-api-port",
         str(layout.api_port),
-        "--parameter",
-        f"SiteDomainName={layout.site_host}",
     ]
     with layout.deploy_log.open("w") as log:
         done = subprocess.run(

@@ -26,6 +26,7 @@ from infra.deploy import (
     queue_depths,
 )
 from infra.fraud_policy import FraudPolicy
+from infra.names import site_domain_name
 from infra.template import (
     ALL_VIEWER_EXCEPT_HOST_HEADER,
     CACHING_DISABLED,
@@ -36,7 +37,11 @@ from infra.template import (
 )
 from shared.envelope import Envelope, parse_envelope
 
-pytestmark = [pytest.mark.integration, pytest.mark.emulator_only]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.emulator_only,
+    pytest.mark.xdist_group("topology"),  # one stack for the module, not one per worker
+]
 
 # The target is 30 s (`make bench` reports the figure); on a loaded two-core machine a deploy
 # from nothing takes 14-40 s, so the test fails only at twice the target.
@@ -146,19 +151,29 @@ def test_deploy_from_nothing_is_fast_and_a_second_deploy_changes_nothing(stack: 
     assert stack.second.outputs == stack.first.outputs
 
 
-def test_a_change_the_emulator_would_skip_is_refused_not_reported_done(stack: Deployed) -> None:
-    """LocalStack 4.13.1 keeps an EventBridge rule as it was when asked to modify it."""
-    with pytest.raises(DeployError, match=r"cannot update FraudFastPassRule \(AWS::Events::Rule\)"):
-        deploy(
-            stack.target,
-            "test",
-            {"FraudThresholdMinorUnits": "1234"},
-            orders_api_port=ORDERS_API_PORT,
-        )
-    rule = client(stack, "events").describe_rule(
-        Name=stack.outputs["FraudScreeningRuleName"], EventBusName=stack.outputs["EventBusName"]
-    )
+def test_a_changed_fraud_policy_updates_both_rules_in_place(stack: Deployed) -> None:
+    events = client(stack, "events")
+    bus = stack.outputs["EventBusName"]
+    changed = FraudPolicy(1234, POLICY.allowed_countries)
+    try:
+        result = deploy(stack.target, "test", {"FraudThresholdMinorUnits": "1234"}, ORDERS_API_PORT)
+        assert result.stack_change == "updated"
+        for output, pattern in (
+            ("FraudScreeningRuleName", changed.screening()),
+            ("FraudFastPassRuleName", changed.fast_pass()),
+        ):
+            rule = events.describe_rule(Name=stack.outputs[output], EventBusName=bus)
+            assert json.loads(rule["EventPattern"]) == pattern
+    finally:
+        deploy(stack.target, "test", orders_api_port=ORDERS_API_PORT)
+    rule = events.describe_rule(Name=stack.outputs["FraudScreeningRuleName"], EventBusName=bus)
     assert json.loads(rule["EventPattern"]) == POLICY.screening()
+
+
+def test_a_change_the_emulator_would_skip_is_refused_not_reported_done(stack: Deployed) -> None:
+    """LocalStack 4.13.1 keeps a CloudWatch alarm as it was when asked to modify it."""
+    with pytest.raises(DeployError, match=r"cannot update \w+ \(AWS::CloudWatch::Alarm\)"):
+        deploy(stack.target, "test", {"AlarmPeriodSeconds": "30"}, ORDERS_API_PORT)
 
 
 def test_outputs_give_the_orders_service_its_settings(stack: Deployed) -> None:
@@ -348,7 +363,7 @@ def test_distribution_serves_the_bucket_and_routes_api_paths(stack: Deployed) ->
         Id=stack.outputs["DistributionId"]
     )["DistributionConfig"]
     assert config["DefaultRootObject"] == "index.html"
-    assert config["Aliases"]["Items"] == ["shop.localhost"]
+    assert config["Aliases"]["Items"] == [site_domain_name(stack.target.stack_name)]
     errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]["Items"]}
     assert set(errors) == {403, 404}
     assert all(
@@ -389,7 +404,8 @@ def test_distribution_serves_the_bucket_and_routes_api_paths(stack: Deployed) ->
 def get_through_the_site(stack: Deployed, path: str) -> tuple[int, str, bytes]:
     """GET through the gateway with the site's Host header (Python cannot resolve *.localhost)."""
     request = urllib.request.Request(
-        f"{stack.target.endpoint_url}{path}", headers={"Host": "shop.localhost"}
+        f"{stack.target.endpoint_url}{path}",
+        headers={"Host": site_domain_name(stack.target.stack_name)},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -430,7 +446,7 @@ def test_site_name_is_an_alias_of_the_distribution(stack: Deployed) -> None:
     aliases = {r["Type"]: r for r in records if "AliasTarget" in r}
     assert set(aliases) == {"A", "AAAA"}
     for record in aliases.values():
-        assert record["Name"].rstrip(".") == "shop.localhost"
+        assert record["Name"].rstrip(".") == site_domain_name(stack.target.stack_name)
         assert (
             record["AliasTarget"]["DNSName"].rstrip(".")
             == (stack.outputs["DistributionDomainName"])
