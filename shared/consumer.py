@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
 from typing import Any, cast
@@ -85,6 +86,17 @@ class ConsumerSettings(BaseSettings):
 def events_client() -> Any:
     """The EventBridge client aimed by ``AWS_ENDPOINT_URL`` / ``AWS_REGION`` (cached)."""
     return aws.client("events", load(AwsSettings))
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The AWS clients a consumer's composition root needs (tests pass their own)."""
+
+    events: Any
+
+    @classmethod
+    def from_environment(cls) -> Clients:
+        return cls(events=events_client())
 
 
 def create_tables(metadata: MetaData, engine: Engine) -> None:

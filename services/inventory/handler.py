@@ -8,20 +8,18 @@ with raw delivery); replies InventoryReserved / InventoryRejected go on the bus 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from services.inventory.domain import reply_for, requested_quantities
 from services.inventory.store import InventoryStore
 from shared.catalogue import load_catalogue
 from shared.consumer import (
     BusPublisher,
+    Clients,
     ConsumerSettings,
     LambdaHandler,
     LazyHandler,
     MessageConsumer,
     Observability,
-    events_client,
     reply_to,
     sqs_handler,
 )
@@ -30,15 +28,6 @@ from shared.database import create_engine_for
 from shared.envelope import Envelope
 from shared.idempotency import SqlPersistenceLayer
 from shared.settings import load
-
-
-@dataclass(frozen=True)
-class Clients:
-    events: Any
-
-    @classmethod
-    def from_environment(cls) -> Clients:
-        return cls(events=events_client())
 
 
 class InventoryService:

@@ -10,8 +10,6 @@ redelivery (transient error) or end in the dead-letter queue (permanent error).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from services.payments.domain import (
     Authorization,
@@ -27,12 +25,12 @@ from services.payments.domain import (
 from services.payments.store import PaymentsStore
 from shared.consumer import (
     BusPublisher,
+    Clients,
     ConsumerSettings,
     LambdaHandler,
     LazyHandler,
     MessageConsumer,
     Observability,
-    events_client,
     reply_to,
     sqs_fifo_handler,
 )
@@ -41,15 +39,6 @@ from shared.database import create_engine_for
 from shared.envelope import Envelope
 from shared.idempotency import SqlPersistenceLayer
 from shared.settings import load
-
-
-@dataclass(frozen=True)
-class Clients:
-    events: Any
-
-    @classmethod
-    def from_environment(cls) -> Clients:
-        return cls(events=events_client())
 
 
 class PaymentsService:

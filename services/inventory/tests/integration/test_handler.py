@@ -15,7 +15,7 @@ from sqlalchemy import delete
 
 from services.inventory import handler as handler_module
 from services.inventory.domain import ReservationStatus
-from services.inventory.handler import Clients, build_handler
+from services.inventory.handler import build_handler
 from services.inventory.store import InventoryStore, inventory_reservations, inventory_stock
 from services.inventory.tests.aws_events import (
     BusCapture,
@@ -24,7 +24,7 @@ from services.inventory.tests.aws_events import (
     sqs_event,
 )
 from shared.catalogue import Product
-from shared.consumer import ConsumerSettings, LambdaHandler
+from shared.consumer import Clients, ConsumerSettings, LambdaHandler
 from shared.contracts import OrderCancelled, OrderPlaced, envelope_for
 from shared.database import create_engine_for
 from shared.envelope import Envelope

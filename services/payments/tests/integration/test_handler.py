@@ -12,10 +12,10 @@ from sqlalchemy import delete, func, select
 
 from services.inventory.tests.aws_events import BusCapture, LambdaContextDouble, failed_ids
 from services.payments.domain import Operation, Result, authorization_id_for
-from services.payments.handler import Clients, build_handler
+from services.payments.handler import build_handler
 from services.payments.store import PaymentsStore, payments_authorizations, payments_operations
 from services.payments.tests.aws_events import as_lambda_record, fifo_record
-from shared.consumer import ConsumerSettings, LambdaHandler
+from shared.consumer import Clients, ConsumerSettings, LambdaHandler
 from shared.contracts import (
     AuthorizePayment,
     CapturePayment,
