@@ -7,10 +7,13 @@ an event.
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -328,3 +331,123 @@ def dead_lettered(sqs: Any, source: str, dlq: str, timeout: float = 10) -> list[
         if messages:
             return [message["Body"] for message in messages]
     return []
+
+
+FIFO_RECORDING_HANDLER = """
+import json, os
+
+
+def handler(event, context):
+    failed_groups, failures, handled = set(), [], []
+    for record in event["Records"]:
+        group = record["attributes"]["MessageGroupId"]
+        if group in failed_groups or record["body"] == "poison":
+            failed_groups.add(group)
+            failures.append({"itemIdentifier": record["messageId"]})
+            continue
+        handled.append([group, record["body"]])
+    groups = sorted({record["attributes"]["MessageGroupId"] for record in event["Records"]})
+    with open(os.environ["SEEN_FILE"], "a") as seen:
+        seen.write(json.dumps({"groups": groups, "handled": handled}) + "\\n")
+    return {"batchItemFailures": failures}
+"""
+
+
+def zip_of(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def recording_fifo_function(localstack: Any, unique_name: str, tmp_path: Path) -> Iterator[Any]:
+    """A function that skips a group from its first ``poison`` record on (as powertools'
+    ``SqsFifoPartialProcessor`` does) and writes each invocation's groups and handled records
+    to a file; yields (name, file)."""
+    client = localstack.client("lambda")
+    seen = tmp_path / "invocations.jsonl"
+    client.create_function(
+        FunctionName=unique_name,
+        Runtime="python3.11",
+        Role="arn:aws:iam::000000000000:role/lambda-role",
+        Handler="app.handler",
+        Code={"ZipFile": zip_of({"app.py": FIFO_RECORDING_HANDLER})},
+        Environment={"Variables": {"SEEN_FILE": str(seen)}},
+    )
+    client.get_waiter("function_active_v2").wait(FunctionName=unique_name)
+    yield unique_name, seen
+    client.delete_function(FunctionName=unique_name)
+
+
+def test_a_fifo_batch_of_several_groups_is_one_invocation_in_order_per_group(
+    localstack: Any, queues: Callable[..., str], unique_name: str, recording_fifo_function: Any
+) -> None:
+    sqs, lambda_client = localstack.client("sqs"), localstack.client("lambda")
+    function, seen = recording_fifo_function
+    queue_url = queues(f"{unique_name}.fifo", FifoQueue="true", VisibilityTimeout="2")
+    sent = [("a", "a-1"), ("b", "poison"), ("c", "c-1"), ("a", "a-2"), ("b", "b-2")]
+    sent += [("c", "c-2"), ("a", "a-3"), ("c", "c-3")]
+    for number, (group, body) in enumerate(sent):
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=body,
+            MessageGroupId=group,
+            MessageDeduplicationId=str(number),
+        )
+    mapping = lambda_client.create_event_source_mapping(
+        FunctionName=function,
+        EventSourceArn=queue_arn(sqs, queue_url),
+        BatchSize=10,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )["UUID"]
+    try:
+        expected = {"a": ["a-1", "a-2", "a-3"], "c": ["c-1", "c-2", "c-3"]}
+        deadline = time.monotonic() + 20
+        while True:
+            lines = seen.read_text().splitlines() if seen.exists() else []
+            invocations = [json.loads(line) for line in lines]
+            handled: dict[str, list[str]] = {}
+            for invocation in invocations:
+                for group, body in invocation["handled"]:
+                    handled.setdefault(group, []).append(body)
+            if (handled == expected and len(invocations) >= 2) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        lambda_client.delete_event_source_mapping(UUID=mapping)
+    assert handled == expected, invocations
+    assert invocations[0]["groups"] == ["a", "b", "c"], invocations
+    assert all("b" in invocation["groups"] for invocation in invocations[1:]), (
+        "the skipped group comes back, nothing after its poison record handled"
+    )
+
+
+def test_sqs_calls_record_no_per_call_metrics_and_queue_depth_is_still_reported(
+    localstack: Any, queues: Callable[..., str], unique_name: str
+) -> None:
+    sqs, cloudwatch = localstack.client("sqs"), localstack.client("cloudwatch")
+    queue_url = queues(unique_name)
+    sqs.send_message(QueueUrl=queue_url, MessageBody="kept")
+    sqs.send_message(QueueUrl=queue_url, MessageBody="taken")
+    taken = sqs.receive_message(QueueUrl=queue_url)["Messages"][0]
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=taken["ReceiptHandle"])
+    sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=30)
+    sqs.receive_message(QueueUrl=queue_url)
+
+    def metric_names() -> set[str]:
+        metrics = cloudwatch.list_metrics(
+            Namespace="AWS/SQS", Dimensions=[{"Name": "QueueName", "Value": unique_name}]
+        )["Metrics"]
+        return {metric["MetricName"] for metric in metrics}
+
+    deadline = time.monotonic() + 20
+    while "ApproximateNumberOfMessagesVisible" not in (names := metric_names()):
+        assert time.monotonic() < deadline, f"no queue depth reported in 20 s: {names}"
+        time.sleep(0.5)
+    assert names == {
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    }

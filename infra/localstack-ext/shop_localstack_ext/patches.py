@@ -114,18 +114,49 @@ def fifo_dead_letter_deduplication_id(put: Any) -> Any:
     return put_with_aws_deduplication
 
 
+def fifo_batch_in_one_invocation(messages: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Replaces ``localstack.services.lambda_.event_source_mapping.pollers.sqs_poller.
+    split_by_message_group_id`` where ``SqsPoller.poll_events`` calls it.
+
+    Upstream bug: the SQS poller splits each FIFO batch by message group and invokes the function
+    once per group, one after another, so a batch of ten orders costs ten invocations. AWS hands
+    the whole batch (received in order within each group) to one invocation, and the function
+    reports partial failures itself (for FIFO: the failed record and the later records of its
+    group, as powertools' ``SqsFifoPartialProcessor`` does); the poller's ``handle_messages``
+    then deletes everything else, as for one group. This keeps the batch whole.
+    """
+    return {"batch": list(messages)}
+
+
+def sqs_cloudwatch_dispatch_sqs_metric(self: Any, *args: Any, **kwargs: Any) -> None:
+    """Replaces ``localstack.services.sqs.provider.CloudwatchDispatcher.dispatch_sqs_metric``.
+
+    Upstream cost: every SQS call (each send, delete and receive, the empty polls of every event
+    source mapping included) becomes a CloudWatch ``PutMetricData`` through a three-thread
+    dispatcher into SQLite; with pollers polling every 50-500 ms that is most of LocalStack's
+    CPU, idle or loaded. This records no per-call metric (``NumberOfMessagesSent``/``Received``/
+    ``Deleted``, ``NumberOfEmptyReceives``, ``SentMessageSize``); the periodic queue-depth
+    metrics (``ApproximateNumberOfMessages*`` every ``SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL``,
+    which the DLQ alarms use) do not go through it and keep working.
+    """
+
+
 @hooks.on_infra_start()
 def apply_localstack_patches() -> None:
     from localstack.services.events.archive import ArchiveService
     from localstack.services.events.resource_providers.aws_events_rule import EventsRuleProvider
     from localstack.services.kms.models import KmsKey
+    from localstack.services.lambda_.event_source_mapping.pollers import sqs_poller
     from localstack.services.ses.resource_providers.aws_ses_emailidentity_plugin import (
         SESEmailIdentityProviderPlugin,
     )
     from localstack.services.sqs.models import FifoQueue
+    from localstack.services.sqs.provider import CloudwatchDispatcher
 
     KmsKey.generate_key_material_id = kms_key_generate_key_material_id
     ArchiveService._filter_events_start_end_time = archive_service_filter_events_start_end_time
     SESEmailIdentityProviderPlugin.load = ses_email_identity_plugin_load
     EventsRuleProvider.update = events_rule_provider_update
     FifoQueue.put = fifo_dead_letter_deduplication_id(FifoQueue.put)
+    sqs_poller.split_by_message_group_id = fifo_batch_in_one_invocation
+    CloudwatchDispatcher.dispatch_sqs_metric = sqs_cloudwatch_dispatch_sqs_metric
