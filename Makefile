@@ -57,6 +57,7 @@ localstack-status: ## Say whether LocalStack answers
 	@$(PYTHON) -m infra.localstack_runner status --port $(LOCALSTACK_PORT)
 
 test: install ## Run the whole suite (unit, integration, end-to-end, browser) on a LocalStack of its own
+	$(PY) -m infra.packaging
 	$(PY) -m infra.localstack_runner start --port $(TEST_LOCALSTACK_PORT) --profile test
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m infra.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status

@@ -12,6 +12,7 @@ the inputs stored next to each zip decides whether it is rebuilt.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,14 +218,27 @@ def build_service(
     )
 
 
+@contextmanager
+def exclusive(build_dir: Path) -> Iterator[None]:
+    """One build at a time in ``build_dir`` (test workers and deploys may package at once)."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with (build_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def build_all(
     services: Iterable[str] | None = None, root: Path = ROOT, build_dir: Path = BUILD_DIR
 ) -> list[Artifact]:
     """Build every requested (default: every) service's zip."""
     deps = build_dir / "deps"
-    deps_digest = install_dependencies(root / "requirements" / "lambda.txt", deps)
     chosen = list(services) if services is not None else list(SERVICES)
-    return [build_service(service, deps, deps_digest, root, build_dir) for service in chosen]
+    with exclusive(build_dir):
+        deps_digest = install_dependencies(root / "requirements" / "lambda.txt", deps)
+        return [build_service(service, deps, deps_digest, root, build_dir) for service in chosen]
 
 
 def main(argv: list[str] | None = None) -> int:
