@@ -59,6 +59,9 @@ def origin_handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
                 }
             )
             reply = json.dumps({"path": parts.path, "n": origin.count(parts.path)}).encode()
+            if parts.path.endswith("/cut-short"):
+                self.answer_cut_short(reply)
+                return
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             if parts.path.endswith("/no-store"):
@@ -68,6 +71,15 @@ def origin_handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
             self.wfile.write(reply)
+
+        def answer_cut_short(self, reply: bytes) -> None:
+            """Promise more than is sent, then close: the origin failing mid-answer."""
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(reply) + 100))
+            self.end_headers()
+            self.wfile.write(reply)
+            self.wfile.flush()
+            self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_DELETE = answer
 
@@ -395,6 +407,15 @@ def test_caching_disabled_behaviour_forwards_everything_but_host(
     assert seen["headers"]["content-type"] == "application/json"
     assert seen["headers"]["host"] == "127.0.0.1"
     assert origin.count("/api/fresh/orders") == 2
+
+
+def test_an_origin_failing_mid_answer_is_a_502_from_the_edge(shop: Shop, origin: Origin) -> None:
+    failed = shop.request(shop.alias_host, "/api/fresh/cut-short", method="POST", content=b"{}")
+    assert failed.status_code == 502, failed.text
+    assert "could not get an answer from the origin" in failed.text
+    assert origin.count("/api/fresh/cut-short") == 1
+    after = shop.request(shop.alias_host, "/api/fresh/orders", method="POST", content=b"{}")
+    assert (after.status_code, after.json()["path"]) == (200, "/api/fresh/orders")
 
 
 def test_methods_the_behaviour_does_not_allow_are_refused(shop: Shop, origin: Origin) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+import urllib3
 from botocore.exceptions import ClientError
 from localstack.aws.connect import connect_to
 
@@ -164,10 +165,10 @@ def fetch_from_custom(
             timeout=timeouts,
             stream=True,
         )
-    except requests.RequestException as error:
-        message = f"CloudFront could not reach the origin: {error}".encode()
+        with reply:
+            body = reply.raw.read(decode_content=False)
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+        message = f"CloudFront could not get an answer from the origin: {error}".encode()
         return OriginResponse(502, [("Content-Type", "text/plain")], message)
-    with reply:
-        body = reply.raw.read(decode_content=False)
-        kept = [(k, v) for k, v in reply.raw.headers.items() if k.lower() not in HOP_BY_HOP]
+    kept = [(k, v) for k, v in reply.raw.headers.items() if k.lower() not in HOP_BY_HOP]
     return OriginResponse(reply.status_code, kept, body)
