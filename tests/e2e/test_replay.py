@@ -6,7 +6,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 REPLAY_TIMEOUT = 120
 
 
-def test_replaying_an_archive_window_changes_no_order(shop: Shop, replay_capture: str) -> None:
+def test_replaying_an_archive_window_changes_no_order(
+    shop: Shop, replay_capture: Callable[[str], str]
+) -> None:
     events, sqs = shop.aws("events"), shop.aws("sqs")
     archived_before = events.describe_archive(ArchiveName=shop.outputs["ArchiveName"])["EventCount"]
     began = datetime.now(UTC)
@@ -27,6 +29,7 @@ def test_replaying_an_archive_window_changes_no_order(shop: Shop, replay_capture
         order["order_id"], lambda o, t: o["status"] == "confirmed" and "PaymentCaptured" in t, 60
     )
     timeline = _timeline(shop, order["order_id"])
+    replayed = replay_capture(order["order_id"])
     _wait_until_archived(events, shop.outputs["ArchiveName"], archived_before)
     archive = events.describe_archive(ArchiveName=shop.outputs["ArchiveName"])
 
@@ -34,15 +37,15 @@ def test_replaying_an_archive_window_changes_no_order(shop: Shop, replay_capture
     events.start_replay(
         ReplayName=name,
         EventSourceArn=archive["ArchiveArn"],
-        EventStartTime=max(began - timedelta(minutes=1), archive["CreationTime"]),
-        EventEndTime=datetime.now(UTC) + timedelta(minutes=1),
+        EventStartTime=max(began, archive["CreationTime"]),
+        EventEndTime=datetime.now(UTC),
         Destination={"Arn": shop.outputs["EventBusArn"]},
     )
     replay = _wait_for_replay(events, name)
 
     assert replay["State"] == "COMPLETED", replay
     _wait(
-        lambda: _replayed_types(sqs, replay_capture, order["order_id"]) >= {"OrderPlaced"},
+        lambda: _replayed_types(sqs, replayed) >= {"OrderPlaced"},
         "the order's replayed events on the bus",
     )
     _wait(lambda: _empty(sqs, shop.outputs["OrderUpdatesQueueUrl"]), "order-updates drained")
@@ -52,24 +55,32 @@ def test_replaying_an_archive_window_changes_no_order(shop: Shop, replay_capture
 
 
 @pytest.fixture
-def replay_capture(shop: Shop) -> Iterator[str]:
-    """A queue that receives every replayed event of the shop's bus (a rule of the test's own)."""
+def replay_capture(shop: Shop) -> Iterator[Callable[[str], str]]:
+    """Queues that receive the replayed events of one order (rules of the test's own)."""
     events, sqs = shop.aws("events"), shop.aws("sqs")
-    name = f"e2e-replays-{uuid.uuid4().hex[:8]}"
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
     bus = shop.outputs["EventBusName"]
-    rule_arn = events.put_rule(
-        Name=name, EventBusName=bus, EventPattern=json.dumps({"replay-name": [{"exists": True}]})
-    )["RuleArn"]
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": _queue_policy(arn, rule_arn)})
-    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "capture", "Arn": arn}])
-    yield url
-    events.remove_targets(Rule=name, EventBusName=bus, Ids=["capture"])
-    events.delete_rule(Name=name, EventBusName=bus)
-    sqs.delete_queue(QueueUrl=url)
+    made: list[tuple[str, str]] = []
+
+    def capture(order_id: str) -> str:
+        name = f"e2e-replays-{uuid.uuid4().hex[:8]}"
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        made.append((name, url))
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        pattern = {"replay-name": [{"exists": True}], "detail": {"correlation_id": [order_id]}}
+        rule_arn = events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern))[
+            "RuleArn"
+        ]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": _queue_policy(arn, rule_arn)})
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "capture", "Arn": arn}])
+        return str(url)
+
+    yield capture
+    for name, url in made:
+        events.remove_targets(Rule=name, EventBusName=bus, Ids=["capture"])
+        events.delete_rule(Name=name, EventBusName=bus)
+        sqs.delete_queue(QueueUrl=url)
 
 
 def _queue_policy(queue_arn: str, rule_arn: str) -> str:
@@ -89,12 +100,11 @@ def _queue_policy(queue_arn: str, rule_arn: str) -> str:
     )
 
 
-def _replayed_types(sqs: Any, queue_url: str, order_id: str) -> set[str]:
+def _replayed_types(sqs: Any, queue_url: str) -> set[str]:
     received = sqs.receive_message(
         QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1
     )
-    details = [json.loads(m["Body"])["detail"] for m in received.get("Messages", [])]
-    return {d["type"] for d in details if d.get("correlation_id") == order_id}
+    return {json.loads(m["Body"])["detail"]["type"] for m in received.get("Messages", [])}
 
 
 def _empty(sqs: Any, queue_url: str) -> bool:
