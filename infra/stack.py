@@ -298,6 +298,8 @@ def status(layout: Layout) -> bool:
 
 
 def run_in_foreground(layout: Layout) -> None:
+    # Ctrl-C stops everything even when started from a shell that ignores SIGINT (background).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         up(layout)
