@@ -617,7 +617,7 @@ async def generate_load(plan: LoadPlan) -> dict[str, Any]:
 
     import httpx
 
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=2)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         began = time.time()
         if plan.rate is None:

@@ -42,6 +42,9 @@ class DatabaseSettings(BaseSettings):
     database_url: str = Field(min_length=1)
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 def _engine(url: str) -> Engine:
     try:
         return create_engine_for(url)
@@ -125,7 +128,15 @@ class Supervisor:
 def _uvicorn_server(app: Any, host: str, port: int, log_level: str) -> Any:
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower())
+    # Keep idle connections longer than clients and proxies do (CloudFront, load balancers
+    # and httpx close theirs sooner), so a reused connection is never closed mid-request.
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level.lower(),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     return uvicorn.Server(config)
 
 
