@@ -69,8 +69,8 @@ lint: $(VENV)/.installed ## Ruff and mypy
 
 bench: install ## Figures of every issue: local cloud, deploy, placement, pipeline (tables + build/*.json)
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m infra.bench
-	$(PY) -m infra.bench_placement --json build/bench-placement.json
-	$(PY) -m infra.bench_pipeline $(STACK_ARGS)
+	$(PY) -m infra.bench_placement --rounds 3 --json build/bench-placement.json
+	$(PY) -m infra.bench_pipeline $(STACK_ARGS) --budget 330
 
 package: $(VENV)/.installed ## Build the Lambda zips under build/lambda/ (only what changed)
 	$(PY) -m infra.packaging
