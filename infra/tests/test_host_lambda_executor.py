@@ -248,3 +248,63 @@ def test_sqs_partial_batch_failure_sends_poison_to_dlq_and_processes_others_once
     assert [json.loads(body)["n"] for body in dead] == [99]
     counts = Counter(json.loads(body)["n"] for body in processed)
     assert counts == Counter(range(5))
+
+
+def test_an_environment_ends_when_localstack_is_killed(tmp_path: Path) -> None:
+    """A stand-in for LocalStack starts the runtime and is killed (-9): the runtime follows."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from infra.localstack_runner import ROOT
+
+    bootstrap = ROOT / "infra/localstack-ext/shop_localstack_ext/bootstrap.py"
+    pid_file, ready_file = tmp_path / "runtime.pid", tmp_path / "ready"
+    stand_in = f"""
+import os, subprocess, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Accept(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.endswith("/ready"):
+            open({str(ready_file)!r}, "w").close()
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+os.environ["LOCALSTACK_RUNTIME_ENDPOINT"] = f"http://127.0.0.1:{{server.server_port}}"
+child = subprocess.Popen([sys.executable, "-I", "-S", {str(bootstrap)!r}])
+open({str(pid_file)!r}, "w").write(str(child.pid))
+time.sleep(300)
+"""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", stand_in],
+        env={
+            "LOCALSTACK_RUNTIME_ID": "test",
+            "LAMBDA_TASK_ROOT": str(tmp_path),
+            "LOCALSTACK_HOST_EXECUTOR_PORT": "0",
+            "_HANDLER": "app.handler",
+        },
+    )
+    deadline = time.monotonic() + 10
+    while not ready_file.exists():
+        assert time.monotonic() < deadline, "the runtime never said it was ready"
+        time.sleep(0.05)
+    runtime = int(pid_file.read_text())
+    assert not _is_zombie(runtime), "the runtime waits for invocations"
+
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{runtime}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{runtime}").exists() or _is_zombie(runtime)
+
+
+def _is_zombie(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] == "Z"

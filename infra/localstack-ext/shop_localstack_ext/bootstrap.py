@@ -141,8 +141,16 @@ def invoke(handler: Handler | dict[str, Any], invocation: dict[str, Any]) -> Non
         post(f"{prefix}/response", result.encode())
 
 
+def exit_with_parent(parent: int) -> None:
+    """End this environment when LocalStack is gone (killed before it could stop it)."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main() -> None:
     sys.stdout, sys.stderr = STDOUT, STDERR
+    threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     os.chdir(TASK_ROOT)
     sys.path.insert(0, TASK_ROOT)
     invocations: queue.Queue[dict[str, Any]] = queue.Queue()
