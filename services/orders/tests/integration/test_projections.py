@@ -199,8 +199,12 @@ def test_concurrent_projectors_apply_each_event_once(
                 events_table.c.position > start, events_table.c.position <= end
             )
         ).scalar_one()
-    assert sum(counts) == in_range
-    assert {row["version"] for row in _rows(engine, orders)} == {2}
+    # Each event at most once (on a shared PostgreSQL, other tests' late commits may be passed
+    # over with NO_WAIT, so fewer is possible), and every event of these orders exactly once.
+    assert sum(counts) <= in_range
+    rows = _rows(engine, orders)
+    assert len(rows) == len(orders)
+    assert {row["version"] for row in rows} == {2}
 
 
 def test_a_rebuild_gives_the_same_rows(service: OrderService, engine: Engine) -> None:
