@@ -6,18 +6,18 @@ as `application/problem+json` by the router itself, so it keeps that shape in an
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from services.orders.api.operator import operator_guard
+from services.orders.api.problems import PROBLEM_JSON, ApiProblem
 from services.orders.config import OrdersSettings
 from services.orders.operations import (
     AlarmState,
@@ -29,33 +29,25 @@ from services.orders.operations import (
     UnknownQueue,
 )
 
-PROBLEM_JSON = "application/problem+json"
-BEARER = HTTPBearer(auto_error=False, description="The operator token")
 
-
-class OpsProblem(Exception):
-    def __init__(self, status: int, title: str, detail: str, **headers: str) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.headers = status, title, detail, headers
-
-    def response(self, instance: str) -> JSONResponse:
-        slug = self.title.lower().replace(" ", "-")
-        return JSONResponse(
-            {
-                "type": f"/api/docs#problem-{slug}",
-                "title": self.title,
-                "status": self.status,
-                "detail": self.detail,
-                "instance": instance,
-            },
-            status_code=self.status,
-            media_type=PROBLEM_JSON,
-            headers=self.headers,
-        )
+def problem_json(problem: ApiProblem, instance: str) -> JSONResponse:
+    slug = problem.title.lower().replace(" ", "-")
+    return JSONResponse(
+        {
+            "type": f"/api/docs#problem-{slug}",
+            "title": problem.title,
+            "status": problem.status,
+            "detail": problem.detail,
+            "instance": instance,
+        },
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=problem.headers,
+    )
 
 
 class ProblemRoute(APIRoute):
-    """Answers an `OpsProblem` raised by a dependency or an endpoint as problem+json."""
+    """Answers an `ApiProblem` raised by a dependency or an endpoint as problem+json."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -63,8 +55,8 @@ class ProblemRoute(APIRoute):
         async def handle_problems(request: Request) -> Response:
             try:
                 return await handle(request)
-            except OpsProblem as problem:
-                return problem.response(request.url.path)
+            except ApiProblem as problem:
+                return problem_json(problem, request.url.path)
 
         return handle_problems
 
@@ -149,20 +141,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def create_ops_router(settings: OrdersSettings, ops: QueueOperations) -> APIRouter:
     """Routes under `/api/ops`, guarded by `settings.operator_token`."""
-    expected = settings.operator_token.get_secret_value().encode()
-
-    def require_operator(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    ) -> None:
-        if credentials is None:
-            raise OpsProblem(
-                401,
-                "Operator token missing",
-                "Send the operator token as `Authorization: Bearer <token>`.",
-                **{"WWW-Authenticate": "Bearer"},
-            )
-        if not secrets.compare_digest(credentials.credentials.encode(), expected):
-            raise OpsProblem(403, "Operator token wrong", "The operator token is not valid.")
+    require_operator = operator_guard(settings.operator_token)
 
     router = APIRouter(
         prefix="/api/ops",
@@ -191,11 +170,11 @@ def create_ops_router(settings: OrdersSettings, ops: QueueOperations) -> APIRout
         try:
             started = await run_in_threadpool(ops.redrive, name)
         except UnknownQueue as error:
-            raise OpsProblem(
+            raise ApiProblem(
                 404, "Unknown queue", f"The stack has no queue named {name!r}."
             ) from error
         except (NotRedrivable, RedriveRefused) as error:
-            raise OpsProblem(409, "Redrive not possible", str(error)) from error
+            raise ApiProblem(409, "Redrive not possible", str(error)) from error
         return RedriveStartedOut(**started.__dict__)
 
     return router

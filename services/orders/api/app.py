@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 import re
-import secrets
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -22,12 +21,12 @@ import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from services.orders.adapters.migrations import migrate
 from services.orders.api.limits import BodySizeLimit
+from services.orders.api.operator import operator_guard
 from services.orders.api.problems import (
     OPERATOR_RESPONSES,
     PROBLEM_RESPONSES,
@@ -54,7 +53,6 @@ from shared import aws
 from shared.database import create_engine_for
 from shared.settings import AwsSettings
 
-BEARER = HTTPBearer(auto_error=False, description="The operator token")
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 ETAG = re.compile(r'(?:W/)?"?(\d{1,9})"?')
 
@@ -135,20 +133,7 @@ def _serve_docs_offline(app: FastAPI) -> None:
 
 def _orders_router(settings: OrdersSettings, service: OrderService, engine: Engine) -> APIRouter:
     router = APIRouter(prefix="/api/orders", tags=["orders"], responses=PROBLEM_RESPONSES)
-    expected_token = settings.operator_token.get_secret_value().encode()
-
-    def require_operator(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-    ) -> None:
-        if credentials is None:
-            raise ApiProblem(
-                401,
-                "Operator token missing",
-                "Send the operator token as `Authorization: Bearer <token>`.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if not secrets.compare_digest(credentials.credentials.encode(), expected_token):
-            raise ApiProblem(403, "Operator token wrong", "The operator token is not valid.")
+    require_operator = operator_guard(settings.operator_token)
 
     @router.post(
         "",
