@@ -51,6 +51,9 @@ def environment(port: int, profile: str) -> dict[str, str]:
         "DNS_ADDRESS": "0",
         "SKIP_SSL_CERT_DOWNLOAD": "1",
         "DISABLE_EVENTS": "1",
+        # LocalStack's own calls between services (SNS -> SQS, pollers, rule targets, Lambda
+        # invocations) go straight to its gateway instead of over HTTP to itself.
+        "IN_MEMORY_CLIENT": "1",
         # This host may look like a container (/.dockerenv); LocalStack would then ignore
         # FILESYSTEM_ROOT and every instance would share (and, stopping, delete) /tmp/localstack.
         "OVERRIDE_IN_DOCKER": "0",
