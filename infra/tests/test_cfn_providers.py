@@ -9,10 +9,11 @@ fails the deploy instead of vanishing.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
+
+from infra.tests.cloudformation import failures, outputs, settle
 
 pytestmark = pytest.mark.integration
 
@@ -88,29 +89,6 @@ def template(name: str, comment: str, retention_days: int) -> dict[str, Any]:
             }.items()
         },
     }
-
-
-def settle(cloudformation: Any, stack: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found: dict[str, Any] = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-        if not found["StackStatus"].endswith("_IN_PROGRESS"):
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"stack {stack} still in progress after {timeout} s")
-
-
-def outputs(stack: dict[str, Any]) -> dict[str, str]:
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-
-
-def failures(cloudformation: Any, stack: str) -> list[str]:
-    events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
-    return [
-        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
-        for e in events
-        if e["ResourceStatus"].endswith("_FAILED")
-    ]
 
 
 def test_resources_are_created_updated_in_place_and_deleted(

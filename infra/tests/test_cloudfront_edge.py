@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from infra.tests.cloudformation import failures, outputs, settle
+
 pytestmark = pytest.mark.integration
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -205,25 +207,6 @@ def template(name: str, origin_port: int) -> dict[str, Any]:
     }
 
 
-def wait_for_stack(cloudformation: Any, stack: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found: dict[str, Any] = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-        if not found["StackStatus"].endswith("_IN_PROGRESS"):
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"stack {stack} still in progress after {timeout} s")
-
-
-def failure_reasons(cloudformation: Any, stack: str) -> list[str]:
-    events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
-    return [
-        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
-        for e in events
-        if e["ResourceStatus"].endswith("_FAILED")
-    ]
-
-
 @dataclass
 class Shop:
     """The deployed stack, and a client that reaches the LocalStack gateway."""
@@ -262,15 +245,15 @@ def shop(localstack: Any, unique_name: str, origin: Origin) -> Iterator[Shop]:
     body = json.dumps(template(unique_name, origin.port))
     stack_id = cloudformation.create_stack(StackName=unique_name, TemplateBody=body)["StackId"]
     try:
-        stack = wait_for_stack(cloudformation, stack_id)
-        assert stack["StackStatus"] == "CREATE_COMPLETE", failure_reasons(cloudformation, stack_id)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        stack = settle(cloudformation, stack_id)
+        assert stack["StackStatus"] == "CREATE_COMPLETE", failures(cloudformation, stack_id)
+        stack_outputs = outputs(stack)
         endpoint = localstack.client("sts").meta.endpoint_url
         shop = Shop(
-            distribution_id=outputs["DistributionId"],
-            domain_name=outputs["DomainName"],
-            zone_id=outputs["ZoneId"],
-            bucket=outputs["Bucket"],
+            distribution_id=stack_outputs["DistributionId"],
+            domain_name=stack_outputs["DomainName"],
+            zone_id=stack_outputs["ZoneId"],
+            bucket=stack_outputs["Bucket"],
             zone=f"{unique_name}.localhost",
             port=int(endpoint.rsplit(":", 1)[1].rstrip("/")),
             s3=s3,
@@ -283,8 +266,8 @@ def shop(localstack: Any, unique_name: str, origin: Origin) -> Iterator[Shop]:
     finally:
         empty_bucket(s3, f"{unique_name}-site")
         cloudformation.delete_stack(StackName=stack_id)
-        deleted = wait_for_stack(cloudformation, stack_id)
-        reasons = failure_reasons(cloudformation, stack_id)
+        deleted = settle(cloudformation, stack_id)
+        reasons = failures(cloudformation, stack_id)
         assert deleted["StackStatus"] == "DELETE_COMPLETE", reasons
 
 
@@ -544,11 +527,12 @@ def test_lambda_function_url_as_origin(localstack: Any, unique_name: str) -> Non
     body = json.dumps(function_url_template(unique_name))
     stack_id = cloudformation.create_stack(StackName=unique_name, TemplateBody=body)["StackId"]
     try:
-        stack = wait_for_stack(cloudformation, stack_id)
-        assert stack["StackStatus"] == "CREATE_COMPLETE", failure_reasons(cloudformation, stack_id)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        stack = settle(cloudformation, stack_id)
+        assert stack["StackStatus"] == "CREATE_COMPLETE", failures(cloudformation, stack_id)
+        stack_outputs = outputs(stack)
         port = int(localstack.client("sts").meta.endpoint_url.rsplit(":", 1)[1].rstrip("/"))
-        host = f"{outputs['DistributionId'].lower()}.cloudfront.localhost.localstack.cloud:{port}"
+        distribution_id = stack_outputs["DistributionId"].lower()
+        host = f"{distribution_id}.cloudfront.localhost.localstack.cloud:{port}"
         reply = httpx.get(
             f"http://127.0.0.1:{port}/catalog/items?sku=s-1", headers={"Host": host}, timeout=60
         )
@@ -558,8 +542,8 @@ def test_lambda_function_url_as_origin(localstack: Any, unique_name: str) -> Non
             "method": "GET",
             "path": "/catalog/items",
             "query": "sku=s-1",
-            "host": outputs["UrlDomain"],
+            "host": stack_outputs["UrlDomain"],
         }
     finally:
         cloudformation.delete_stack(StackName=stack_id)
-        wait_for_stack(cloudformation, stack_id)
+        settle(cloudformation, stack_id)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import time
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from infra.tests.lambda_zip import zip_of
+from shared.tests.queues import receive_bodies
 
 pytestmark = pytest.mark.integration
 
@@ -66,14 +67,6 @@ def handler(event, context):
 """
 
 
-def build_zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def functions(localstack: Any) -> Iterator[Callable[..., str]]:
     """Create Python functions that are deleted after the test."""
@@ -86,7 +79,7 @@ def functions(localstack: Any) -> Iterator[Callable[..., str]]:
             Runtime="python3.11",
             Role=ROLE,
             Handler=handler,
-            Code={"ZipFile": build_zip(files)},
+            Code={"ZipFile": zip_of(files)},
             **extra,
         )
         created.append(name)
@@ -184,17 +177,6 @@ def test_runtime_exit_is_reported_and_the_environment_recovers(
     assert "FunctionError" not in after and result["echo"] == {"order": 4}
 
 
-def receive_bodies(sqs: Any, url: str, expected: int, deadline_s: float = 30) -> list[str]:
-    bodies: list[str] = []
-    deadline = time.monotonic() + deadline_s
-    while len(bodies) < expected and time.monotonic() < deadline:
-        reply = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        for message in reply.get("Messages", []):
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return bodies
-
-
 def wait_for_lines(path: Path, expected: int, deadline_s: float) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
@@ -238,7 +220,7 @@ def test_sqs_partial_batch_failure_sends_poison_to_dlq_and_processes_others_once
             sqs.send_message(QueueUrl=source, MessageBody=json.dumps({"n": number}))
         sqs.send_message(QueueUrl=source, MessageBody=json.dumps({"n": 99, "poison": True}))
 
-        dead = receive_bodies(sqs, dlq, expected=1)
+        dead = receive_bodies(sqs, dlq, count=1, timeout=30)
         wait_for_lines(seen, expected=5, deadline_s=5)
         wait_for_lines(seen, expected=6, deadline_s=2)
         processed = seen.read_text().splitlines() if seen.exists() else []

@@ -8,10 +8,8 @@ checks that every event still gets its own values through the cached paths.
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,21 +17,11 @@ from typing import Any
 
 import pytest
 
+from infra.tests.cloudformation import failures, outputs, settle
+from infra.tests.lambda_zip import zip_of
+from shared.tests.queues import arn_of, receive_bodies
+
 pytestmark = pytest.mark.integration
-
-
-def receive_bodies(sqs: Any, queue_url: str, count: int, timeout: float = 10) -> list[str]:
-    """Receive (and delete) messages until `count` arrived; fails after `timeout` seconds."""
-    bodies: list[str] = []
-    deadline = time.monotonic() + timeout
-    while len(bodies) < count and time.monotonic() < deadline:
-        for message in sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-        ).get("Messages", []):
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    assert len(bodies) >= count, f"{len(bodies)} of {count} message(s) in {timeout} s: {bodies}"
-    return bodies
 
 
 def nothing_more_arrives(sqs: Any, queue_url: str, seconds: float = 2) -> None:
@@ -41,32 +29,6 @@ def nothing_more_arrives(sqs: Any, queue_url: str, seconds: float = 2) -> None:
     while time.monotonic() < deadline:
         messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
         assert not messages, [m["Body"] for m in messages]
-
-
-def queue_arn(sqs: Any, queue_url: str) -> str:
-    arn: str = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    return arn
-
-
-def settle(cloudformation: Any, stack: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found: dict[str, Any] = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-        if not found["StackStatus"].endswith("_IN_PROGRESS"):
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"stack {stack} still in progress after {timeout} s")
-
-
-def failures(cloudformation: Any, stack: str) -> list[str]:
-    events = cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
-    return [
-        f"{e['LogicalResourceId']}: {e.get('ResourceStatusReason')}"
-        for e in events
-        if e["ResourceStatus"].endswith("_FAILED")
-    ]
 
 
 @pytest.fixture
@@ -98,7 +60,7 @@ def test_create_key_works_and_sns_delivers_to_a_kms_encrypted_queue(
         sns.subscribe(
             TopicArn=topic_arn,
             Protocol="sqs",
-            Endpoint=queue_arn(sqs, queue_url),
+            Endpoint=arn_of(sqs, queue_url),
             Attributes={"RawMessageDelivery": "true"},
         )
         sns.publish(TopicArn=topic_arn, Message='{"type": "OrderPlaced"}')
@@ -132,11 +94,11 @@ def test_an_email_identity_stack_verifies_its_identities_and_deletes_them(
     try:
         created = settle(cloudformation, stack_id)
         assert created["StackStatus"] == "CREATE_COMPLETE", failures(cloudformation, stack_id)
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in created["Outputs"]}
-        assert outputs["SenderRef"] == address
-        assert outputs["DomainRef"] == domain
-        assert outputs["DkimName"].endswith(f"._domainkey.{domain}")
-        assert outputs["DkimValue"].endswith(".dkim.amazonses.com")
+        stack_outputs = outputs(created)
+        assert stack_outputs["SenderRef"] == address
+        assert stack_outputs["DomainRef"] == domain
+        assert stack_outputs["DkimName"].endswith(f"._domainkey.{domain}")
+        assert stack_outputs["DkimValue"].endswith(".dkim.amazonses.com")
         assert {address, domain} <= set(ses.list_identities()["Identities"])
         ses.send_email(
             Source=address,
@@ -167,7 +129,7 @@ def archived_bus(localstack: Any, unique_name: str, queues: Callable[..., str]) 
     events.put_targets(
         Rule=unique_name,
         EventBusName=unique_name,
-        Targets=[{"Id": "queue", "Arn": queue_arn(sqs, queue_url)}],
+        Targets=[{"Id": "queue", "Arn": arn_of(sqs, queue_url)}],
     )
     yield bus_arn, archive_arn, queue_url
     events.remove_targets(Rule=unique_name, EventBusName=unique_name, Ids=["queue"])
@@ -262,14 +224,14 @@ def test_a_stack_update_changes_the_pattern_and_targets_of_a_rule_in_place(
     try:
         created = settle(cloudformation, stack_id)
         assert created["StackStatus"] == "CREATE_COMPLETE", failures(cloudformation, stack_id)
-        before = {o["OutputKey"]: o["OutputValue"] for o in created["Outputs"]}
+        before = outputs(created)
         rule_name = before["RuleArn"].rsplit("/", 1)[-1]
 
         second = json.dumps(rule_template(unique_name, "shop.second", "Second", "$.detail"))
         cloudformation.update_stack(StackName=stack_id, TemplateBody=second)
         updated = settle(cloudformation, stack_id)
         assert updated["StackStatus"] == "UPDATE_COMPLETE", failures(cloudformation, stack_id)
-        after = {o["OutputKey"]: o["OutputValue"] for o in updated["Outputs"]}
+        after = outputs(updated)
         assert after["RuleArn"] == before["RuleArn"]
 
         rule = events.describe_rule(Name=rule_name, EventBusName=unique_name)
@@ -354,14 +316,6 @@ def handler(event, context):
 """
 
 
-def zip_of(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def recording_fifo_function(localstack: Any, unique_name: str, tmp_path: Path) -> Iterator[Any]:
     """A function that skips a group from its first ``poison`` record on (as powertools'
@@ -399,7 +353,7 @@ def test_a_fifo_batch_of_several_groups_is_one_invocation_in_order_per_group(
         )
     mapping = lambda_client.create_event_source_mapping(
         FunctionName=function,
-        EventSourceArn=queue_arn(sqs, queue_url),
+        EventSourceArn=arn_of(sqs, queue_url),
         BatchSize=10,
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )["UUID"]
@@ -470,10 +424,10 @@ def test_rule_targets_get_each_event_through_their_input_path_and_transformer(
             Rule=unique_name,
             EventBusName=unique_name,
             Targets=[
-                {"Id": "detail", "Arn": queue_arn(sqs, detail_url), "InputPath": "$.detail"},
+                {"Id": "detail", "Arn": arn_of(sqs, detail_url), "InputPath": "$.detail"},
                 {
                     "Id": "shaped",
-                    "Arn": queue_arn(sqs, transformed_url),
+                    "Arn": arn_of(sqs, transformed_url),
                     "InputTransformer": {
                         "InputPathsMap": {"order": "$.detail.order_id", "kind": "$.detail-type"},
                         "InputTemplate": '{"order": <order>, "kind": <kind>}',

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -32,8 +30,14 @@ from shared.database import create_engine_for
 from shared.envelope import Envelope, MalformedMessage
 from shared.idempotency import SqlPersistenceLayer, idempotency_records
 from shared.settings import ConfigurationError, load
-
-ACCOUNT = "000000000000"
+from shared.tests.aws_events import (
+    LambdaContextDouble,
+    eventbridge_event,
+    failed_ids,
+    fifo_record,
+    sqs_event,
+    sqs_record,
+)
 
 
 def order_placed(order_id: str | None = None) -> Envelope:
@@ -50,64 +54,6 @@ def order_placed(order_id: str | None = None) -> Envelope:
             }
         )
     )
-
-
-def sqs_record(body: str, queue: str = "inventory", group: str | None = None) -> dict[str, Any]:
-    """One record as the SQS event source mapping delivers it (SNS raw delivery body)."""
-    attributes = {
-        "ApproximateReceiveCount": "1",
-        "SentTimestamp": "1763900000000",
-        "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-        "ApproximateFirstReceiveTimestamp": "1763900000001",
-    }
-    if group is not None:
-        attributes |= {
-            "MessageGroupId": group,
-            "MessageDeduplicationId": hashlib.sha256(body.encode()).hexdigest(),
-            "SequenceNumber": str(uuid.uuid4().int)[:20],
-        }
-    return {
-        "messageId": str(uuid.uuid4()),
-        "receiptHandle": f"AQEB{uuid.uuid4().hex}",
-        "body": body,
-        "attributes": attributes,
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:us-east-1:{ACCOUNT}:{queue}",
-        "awsRegion": "us-east-1",
-    }
-
-
-def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
-    return {"Records": list(records)}
-
-
-def eventbridge_event(detail: Any, detail_type: str = "OrderPlaced") -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": detail_type,
-        "source": "shop.orders",
-        "account": ACCOUNT,
-        "time": "2026-11-23T17:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": detail,
-    }
-
-
-@dataclass
-class LambdaContextDouble:
-    """The attributes of the Lambda context object that powertools reads."""
-
-    function_name: str = "inventory"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:inventory"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 class RecordingBus:
@@ -179,10 +125,6 @@ def consumer_for(
         persistence=SqlPersistenceLayer(engine),
         publisher=BusPublisher(bus, settings.event_bus_name),
     )
-
-
-def failed_ids(response: dict[str, Any]) -> list[str]:
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
 def log_lines(output: str) -> list[dict[str, Any]]:
@@ -323,10 +265,10 @@ def test_fifo_failure_holds_only_the_later_messages_of_its_group(
     handler = sqs_fifo_handler(consumer_for(settings, engine, logic, bus))
     first_a, later_a, only_b = order_placed("ord-a1"), order_placed("ord-a3"), order_placed()
     records = [
-        sqs_record(first_a.to_json(), "payments.fifo", group="group-a"),
-        sqs_record("[]", "payments.fifo", group="group-a"),
-        sqs_record(later_a.to_json(), "payments.fifo", group="group-a"),
-        sqs_record(only_b.to_json(), "payments.fifo", group="group-b"),
+        fifo_record(first_a.to_json(), "group-a"),
+        fifo_record("[]", "group-a"),
+        fifo_record(later_a.to_json(), "group-a"),
+        fifo_record(only_b.to_json(), "group-b"),
     ]
 
     response = handler(sqs_event(*records), LambdaContextDouble())

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from services.inventory.tests.aws_events import BusCapture, capture_bus
+from shared.tests.bus_capture import BusCapture, capture_bus
 
 
 @pytest.fixture

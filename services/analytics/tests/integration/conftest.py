@@ -10,11 +10,10 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from services.analytics import adapters
 from services.analytics.tests.scenario import Scenario
-from services.email.tests.lambda_events import idempotency_key
 from shared.consumer import create_tables
 from shared.database import create_engine_for
-from shared.idempotency import idempotency_records
 from shared.idempotency import metadata as idempotency_metadata
+from shared.tests.idempotency_records import forget_idempotency
 
 
 @pytest.fixture
@@ -34,7 +33,7 @@ def engine(database_url: str, scenario: Scenario) -> Iterator[Engine]:
                 adapters.processed_events.c.order_id.in_(scenario.orders)
             )
         ).scalars()
-        keys = [idempotency_key("analytics", event_id) for event_id in event_ids]
+        forget_idempotency(connection, "analytics", event_ids)
         counted = connection.execute(
             select(adapters.processed_events.c.event_type, func.count())
             .where(adapters.processed_events.c.order_id.in_(scenario.orders))
@@ -49,7 +48,6 @@ def engine(database_url: str, scenario: Scenario) -> Iterator[Engine]:
         connection.execute(
             delete(adapters.event_counts).where(adapters.event_counts.c.occurrences == 0)
         )
-        connection.execute(delete(idempotency_records).where(idempotency_records.c.id.in_(keys)))
         for table, condition in (
             (adapters.processed_events, adapters.processed_events.c.order_id.in_(scenario.orders)),
             (adapters.orders, adapters.orders.c.order_id.in_(scenario.orders)),

@@ -18,15 +18,6 @@ from services.analytics.handler import build
 from services.analytics.http import DashboardSettings
 from services.analytics.http import build as build_dashboard
 from services.analytics.tests.scenario import Scenario
-from services.email.tests.lambda_events import (
-    LambdaContext,
-    envelope_record,
-    failed_ids,
-    function_url_event,
-    idempotency_key,
-    sqs_event,
-    sqs_record,
-)
 from shared.consumer import ConsumerSettings
 from shared.contracts import (
     Money,
@@ -40,12 +31,20 @@ from shared.contracts import (
 from shared.contracts import envelope_for as envelope_of
 from shared.database import create_engine_for
 from shared.envelope import Envelope
-from shared.idempotency import idempotency_records
+from shared.tests.aws_events import (
+    LambdaContextDouble,
+    envelope_record,
+    failed_ids,
+    function_url_event,
+    sqs_event,
+    sqs_record,
+)
+from shared.tests.idempotency_records import forget_idempotency
 
 pytestmark = pytest.mark.integration
 
 QUEUE = "analytics"
-CONTEXT = LambdaContext("analytics")
+CONTEXT = LambdaContextDouble("analytics")
 
 
 def settings(database_url: str) -> ConsumerSettings:
@@ -185,11 +184,7 @@ def test_an_event_is_counted_once_even_without_its_idempotency_record(
     order = placed(scenario)
     handler(sqs_event(envelope_record(order, QUEUE)), CONTEXT)
     with engine.begin() as connection:
-        removed = connection.execute(
-            delete(idempotency_records).where(
-                idempotency_records.c.id == idempotency_key("analytics", order.event_id)
-            )
-        ).rowcount
+        removed = forget_idempotency(connection, "analytics", [order.event_id])
     assert removed == 1
 
     assert failed_ids(handler(sqs_event(envelope_record(order, QUEUE)), CONTEXT)) == []
@@ -277,7 +272,7 @@ def test_the_dashboard_serves_the_aggregates_over_a_function_url(
     dashboard = build_dashboard(DashboardSettings(database_url=database_url))
 
     response = dashboard(
-        function_url_event("/api/analytics", {"minutes": "5", "top": "100"}), CONTEXT
+        function_url_event("/api/analytics", query={"minutes": "5", "top": "100"}), CONTEXT
     )
 
     assert response["statusCode"] == 200
@@ -317,7 +312,7 @@ def test_the_dashboard_refuses_a_bad_query_naming_the_parameter(
     database_url: str, query: dict[str, str], message: str
 ) -> None:
     dashboard = build_dashboard(DashboardSettings(database_url=database_url))
-    response = dashboard(function_url_event("/api/analytics", query), CONTEXT)
+    response = dashboard(function_url_event("/api/analytics", query=query), CONTEXT)
     assert response["statusCode"] == 400
     assert json.loads(response["body"]) == {"error": message}
 

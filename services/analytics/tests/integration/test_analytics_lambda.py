@@ -14,14 +14,10 @@ import pytest
 from sqlalchemy import Engine
 
 from services.analytics.tests.scenario import Scenario
-from services.email.tests.deployment import (
-    Functions,
-    eventually,
-    package,
-    queue_is_empty,
-    queue_with_dlq,
-)
 from shared.contracts import Money, OrderConfirmed, OrderLine, OrderPlaced, envelope_for
+from shared.tests.deployment import Functions, package, queue_with_dlq
+from shared.tests.polling import eventually
+from shared.tests.queues import queue_is_empty
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import Engine, delete, select
 
 from services.email.adapters import email_recipients, email_sent, metadata
-from services.email.tests.lambda_events import idempotency_key
 from shared.consumer import create_tables
 from shared.database import create_engine_for
-from shared.idempotency import idempotency_records
 from shared.idempotency import metadata as idempotency_metadata
+from shared.tests.idempotency_records import forget_idempotency
 
 
 @pytest.fixture
@@ -42,8 +41,7 @@ def engine(database_url: str, order_id: str) -> Iterator[Engine]:
             .scalars()
             .all()
         )
-        keys = [idempotency_key("email", event_id) for event_id in event_ids]
-        connection.execute(delete(idempotency_records).where(idempotency_records.c.id.in_(keys)))
+        forget_idempotency(connection, "email", event_ids)
         connection.execute(delete(email_sent).where(email_sent.c.order_id == order_id))
         connection.execute(delete(email_recipients).where(email_recipients.c.order_id == order_id))
     engine.dispose()

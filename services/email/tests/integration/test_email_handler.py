@@ -8,18 +8,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 
 from services.email.adapters import email_sent
 from services.email.handler import EmailSettings, build
-from services.email.tests.lambda_events import (
-    LambdaContext,
-    envelope_record,
-    failed_ids,
-    idempotency_key,
-    sqs_event,
-    sqs_record,
-)
 from services.email.tests.mailbox import mailbox
 from shared.contracts import (
     Money,
@@ -31,12 +23,19 @@ from shared.contracts import (
     envelope_for,
 )
 from shared.envelope import Envelope
-from shared.idempotency import idempotency_records
+from shared.tests.aws_events import (
+    LambdaContextDouble,
+    envelope_record,
+    failed_ids,
+    sqs_event,
+    sqs_record,
+)
+from shared.tests.idempotency_records import forget_idempotency
 
 pytestmark = pytest.mark.integration
 
 QUEUE = "email"
-CONTEXT = LambdaContext("email")
+CONTEXT = LambdaContextDouble("email")
 
 
 @pytest.fixture
@@ -131,11 +130,7 @@ def test_the_sent_log_stops_a_second_mail_even_without_the_idempotency_record(
     order_placed = placed(order_id, recipient)
     assert failed_ids(handler(sqs_event(envelope_record(order_placed, QUEUE)), CONTEXT)) == []
     with engine.begin() as connection:
-        removed = connection.execute(
-            delete(idempotency_records).where(
-                idempotency_records.c.id == idempotency_key("email", order_placed.event_id)
-            )
-        ).rowcount
+        removed = forget_idempotency(connection, "email", [order_placed.event_id])
     assert removed == 1
 
     assert failed_ids(handler(sqs_event(envelope_record(order_placed, QUEUE)), CONTEXT)) == []

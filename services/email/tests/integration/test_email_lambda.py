@@ -9,16 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from services.email.tests.deployment import (
-    Functions,
-    drain,
-    eventually,
-    package,
-    queue_is_empty,
-    queue_with_dlq,
-)
 from services.email.tests.mailbox import mailbox
 from shared.contracts import Money, OrderLine, OrderPlaced, envelope_for
+from shared.tests.deployment import Functions, package, queue_with_dlq
+from shared.tests.polling import eventually
+from shared.tests.queues import drain, queue_is_empty
 
 pytestmark = pytest.mark.integration
 

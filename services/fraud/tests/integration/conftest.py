@@ -9,12 +9,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, delete, select
 
-from services.email.tests.lambda_events import idempotency_key
 from services.fraud.adapters import fraud_verdicts, metadata
 from shared.consumer import create_tables
 from shared.database import create_engine_for
-from shared.idempotency import idempotency_records
 from shared.idempotency import metadata as idempotency_metadata
+from shared.tests.idempotency_records import forget_idempotency
 
 
 @pytest.fixture
@@ -43,7 +42,6 @@ def engine(database_url: str, orders: list[str]) -> Iterator[Engine]:
             .scalars()
             .all()
         )
-        keys = [idempotency_key("fraud", event_id) for event_id in event_ids]
-        connection.execute(delete(idempotency_records).where(idempotency_records.c.id.in_(keys)))
+        forget_idempotency(connection, "fraud", event_ids)
         connection.execute(delete(fraud_verdicts).where(fraud_verdicts.c.order_id.in_(orders)))
     engine.dispose()

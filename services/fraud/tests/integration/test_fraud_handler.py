@@ -12,18 +12,18 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 
-from services.email.tests.lambda_events import LambdaContext, eventbridge_event, idempotency_key
 from services.fraud.adapters import fraud_verdicts
 from services.fraud.handler import FraudSettings, build
 from shared.contracts import Money, OrderCancelled, OrderLine, OrderPlaced, envelope_for
 from shared.envelope import Envelope, MalformedMessage
-from shared.idempotency import idempotency_records
+from shared.tests.aws_events import LambdaContextDouble, eventbridge_event
+from shared.tests.idempotency_records import forget_idempotency
 
 pytestmark = pytest.mark.integration
 
-CONTEXT = LambdaContext("fraud")
+CONTEXT = LambdaContextDouble("fraud")
 WATCH = Money(amount=129_900, currency="EUR")
 
 
@@ -145,11 +145,7 @@ def test_a_redelivery_after_the_idempotency_record_expired_publishes_nothing_new
     order_placed = placed(order_id, quantity=1, email="x@mailinator.com")
     handler(rule_event(order_placed), CONTEXT)
     with engine.begin() as connection:
-        connection.execute(
-            delete(idempotency_records).where(
-                idempotency_records.c.id == idempotency_key("fraud", order_placed.event_id)
-            )
-        )
+        forget_idempotency(connection, "fraud", [order_placed.event_id])
     handler(rule_event(order_placed), CONTEXT)
     events = captured(localstack.client("sqs"), queue_url, expected=1)
     assert [event["detail"]["payload"]["score"] for event in events] == [55]

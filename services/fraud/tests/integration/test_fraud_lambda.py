@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import Engine
 
 from infra.fraud_policy import FraudPolicy
-from services.email.tests.deployment import Functions, arn_of, drain, eventually, package
 from shared.contracts import ORDERS_SOURCE, Money, OrderLine, OrderPlaced, envelope_for
 from shared.envelope import Envelope
+from shared.tests.deployment import Functions, package
+from shared.tests.polling import eventually
+from shared.tests.queues import arn_of, drain
 
 pytestmark = pytest.mark.integration
 

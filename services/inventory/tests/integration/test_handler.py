@@ -17,12 +17,6 @@ from services.inventory import handler as handler_module
 from services.inventory.domain import ReservationStatus
 from services.inventory.handler import build_handler
 from services.inventory.store import InventoryStore, inventory_reservations, inventory_stock
-from services.inventory.tests.aws_events import (
-    BusCapture,
-    LambdaContextDouble,
-    failed_ids,
-    sqs_event,
-)
 from shared.catalogue import Product
 from shared.consumer import Clients, ConsumerSettings, LambdaHandler
 from shared.contracts import OrderCancelled, OrderPlaced, envelope_for
@@ -30,8 +24,18 @@ from shared.database import create_engine_for
 from shared.envelope import Envelope
 from shared.idempotency import idempotency_records
 from shared.settings import ConfigurationError
+from shared.tests.aws_events import (
+    LambdaContextDouble,
+    envelope_record,
+    failed_ids,
+    sqs_event,
+    sqs_record,
+)
+from shared.tests.bus_capture import BusCapture
 
 pytestmark = pytest.mark.integration
+
+QUEUE = "inventory"
 
 
 class Scenario:
@@ -70,13 +74,6 @@ class Scenario:
         product = self.store.product(sku)
         assert product is not None
         return product.available
-
-    def replies(self, count: int, quiet_seconds: float = 0) -> list[dict[str, Any]]:
-        """The bus events received: ``count`` of them, then none more for ``quiet_seconds``."""
-        events = self.bus.received(until=lambda events: len(events) >= count)
-        if quiet_seconds:
-            events += self.bus.received(until=lambda _: False, timeout=quiet_seconds)
-        return events
 
     def remove(self) -> None:
         with self.store.engine.begin() as connection:
@@ -122,13 +119,17 @@ def test_a_batch_reserves_rejects_and_reports_only_the_malformed_record(
     mug, hat = scenario.product(stock=5, name="MUG"), scenario.product(stock=1, name="HAT")
     fits = scenario.placed({mug: 2}, number=1)
     too_many = scenario.placed({mug: 1, hat: 2}, number=2)
-    event = sqs_event(fits.to_json(), '{"type": "OrderPlaced", "payload": {}}', too_many.to_json())
+    event = sqs_event(
+        envelope_record(fits, QUEUE),
+        sqs_record('{"type": "OrderPlaced", "payload": {}}', QUEUE, "OrderPlaced"),
+        envelope_record(too_many, QUEUE),
+    )
 
     response = handler(event, LambdaContextDouble())
 
     assert failed_ids(response) == [event["Records"][1]["messageId"]]
     assert (scenario.available(mug), scenario.available(hat)) == (3, 1)
-    replies = {event["detail"]["causation_id"]: event for event in scenario.replies(2)}
+    replies = {event["detail"]["causation_id"]: event for event in scenario.bus.replies(2)}
     reserved, rejected = replies[str(fits.event_id)], replies[str(too_many.event_id)]
     assert (reserved["source"], reserved["detail-type"]) == ("shop.inventory", "InventoryReserved")
     assert reserved["detail"]["correlation_id"] == fits.correlation_id
@@ -142,12 +143,15 @@ def test_the_same_message_twice_reserves_and_replies_once(
     sku = scenario.product(stock=5)
     placed = scenario.placed({sku: 2})
 
-    first = handler(sqs_event(placed.to_json()), LambdaContextDouble())
-    again = handler(sqs_event(placed.to_json(), placed.to_json()), LambdaContextDouble())
+    first = handler(sqs_event(envelope_record(placed, QUEUE)), LambdaContextDouble())
+    again = handler(
+        sqs_event(envelope_record(placed, QUEUE), envelope_record(placed, QUEUE)),
+        LambdaContextDouble(),
+    )
 
     assert failed_ids(first) == failed_ids(again) == []
     assert scenario.available(sku) == 3
-    assert [event["detail-type"] for event in scenario.replies(1, quiet_seconds=2)] == [
+    assert [event["detail-type"] for event in scenario.bus.replies(1, quiet_seconds=2)] == [
         "InventoryReserved"
     ]
 
@@ -159,11 +163,11 @@ def test_a_redelivered_order_with_a_new_event_id_reserves_nothing_more(
     placed = scenario.placed({sku: 2})
     republished = placed.model_copy(update={"event_id": uuid.uuid4()})
 
-    handler(sqs_event(placed.to_json()), None)
-    handler(sqs_event(republished.to_json()), None)
+    handler(sqs_event(envelope_record(placed, QUEUE)), None)
+    handler(sqs_event(envelope_record(republished, QUEUE)), None)
 
     assert scenario.available(sku) == 3
-    assert [event["detail-type"] for event in scenario.replies(2)] == ["InventoryReserved"] * 2
+    assert [event["detail-type"] for event in scenario.bus.replies(2)] == ["InventoryReserved"] * 2
 
 
 def test_cancellation_releases_the_reservation_once_without_a_reply(
@@ -171,19 +175,24 @@ def test_cancellation_releases_the_reservation_once_without_a_reply(
 ) -> None:
     sku = scenario.product(stock=5)
     placed = scenario.placed({sku: 4})
-    handler(sqs_event(placed.to_json()), None)
+    handler(sqs_event(envelope_record(placed, QUEUE)), None)
     cancelled = envelope_for(OrderCancelled(order_id=placed.correlation_id, reason="declined"))
     cancelled_again = cancelled.model_copy(update={"event_id": uuid.uuid4()})
 
     response = handler(
-        sqs_event(cancelled.to_json(), cancelled_again.to_json(), cancelled.to_json()), None
+        sqs_event(
+            envelope_record(cancelled, QUEUE),
+            envelope_record(cancelled_again, QUEUE),
+            envelope_record(cancelled, QUEUE),
+        ),
+        None,
     )
 
     assert failed_ids(response) == []
     assert scenario.available(sku) == 5
     reservation = scenario.store.reservation(placed.correlation_id)
     assert reservation is not None and reservation.status is ReservationStatus.RELEASED
-    assert [event["detail-type"] for event in scenario.replies(1, quiet_seconds=2)] == [
+    assert [event["detail-type"] for event in scenario.bus.replies(1, quiet_seconds=2)] == [
         "InventoryReserved"
     ]
 
@@ -198,8 +207,11 @@ def test_the_module_handler_reads_its_configuration_at_cold_start(
     sku = scenario.product(stock=1)
     placed = scenario.placed({sku: 1})
 
-    assert failed_ids(module.handler(sqs_event(placed.to_json()), LambdaContextDouble())) == []
-    assert scenario.replies(1)[0]["detail"]["causation_id"] == str(placed.event_id)
+    assert (
+        failed_ids(module.handler(sqs_event(envelope_record(placed, QUEUE)), LambdaContextDouble()))
+        == []
+    )
+    assert scenario.bus.replies(1)[0]["detail"]["causation_id"] == str(placed.event_id)
 
 
 def test_missing_configuration_fails_at_the_first_invocation_naming_the_variable(
@@ -209,7 +221,7 @@ def test_missing_configuration_fails_at_the_first_invocation_naming_the_variable
     monkeypatch.setenv("EVENT_BUS_NAME", "orders")
     module = importlib.reload(handler_module)
     with pytest.raises(ConfigurationError, match="DATABASE_URL"):
-        module.handler(sqs_event("{}"), None)
+        module.handler(sqs_event(sqs_record("{}", QUEUE, "OrderPlaced")), None)
 
 
 def test_two_lambdas_racing_for_the_last_unit_reserve_it_once(
@@ -227,14 +239,16 @@ def test_two_lambdas_racing_for_the_last_unit_reserve_it_once(
 
     def invoke(index: int) -> dict[str, Any]:
         start.wait()
-        return lambdas[index](sqs_event(orders[index].to_json()), LambdaContextDouble())
+        return lambdas[index](
+            sqs_event(envelope_record(orders[index], QUEUE)), LambdaContextDouble()
+        )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         responses = list(pool.map(invoke, range(2)))
 
     assert [failed_ids(response) for response in responses] == [[], []]
     assert scenario.available(sku) == 0
-    assert sorted(event["detail-type"] for event in scenario.replies(2)) == [
+    assert sorted(event["detail-type"] for event in scenario.bus.replies(2)) == [
         "InventoryRejected",
         "InventoryReserved",
     ]

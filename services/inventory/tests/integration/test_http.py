@@ -13,10 +13,10 @@ from sqlalchemy import delete
 
 from services.inventory.http import CatalogueSettings, build_handler
 from services.inventory.store import InventoryStore, inventory_stock
-from services.inventory.tests.aws_events import LambdaContextDouble, function_url_event
 from shared.catalogue import Product, load_catalogue
 from shared.consumer import LambdaHandler
 from shared.database import create_engine_for
+from shared.tests.aws_events import LambdaContextDouble, function_url_event
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def handler(database_url: str) -> LambdaHandler:
 
 
 def get(handler: LambdaHandler, path: str, method: str = "GET") -> tuple[int, dict[str, str], Any]:
-    response = handler(function_url_event(method, path), LambdaContextDouble())
+    response = handler(function_url_event(path, method=method), LambdaContextDouble())
     headers = {name.lower(): value for name, value in response["headers"].items()}
     return response["statusCode"], headers, json.loads(response["body"])
 

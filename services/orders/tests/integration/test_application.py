@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
 from services.orders.adapters.event_store import ConcurrencyError, SqlEventStore, outbox_table
-from services.orders.adapters.migrations import migrate
 from services.orders.application import IdempotencyKeyReused, OrderService, UnknownOrder
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.domain.model import InvalidOrder, OrderAlreadyConfirmed
@@ -26,23 +24,9 @@ from shared.contracts import (
     PaymentCaptured,
     envelope_for,
 )
-from shared.database import create_engine_for
 from shared.envelope import Envelope, MalformedMessage
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = create_engine_for(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def service(engine: Engine) -> OrderService:
-    return OrderService.for_engine(engine)
 
 
 def _command(service: OrderService, sku: str = "MUG-001") -> PlaceOrder:

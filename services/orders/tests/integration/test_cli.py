@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,22 +22,13 @@ from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.projections import list_summaries, summaries_table
 from shared import contracts
 from shared.database import create_engine_for
+from shared.tests.polling import eventually
+from shared.tests.queues import arn_of
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[4]
-DEADLINE_SECONDS = 30.0
 TOKEN = "operator-token-for-tests-0123456789"
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    pytest.fail(f"not within {DEADLINE_SECONDS} s: {what}")
 
 
 def _cli(*args: str, env: dict[str, str], **kwargs: Any) -> Any:
@@ -98,13 +88,10 @@ def env(
     )
     topic_arn = sns.create_topic(Name=f"{unique_name}-order-events")["TopicArn"]
     topic_capture = queues(f"{unique_name}-capture")
-    capture_arn = sqs.get_queue_attributes(QueueUrl=topic_capture, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
     sns.subscribe(
         TopicArn=topic_arn,
         Protocol="sqs",
-        Endpoint=capture_arn,
+        Endpoint=arn_of(sqs, topic_capture),
         Attributes={"RawMessageDelivery": "true"},
     )
     bus = f"{unique_name}-orders"

@@ -10,7 +10,6 @@ import itertools
 import multiprocessing
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -29,16 +28,6 @@ from services.orders.adapters.migrations import migrate
 from shared.database import create_engine_for
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlEventStore]:
-    migrate(database_url)
-    engine = create_engine_for(database_url)
-    try:
-        yield SqlEventStore(engine)
-    finally:
-        engine.dispose()
 
 
 def _stream() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,26 +15,10 @@ from services.orders.operations import (
     QueuePair,
     UnknownQueue,
 )
+from shared.tests.polling import eventually
+from shared.tests.queues import arn_of
 
 pytestmark = pytest.mark.integration
-
-DEADLINE_SECONDS = 20.0
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    """Poll `check` until it returns something truthy, failing after the deadline."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"not within {DEADLINE_SECONDS} s: {what}")
-
-
-def arn_of(sqs: Any, url: str) -> str:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(attributes["Attributes"]["QueueArn"])
 
 
 def dead_letter_of(ops: QueueOperations, dlq_name: str) -> QueuePair:

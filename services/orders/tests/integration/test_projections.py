@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,6 @@ from sqlalchemy import Engine, func, insert, select
 
 from services.orders import projections
 from services.orders.adapters.event_store import SqlEventStore, events_table
-from services.orders.adapters.migrations import migrate
 from services.orders.application import OrderService
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.projections import (
@@ -35,24 +33,10 @@ from shared.contracts import (
     PaymentAuthorized,
     envelope_for,
 )
-from shared.database import create_engine_for
 
 pytestmark = pytest.mark.integration
 
 NO_WAIT = timedelta(0)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = create_engine_for(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def service(engine: Engine) -> OrderService:
-    return OrderService.for_engine(engine)
 
 
 @pytest.fixture

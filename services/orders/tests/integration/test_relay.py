@@ -27,7 +27,6 @@ from services.orders.adapters.event_store import (
     OutboxRecord,
     SqlEventStore,
 )
-from services.orders.adapters.migrations import migrate
 from services.orders.relay import (
     BrokerUnavailable,
     BusPublisher,
@@ -42,13 +41,13 @@ from services.orders.relay import (
     relay_client,
     stream_of,
 )
-from shared.database import create_engine_for
 from shared.envelope import Envelope
 from shared.settings import AwsSettings
+from shared.tests.polling import eventually
+from shared.tests.queues import arn_of
 
 pytestmark = pytest.mark.integration
 
-DEADLINE_SECONDS = 30.0
 FAST = RelaySettings(
     idle_interval_seconds=0.02,
     lease_seconds=30,
@@ -56,26 +55,6 @@ FAST = RelaySettings(
     backoff_max_seconds=0.4,
     status_interval_seconds=0.2,
 )
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"not within {DEADLINE_SECONDS} s: {what}")
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlEventStore]:
-    migrate(database_url)
-    engine = create_engine_for(database_url)
-    try:
-        yield SqlEventStore(engine)
-    finally:
-        engine.dispose()
 
 
 @dataclass
@@ -122,11 +101,6 @@ class Broker:
         return received
 
 
-def _arn(sqs: Any, url: str) -> str:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(attributes["Attributes"]["QueueArn"])
-
-
 @pytest.fixture
 def broker(localstack: Any, queues: Callable[..., str], unique_name: str) -> Iterator[Broker]:
     sqs, sns, events = (
@@ -139,7 +113,7 @@ def broker(localstack: Any, queues: Callable[..., str], unique_name: str) -> Ite
     subscription = sns.subscribe(
         TopicArn=topic_arn,
         Protocol="sqs",
-        Endpoint=_arn(sqs, topic_capture),
+        Endpoint=arn_of(sqs, topic_capture),
         Attributes={"RawMessageDelivery": "true"},
         ReturnSubscriptionArn=True,
     )["SubscriptionArn"]
@@ -154,7 +128,9 @@ def broker(localstack: Any, queues: Callable[..., str], unique_name: str) -> Ite
         Name=rule, EventBusName=bus_name, EventPattern=json.dumps({"source": ["shop.orders"]})
     )
     events.put_targets(
-        Rule=rule, EventBusName=bus_name, Targets=[{"Id": "capture", "Arn": _arn(sqs, bus_capture)}]
+        Rule=rule,
+        EventBusName=bus_name,
+        Targets=[{"Id": "capture", "Arn": arn_of(sqs, bus_capture)}],
     )
     try:
         yield Broker(

@@ -5,53 +5,25 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from services.orders.adapters.event_store import SqlEventStore
-from services.orders.adapters.migrations import migrate
 from services.orders.application import OrderService
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.worker import OrderUpdatesWorker, WorkerSettings
 from shared import contracts
-from shared.database import create_engine_for
 from shared.envelope import Envelope
+from shared.tests.polling import eventually
+from shared.tests.queues import arn_of
 
 pytestmark = pytest.mark.integration
-
-DEADLINE_SECONDS = 30.0
-
-
-def eventually(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"not within {DEADLINE_SECONDS} s: {what}")
-
-
-@pytest.fixture
-def service(database_url: str) -> Iterator[OrderService]:
-    migrate(database_url)
-    engine = create_engine_for(database_url)
-    try:
-        yield OrderService(SqlEventStore(engine))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
 def sqs(localstack: Any) -> Any:
     return localstack.client("sqs")
-
-
-def _arn(sqs: Any, url: str) -> str:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return str(attributes["Attributes"]["QueueArn"])
 
 
 @pytest.fixture
@@ -61,7 +33,7 @@ def updates(sqs: Any, queues: Callable[..., str], unique_name: str) -> tuple[str
     queue = queues(
         f"{unique_name}-updates",
         VisibilityTimeout="1",
-        RedrivePolicy=json.dumps({"deadLetterTargetArn": _arn(sqs, dlq), "maxReceiveCount": "2"}),
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": "2"}),
     )
     return queue, dlq
 

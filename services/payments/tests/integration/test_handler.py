@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
-from services.inventory.tests.aws_events import BusCapture, LambdaContextDouble, failed_ids
 from services.payments.domain import Operation, Result, authorization_id_for
 from services.payments.handler import build_handler
 from services.payments.store import PaymentsStore, payments_authorizations, payments_operations
-from services.payments.tests.aws_events import as_lambda_record, fifo_record
 from shared.consumer import Clients, ConsumerSettings, LambdaHandler
 from shared.contracts import (
     AuthorizePayment,
@@ -26,6 +24,14 @@ from shared.contracts import (
 from shared.database import create_engine_for
 from shared.envelope import Envelope
 from shared.idempotency import idempotency_records
+from shared.tests.aws_events import (
+    LambdaContextDouble,
+    as_lambda_record,
+    failed_ids,
+    fifo_record,
+    sqs_event,
+)
+from shared.tests.bus_capture import BusCapture
 
 pytestmark = pytest.mark.integration
 
@@ -74,12 +80,6 @@ class Scenario:
     def results(self, order_id: str) -> list[tuple[Operation, Result]]:
         return [(op.operation, op.result) for op in self.store.operations(order_id)]
 
-    def replies(self, count: int, quiet_seconds: float = 0) -> list[dict[str, Any]]:
-        events = self.bus.received(until=lambda events: len(events) >= count)
-        if quiet_seconds:
-            events += self.bus.received(until=lambda _: False, timeout=quiet_seconds)
-        return events
-
     def remove(self) -> None:
         with self.store.engine.begin() as connection:
             for table in (payments_authorizations, payments_operations):
@@ -106,7 +106,7 @@ def fifo_event(*commands: Envelope | tuple[str, str]) -> dict[str, Any]:
         else fifo_record(*item)
         for item in commands
     ]
-    return {"Records": records}
+    return sqs_event(*records)
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_a_failure_holds_only_its_own_order_and_the_retry_succeeds(
         (Operation.CAPTURE, Result.CAPTURED),
     ]
     assert [op.attempt for op in scenario.store.operations(flaky)[:2]] == [1, 2]
-    replies = replies_by_order(scenario.replies(4))
+    replies = replies_by_order(scenario.bus.replies(4))
     assert replies == {
         paid: ["PaymentAuthorized", "PaymentCaptured"],
         flaky: ["PaymentAuthorized", "PaymentCaptured"],
@@ -186,7 +186,7 @@ def test_declines_say_why(scenario: Scenario, handler: LambdaHandler) -> None:
             event["detail-type"],
             event["detail"]["payload"]["reason"],
         )
-        for event in scenario.replies(2)
+        for event in scenario.bus.replies(2)
     }
     assert reasons == {
         poor: ("PaymentDeclined", "insufficient funds"),
@@ -224,7 +224,7 @@ def test_the_same_command_twice_charges_once(scenario: Scenario, handler: Lambda
         (Operation.AUTHORIZE, Result.AUTHORIZED),
         (Operation.CAPTURE, Result.CAPTURED),
     ]
-    assert sorted(e["detail-type"] for e in scenario.replies(2, quiet_seconds=2)) == [
+    assert sorted(e["detail-type"] for e in scenario.bus.replies(2, quiet_seconds=2)) == [
         "PaymentAuthorized",
         "PaymentCaptured",
     ]
@@ -277,7 +277,9 @@ def test_capture_or_void_of_an_unknown_authorization_is_recorded_without_reply(
         (Operation.VOID, Result.REJECTED),
     ]
     assert scenario.results(other)[-1] == (Operation.VOID, Result.REJECTED)
-    assert [e["detail-type"] for e in scenario.replies(1, quiet_seconds=2)] == ["PaymentAuthorized"]
+    assert [e["detail-type"] for e in scenario.bus.replies(1, quiet_seconds=2)] == [
+        "PaymentAuthorized"
+    ]
 
 
 def test_commands_from_a_real_fifo_queue_apply_in_order_per_order(
@@ -321,7 +323,7 @@ def test_commands_from_a_real_fifo_queue_apply_in_order_per_order(
         ).get("Messages", [])
         if not messages:
             continue
-        event = {"Records": [as_lambda_record(message, queue_arn) for message in messages]}
+        event = sqs_event(*(as_lambda_record(message, queue_arn) for message in messages))
         failed = set(failed_ids(handler(event, LambdaContextDouble())))
         for message in messages:
             if message["MessageId"] not in failed:
@@ -336,7 +338,7 @@ def test_commands_from_a_real_fifo_queue_apply_in_order_per_order(
         (Operation.AUTHORIZE, Result.AUTHORIZED),
         (Operation.VOID, Result.VOIDED),
     ]
-    assert replies_by_order(scenario.replies(4)) == {
+    assert replies_by_order(scenario.bus.replies(4)) == {
         kept: ["PaymentAuthorized", "PaymentCaptured"],
         cancelled: ["PaymentAuthorized", "PaymentVoided"],
     }

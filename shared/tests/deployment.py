@@ -3,17 +3,17 @@ host executor runs it, for tests of the packaged handler behind real triggers.""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from infra.packaging import BUILD_DIR, DEPS_STAMP, build_service
+from shared.tests.polling import eventually
+from shared.tests.queues import arn_of
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-T = TypeVar("T")
 
 
 def package(service: str, build_dir: Path) -> bytes:
@@ -25,18 +25,6 @@ def package(service: str, build_dir: Path) -> bytes:
         )
     artifact = build_service(service, deps, (deps / DEPS_STAMP).read_text(), build_dir=build_dir)
     return artifact.path.read_bytes()
-
-
-def eventually(check: Callable[[], T | None], what: str, seconds: float = 60) -> T:
-    """Poll ``check`` until it returns something truthy, failing with ``what`` at the deadline."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {seconds} s waiting for {what}")
-        time.sleep(0.2)
 
 
 class Functions:
@@ -125,30 +113,3 @@ def queue_with_dlq(
         ),
     )
     return queue_url, arn_of(sqs, queue_url), dlq_url
-
-
-def arn_of(sqs: Any, queue_url: str) -> str:
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    return str(attributes["Attributes"]["QueueArn"])
-
-
-def drain(sqs: Any, queue_url: str) -> list[str]:
-    """Bodies of the messages waiting in a queue (received and deleted)."""
-    bodies: list[str] = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
-def queue_is_empty(sqs: Any, queue_url: str) -> bool:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return all(value == "0" for value in attributes.values())
