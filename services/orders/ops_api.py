@@ -12,12 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from services.orders.api.operator import operator_guard
-from services.orders.api.problems import PROBLEM_JSON, ApiProblem
+from services.orders.api.problems import PROBLEM_JSON, ApiProblem, problem_response
 from services.orders.config import OrdersSettings
 from services.orders.operations import (
     AlarmState,
@@ -30,22 +29,6 @@ from services.orders.operations import (
 )
 
 
-def problem_json(problem: ApiProblem, instance: str) -> JSONResponse:
-    slug = problem.title.lower().replace(" ", "-")
-    return JSONResponse(
-        {
-            "type": f"/api/docs#problem-{slug}",
-            "title": problem.title,
-            "status": problem.status,
-            "detail": problem.detail,
-            "instance": instance,
-        },
-        status_code=problem.status,
-        media_type=PROBLEM_JSON,
-        headers=problem.headers,
-    )
-
-
 class ProblemRoute(APIRoute):
     """Answers an `ApiProblem` raised by a dependency or an endpoint as problem+json."""
 
@@ -56,7 +39,13 @@ class ProblemRoute(APIRoute):
             try:
                 return await handle(request)
             except ApiProblem as problem:
-                return problem_json(problem, request.url.path)
+                return problem_response(
+                    problem.status,
+                    problem.title,
+                    problem.detail,
+                    instance=request.url.path,
+                    headers=problem.headers,
+                )
 
         return handle_problems
 

@@ -39,6 +39,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from services.orders.adapters.event_store import RecordedEvent, metadata, read_events_after
@@ -242,6 +243,19 @@ def _contiguous(
     return batch
 
 
+def _put_summary(conn: Connection, **row: Any) -> None:
+    """Insert the order's summary or replace it whole, in one statement, so that projectors
+    applying the same OrderPlaced at once (a rebuild beside the running one) do not collide."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    upsert = dialect.insert(summaries_table).values(**row)
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[summaries_table.c.order_id],
+            set_={name: upsert.excluded[name] for name in row if name != "order_id"},
+        )
+    )
+
+
 def _apply(conn: Connection, event: RecordedEvent) -> None:
     """Apply one event to the summaries; events of other kinds or unreadable payloads of
     foreign streams are skipped (the log is shared by every writer of the store)."""
@@ -253,22 +267,20 @@ def _apply(conn: Connection, event: RecordedEvent) -> None:
             return
         if placed.order_id != event.stream_id:
             return
-        conn.execute(delete(summaries_table).where(summaries_table.c.order_id == event.stream_id))
-        conn.execute(
-            insert(summaries_table).values(
-                order_id=placed.order_id,
-                status=STATUS_AFTER["OrderPlaced"],
-                total_amount=placed.total.amount,
-                currency=placed.total.currency,
-                item_count=sum(line.quantity for line in placed.lines),
-                customer_email=placed.customer_email,
-                shipping_country=placed.shipping_country,
-                version=event.version,
-                last_position=event.position,
-                placed_at=event.recorded_at,
-                updated_at=event.recorded_at,
-                final_at=None,
-            )
+        _put_summary(
+            conn,
+            order_id=placed.order_id,
+            status=STATUS_AFTER["OrderPlaced"],
+            total_amount=placed.total.amount,
+            currency=placed.total.currency,
+            item_count=sum(line.quantity for line in placed.lines),
+            customer_email=placed.customer_email,
+            shipping_country=placed.shipping_country,
+            version=event.version,
+            last_position=event.position,
+            placed_at=event.recorded_at,
+            updated_at=event.recorded_at,
+            final_at=None,
         )
         return
     changes: dict[str, Any] = {

@@ -79,6 +79,7 @@ def test_every_route_needs_the_operator_token(client: TestClient, method: str, p
         "status": 403,
         "detail": "The operator token is not valid.",
         "instance": path,
+        "errors": [],
     }
     assert not_bearer.status_code == 401
 

@@ -4,12 +4,13 @@ rebuild gives the same rows, and a position that commits late is not skipped."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 
 from services.orders import projections
 from services.orders.adapters.event_store import SqlEventStore, events_table
@@ -356,3 +357,46 @@ def test_migration_0002_matches_the_read_model_and_key_tables(engine: Engine) ->
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": only_mine})
         assert compare_metadata(context, metadata) == []
+
+
+def test_two_projectors_placing_the_same_order_at_once_do_not_collide(
+    postgres: Engine, service: OrderService
+) -> None:
+    """A rebuild beside the running projector applies the same OrderPlaced twice at once: the
+    second waits for the first's row and replaces it instead of failing on the key."""
+    order_id = _place(service)
+    placed = service.store.read_stream(order_id)[0]
+    failures: list[BaseException] = []
+
+    def apply_alongside() -> None:
+        try:
+            with postgres.begin() as conn:
+                projections._apply(conn, placed)
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+
+    with postgres.connect() as first, first.begin():
+        projections._apply(first, placed)
+        second = threading.Thread(target=apply_alongside)
+        second.start()
+        deadline = time.monotonic() + 10
+        while not _waits_for_a_lock(postgres, "orders_summaries"):
+            assert second.is_alive() and time.monotonic() < deadline, failures
+            time.sleep(0.02)
+    second.join(timeout=10)
+
+    assert failures == []
+    row = _row(postgres, order_id)
+    assert row is not None and row["version"] == placed.version
+
+
+def _waits_for_a_lock(engine: Engine, table: str) -> bool:
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND query LIKE :table"
+            ),
+            {"table": f"%{table}%"},
+        ).scalar_one()
+    return bool(waiting)
