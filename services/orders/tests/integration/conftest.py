@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url, text
 
 from services.orders.adapters.event_store import SqlEventStore
 from services.orders.adapters.migrations import migrate
@@ -29,3 +29,23 @@ def store(engine: Engine) -> SqlEventStore:
 @pytest.fixture
 def service(engine: Engine) -> OrderService:
     return OrderService.for_engine(engine)
+
+
+@pytest.fixture
+def own_database_url(database_url: str, unique_name: str) -> Iterator[str]:
+    """A database of this test alone: on PostgreSQL a throwaway database, for a test whose
+    process would touch others' rows (a relay publishes every unsent record of its outbox, a
+    rebuild empties the read model)."""
+    if not database_url.startswith("postgresql"):
+        yield database_url
+        return
+    name = unique_name.replace("-", "_")
+    admin = create_engine_for(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield str(make_url(database_url).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

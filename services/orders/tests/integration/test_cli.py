@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import make_url, text
 
 from services.orders.adapters.event_store import NewEvent, OutboxMessage, SqlEventStore
 from services.orders.application import OrderService
@@ -55,25 +54,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def own_database_url(database_url: str, unique_name: str) -> Iterator[str]:
-    """A database of this test alone: on PostgreSQL a throwaway database, because a relay
-    started by the CLI publishes every unsent record of its outbox."""
-    if not database_url.startswith("postgresql"):
-        yield database_url
-        return
-    name = unique_name.replace("-", "_")
-    admin = create_engine_for(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield str(make_url(database_url).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

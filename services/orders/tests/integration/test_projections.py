@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from services.orders import projections
 from services.orders.adapters.event_store import SqlEventStore, events_table
+from services.orders.adapters.migrations import migrate
 from services.orders.application import OrderService
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.projections import (
@@ -34,6 +36,7 @@ from shared.contracts import (
     PaymentAuthorized,
     envelope_for,
 )
+from shared.database import create_engine_for
 
 pytestmark = pytest.mark.integration
 
@@ -192,7 +195,17 @@ def test_concurrent_projectors_apply_each_event_once(
     assert {row["version"] for row in rows} == {2}
 
 
-def test_a_rebuild_gives_the_same_rows(service: OrderService, engine: Engine) -> None:
+@pytest.fixture
+def own_engine(own_database_url: str) -> Iterator[Engine]:
+    """An engine on a database of this test alone: a rebuild empties every summary."""
+    migrate(own_database_url)
+    engine = create_engine_for(own_database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_a_rebuild_gives_the_same_rows(own_engine: Engine) -> None:
+    engine, service = own_engine, OrderService.for_engine(own_engine)
     orders = [_place(service, quantity=n) for n in (1, 2, 3)]
     service.cancel(orders[0])
     service.apply_reply(envelope_for(FraudCheckPassed(order_id=orders[1])))
