@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from services.orders.api.operator import operator_guard
-from services.orders.api.problems import PROBLEM_JSON, ApiProblem, problem_response
+from services.orders.api.problems import PROBLEM_JSON, ApiProblem
 from services.orders.config import OrdersSettings
 from services.orders.operations import (
     AlarmState,
@@ -39,13 +39,7 @@ class ProblemRoute(APIRoute):
             try:
                 return await handle(request)
             except ApiProblem as problem:
-                return problem_response(
-                    problem.status,
-                    problem.title,
-                    problem.detail,
-                    instance=request.url.path,
-                    headers=problem.headers,
-                )
+                return problem.response(request.url.path)
 
         return handle_problems
 

@@ -69,6 +69,16 @@ class ApiProblem(Exception):
         self.errors = errors or []
         self.headers = headers or {}
 
+    def response(self, instance: str) -> JSONResponse:
+        return problem_response(
+            self.status,
+            self.title,
+            self.detail,
+            instance=instance,
+            errors=self.errors,
+            headers=self.headers,
+        )
+
 
 def problem_response(
     status: int,
@@ -103,14 +113,7 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def install_problem_handlers(app: FastAPI) -> None:
     async def api_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiProblem)
-        return problem_response(
-            exc.status,
-            exc.title,
-            exc.detail,
-            instance=request.url.path,
-            errors=exc.errors,
-            headers=exc.headers,
-        )
+        return exc.response(request.url.path)
 
     async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

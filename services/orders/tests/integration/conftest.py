@@ -14,9 +14,15 @@ from shared.database import create_engine_for
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    migrate(database_url)
-    engine = create_engine_for(database_url)
+def orders_database_url(database_url: str) -> str:
+    """The database the orders fixtures migrate and use (a module may give its own)."""
+    return database_url
+
+
+@pytest.fixture
+def engine(orders_database_url: str) -> Iterator[Engine]:
+    migrate(orders_database_url)
+    engine = create_engine_for(orders_database_url)
     yield engine
     engine.dispose()
 

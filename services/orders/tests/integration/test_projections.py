@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ from sqlalchemy import Engine, func, insert, select, text
 
 from services.orders import projections
 from services.orders.adapters.event_store import SqlEventStore, events_table
-from services.orders.adapters.migrations import migrate
 from services.orders.application import OrderService
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.projections import (
@@ -36,7 +34,6 @@ from shared.contracts import (
     PaymentAuthorized,
     envelope_for,
 )
-from shared.database import create_engine_for
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +41,10 @@ NO_WAIT = timedelta(0)
 
 
 @pytest.fixture
-def engine(own_database_url: str) -> Iterator[Engine]:
+def orders_database_url(own_database_url: str) -> str:
     """A database of this test alone: its summaries table is the only one, and another test's
     projector (or rebuild) would write or empty this test's rows in a shared one."""
-    migrate(own_database_url)
-    engine = create_engine_for(own_database_url)
-    yield engine
-    engine.dispose()
+    return own_database_url
 
 
 @pytest.fixture
