@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
 
+from shared.tests.polling import eventually
 from tests.conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 CONSUMED_QUEUES = ("Inventory", "Email", "Analytics", "Payments", "OrderUpdates")
 DEAD_LETTER_TIMEOUT = 120
+_wait = partial(eventually, seconds=DEAD_LETTER_TIMEOUT, interval=0.5)
 
 
 def test_poison_in_every_queue_is_dead_lettered_alarmed_and_redriven(shop: Shop) -> None:
@@ -84,11 +85,3 @@ def _alarm_state(cloudwatch: Any, name: str) -> str:
 def _moved_back(sqs: Any, dlq_arn: str) -> bool:
     tasks = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"]
     return bool(tasks) and tasks[0]["Status"] == "COMPLETED"
-
-
-def _wait(condition: Callable[[], bool], what: str, timeout: float = DEAD_LETTER_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)

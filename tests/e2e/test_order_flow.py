@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
 
+from shared.tests.polling import eventually
 from tests.conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 FLOW_TIMEOUT = 60
+_wait = partial(eventually, seconds=FLOW_TIMEOUT, interval=0.2)
 RISKY_BASKET = [{"sku": "WATCH-006", "quantity": 2}]
 SUSPICIOUS_EMAIL_DOMAIN = "mailinator.com"
 
@@ -178,13 +181,3 @@ def _wait_for_mail(shop: Shop, recipient: str, count: int) -> list[str]:
 
     _wait(arrived, f"{count} e-mails to {recipient}")
     return subjects
-
-
-def _wait(condition: Any, what: str, timeout: float = FLOW_TIMEOUT) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)

@@ -7,15 +7,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 
+from shared.tests.polling import eventually
+from shared.tests.queues import queue_is_empty
 from tests.conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 REPLAY_TIMEOUT = 120
+_wait = partial(eventually, seconds=REPLAY_TIMEOUT, interval=0.5)
 
 
 def test_replaying_an_archive_window_changes_no_order(
@@ -49,7 +53,9 @@ def test_replaying_an_archive_window_changes_no_order(
         lambda: _replayed_types(sqs, replayed) >= {"OrderPlaced"},
         "the order's replayed events on the bus",
     )
-    _wait(lambda: _empty(sqs, shop.outputs["OrderUpdatesQueueUrl"]), "order-updates drained")
+    _wait(
+        lambda: queue_is_empty(sqs, shop.outputs["OrderUpdatesQueueUrl"]), "order-updates drained"
+    )
     unchanged = _timeline(shop, order["order_id"])
     assert unchanged == timeline
     assert shop.order(order["order_id"])["status"] == confirmed["status"]
@@ -106,22 +112,6 @@ def _replayed_types(sqs: Any, queue_url: str) -> set[str]:
         QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1
     )
     return {json.loads(m["Body"])["detail"]["type"] for m in received.get("Messages", [])}
-
-
-def _empty(sqs: Any, queue_url: str) -> bool:
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return all(value == "0" for value in attributes.values())
-
-
-def _wait(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + REPLAY_TIMEOUT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.5)
 
 
 def _timeline(shop: Shop, order_id: str) -> list[tuple[str, str]]:
