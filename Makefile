@@ -36,31 +36,31 @@ $(LS_VENV)/.installed: requirements/localstack.txt infra/localstack-ext/pyprojec
 install: $(VENV)/.installed $(LS_VENV)/.installed ## Create the virtual environments (pinned dependencies)
 
 demo: install ## Run the whole shop in the foreground (site http://shop.localhost:4566/) until Ctrl-C
-	$(PY) -m infra.stack run $(STACK_ARGS)
+	$(PY) -m infra.local.stack run $(STACK_ARGS)
 
 up: install ## Start the whole shop in the background; returns once everything answers
-	$(PY) -m infra.stack up $(STACK_ARGS)
+	$(PY) -m infra.local.stack up $(STACK_ARGS)
 
 down: ## Stop what `make up` started
-	@$(PYTHON) -m infra.stack down $(STACK_ARGS)
+	@$(PYTHON) -m infra.local.stack down $(STACK_ARGS)
 
 status: ## Show what runs and where
-	@$(PYTHON) -m infra.stack status $(STACK_ARGS)
+	@$(PYTHON) -m infra.local.stack status $(STACK_ARGS)
 
 localstack-up: install ## Start LocalStack on the host in the background (LOCALSTACK_PORT, PROFILE=test)
-	$(PY) -m infra.localstack_runner start --port $(LOCALSTACK_PORT) --profile $(or $(PROFILE),default)
+	$(PY) -m infra.local.localstack_runner start --port $(LOCALSTACK_PORT) --profile $(or $(PROFILE),default)
 
 localstack-down: ## Stop the background LocalStack
-	@$(PYTHON) -m infra.localstack_runner stop --port $(LOCALSTACK_PORT)
+	@$(PYTHON) -m infra.local.localstack_runner stop --port $(LOCALSTACK_PORT)
 
 localstack-status: ## Say whether LocalStack answers
-	@$(PYTHON) -m infra.localstack_runner status --port $(LOCALSTACK_PORT)
+	@$(PYTHON) -m infra.local.localstack_runner status --port $(LOCALSTACK_PORT)
 
 test: install ## Run the whole suite (unit, integration, end-to-end, browser) on a LocalStack of its own
-	$(PY) -m infra.packaging
-	$(PY) -m infra.localstack_runner start --port $(TEST_LOCALSTACK_PORT) --profile test
+	$(PY) -m infra.cloudformation.packaging
+	$(PY) -m infra.local.localstack_runner start --port $(TEST_LOCALSTACK_PORT) --profile test
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
-	  status=$$?; $(PY) -m infra.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status
+	  status=$$?; $(PY) -m infra.local.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status
 
 lint: $(VENV)/.installed ## Ruff and mypy
 	$(VENV)/bin/ruff check .
@@ -68,12 +68,12 @@ lint: $(VENV)/.installed ## Ruff and mypy
 	$(VENV)/bin/mypy
 
 bench: install ## Figures of every issue: local cloud, deploy, placement, pipeline (tables + build/*.json)
-	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m infra.bench
-	$(PY) -m infra.bench_placement --rounds 3 --json build/bench-placement.json
-	$(PY) -m infra.bench_pipeline $(STACK_ARGS) --budget 330
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m bench.startup
+	$(PY) -m bench.placement --rounds 3 --json build/bench-placement.json
+	$(PY) -m bench.pipeline $(STACK_ARGS) --budget 330
 
 package: $(VENV)/.installed ## Build the Lambda zips under build/lambda/ (only what changed)
-	$(PY) -m infra.packaging
+	$(PY) -m infra.cloudformation.packaging
 
 # The target follows AWS_ENDPOINT_URL: the host LocalStack by default; set it empty for AWS.
 deploy destroy: export AWS_ENDPOINT_URL ?= http://127.0.0.1:$(LOCALSTACK_PORT)
@@ -81,10 +81,10 @@ deploy destroy: export AWS_DEFAULT_REGION ?= us-east-1
 LOCAL_CREDENTIALS = $(if $(AWS_ENDPOINT_URL),AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-test} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-test})
 
 deploy: $(VENV)/.installed ## Create or update the stack (STACK=shop, PROFILE=default|test), upload the site
-	$(LOCAL_CREDENTIALS) $(PY) -m infra.deploy deploy --stack $(or $(STACK),shop) --profile $(or $(PROFILE),default)
+	$(LOCAL_CREDENTIALS) $(PY) -m infra.cloudformation.deploy deploy --stack $(or $(STACK),shop) --profile $(or $(PROFILE),default)
 
 destroy: $(VENV)/.installed ## Delete the stack (STACK=shop)
-	$(LOCAL_CREDENTIALS) $(PY) -m infra.deploy destroy --stack $(or $(STACK),shop)
+	$(LOCAL_CREDENTIALS) $(PY) -m infra.cloudformation.deploy destroy --stack $(or $(STACK),shop)
 
 compose-up: ## With a Docker engine: LocalStack 4.13.1 (Docker Lambdas) and PostgreSQL on 5433
 	docker compose up -d --wait

@@ -22,7 +22,7 @@ def localstack() -> Any:
     """A boto3-like session aimed at LocalStack (AWS_ENDPOINT_URL), failing clearly if down."""
     from localstack_client.session import Session
 
-    from infra.localstack_runner import health
+    from infra.local.localstack_runner import health
 
     endpoint = os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")

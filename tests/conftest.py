@@ -31,7 +31,7 @@ import boto3
 import httpx
 import pytest
 
-from infra import stack as shop_stack
+from infra.local import stack as shop_stack
 
 FINAL_STATUSES = frozenset({"confirmed", "cancelled"})
 

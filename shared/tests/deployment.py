@@ -1,5 +1,6 @@
-"""Deploying a service's Lambda zip (as ``infra.packaging`` builds it) on LocalStack, where the
-host executor runs it, for tests of the packaged handler behind real triggers."""
+"""Deploying a service's Lambda zip (as ``infra.cloudformation.packaging`` builds it) on
+LocalStack, where the host executor runs it, for tests of the packaged handler behind real
+triggers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.packaging import BUILD_DIR, DEPS_STAMP, build_service
+from infra.cloudformation.packaging import BUILD_DIR, DEPS_STAMP, build_service
 from shared.tests.polling import eventually
 from shared.tests.queues import arn_of
 
@@ -21,7 +22,8 @@ def package(service: str, build_dir: Path) -> bytes:
     deps = BUILD_DIR / "deps"
     if not (deps / DEPS_STAMP).exists():
         pytest.fail(
-            f"Lambda dependencies are not installed in {deps}: run python -m infra.packaging"
+            f"Lambda dependencies are not installed in {deps}: "
+            "run python -m infra.cloudformation.packaging"
         )
     artifact = build_service(service, deps, (deps / DEPS_STAMP).read_text(), build_dir=build_dir)
     return artifact.path.read_bytes()

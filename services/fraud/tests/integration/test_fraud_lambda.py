@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from infra.fraud_policy import FraudPolicy
+from services.fraud.public import FraudPolicy
 from shared.contracts import ORDERS_SOURCE, Money, OrderLine, OrderPlaced, envelope_for
 from shared.envelope import Envelope
 from shared.tests.deployment import Functions, package

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from infra import localstack_runner
-from infra.names import site_domain_name
+from infra.cloudformation.names import site_domain_name
+from infra.local import localstack_runner
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 LOCALSTACK_PYTHON = str(ROOT / ".venv-localstack" / "bin" / "python")
 
@@ -131,7 +131,7 @@ def deploy(layout: Layout) -> dict[str, str]:
     ]
     with layout.deploy_log.open("w") as log:
         done = subprocess.run(
-            [PYTHON, "-m", "infra.deploy", "deploy", *deploy_args],
+            [PYTHON, "-m", "infra.cloudformation.deploy", "deploy", *deploy_args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -140,7 +140,16 @@ def deploy(layout: Layout) -> dict[str, str]:
     if done.returncode:
         raise StepFailed(f"deploy exited with {done.returncode}; see {layout.deploy_log}")
     outputs = subprocess.run(
-        [PYTHON, "-m", "infra.deploy", "outputs", "--stack", layout.stack, "--format", "env"],
+        [
+            PYTHON,
+            "-m",
+            "infra.cloudformation.deploy",
+            "outputs",
+            "--stack",
+            layout.stack,
+            "--format",
+            "env",
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -266,7 +275,7 @@ def stop_orders(layout: Layout) -> None:
 def destroy(layout: Layout) -> None:
     """Delete the stack and the data of its services (used by test stacks)."""
     subprocess.run(
-        [PYTHON, "-m", "infra.deploy", "destroy", "--stack", layout.stack],
+        [PYTHON, "-m", "infra.cloudformation.deploy", "destroy", "--stack", layout.stack],
         env=aws_environment(layout),
         capture_output=True,
         cwd=ROOT,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "localstack-ext" / "shop_localstack_ext"
+PACKAGE = Path(__file__).resolve().parents[1] / "shop_localstack_ext"
 
 
 def load(name: str) -> ModuleType:

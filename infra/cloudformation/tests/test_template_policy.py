@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
-from infra.deploy import (
+from infra.cloudformation.deploy import (
     PROFILES,
     TEST_PROFILE,
     DeployError,
@@ -18,13 +18,13 @@ from infra.deploy import (
     parse_parameter_flags,
     resolve_parameters,
 )
-from infra.fraud_policy import FraudPolicy
-from infra.template import (
+from infra.cloudformation.template import (
     TEMPLATE_PATH,
     VISIBILITY_TO_FUNCTION_TIMEOUT,
     build_template,
     render,
 )
+from services.fraud.public import FraudPolicy
 
 TEMPLATE = build_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -76,7 +76,7 @@ def referenced_arn_targets(key: str) -> set[str]:
 
 
 def test_template_file_is_generated_from_the_python_definition() -> None:
-    assert TEMPLATE_PATH.read_text() == render(), "run `python -m infra.template`"
+    assert TEMPLATE_PATH.read_text() == render(), "run `python -m infra.cloudformation.template`"
 
 
 def test_cfn_lint_finds_nothing() -> None:

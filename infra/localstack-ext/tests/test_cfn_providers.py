@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from infra.tests.cloudformation import failures, outputs, settle
+from shared.tests.cloudformation import failures, outputs, settle
 
 pytestmark = pytest.mark.integration
 

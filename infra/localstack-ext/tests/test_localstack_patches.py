@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from infra.tests.cloudformation import failures, outputs, settle
-from infra.tests.lambda_zip import zip_of
+from shared.tests.cloudformation import failures, outputs, settle
+from shared.tests.lambda_zip import zip_of
 from shared.tests.queues import arn_of, receive_bodies
 
 pytestmark = pytest.mark.integration

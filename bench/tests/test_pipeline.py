@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.bench_pipeline import (
+from bench.pipeline import (
     RateStep,
     StoreCounts,
     backlog_grew,

@@ -5,8 +5,8 @@
   measured at the client, so it bounds the overhead the executor adds from above;
 - deploy: the whole stack from nothing onto a fresh LocalStack, then a second deploy (no change).
 
-`make bench` then runs `infra.bench_placement` (order placement against a bare insert) and
-`infra.bench_pipeline` (end-to-end latency, sustained rate, the emulator's ceilings).
+`make bench` then runs `bench.placement` (order placement against a bare insert) and
+`bench.pipeline` (end-to-end latency, sustained rate, the emulator's ceilings).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 import boto3
 
-from infra import deploy
-from infra.localstack_runner import ROOT, health, start, stop
+from infra.cloudformation import deploy
+from infra.local.localstack_runner import ROOT, health, start, stop
 
 PORT = 4568
 STARTS = 3

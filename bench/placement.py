@@ -1,6 +1,6 @@
 """Order placement against a bare insert, and the outbox relay's publish rate.
 
-``python -m infra.bench_placement`` (or ``measure()`` from ``infra/bench.py``) prints a table:
+``python -m bench.placement`` (or ``measure()`` from ``bench/startup.py``) prints a table:
 
 - placement: ``POST /api/orders`` with a fresh ``Idempotency-Key`` (what a retrying client
   sends) to the real orders API (``create_app``, as ``serve`` runs it)
@@ -123,7 +123,7 @@ def _server(factory: str, env: dict[str, str], port: int) -> Iterator[str]:
             "-m",
             "uvicorn",
             "--factory",
-            f"infra.bench_placement:{factory}",
+            f"bench.placement:{factory}",
             "--host",
             "127.0.0.1",
             "--port",
@@ -200,7 +200,7 @@ def _run_load(url: str, seconds: float, concurrency: int) -> dict[str, Any]:
         [
             sys.executable,
             "-m",
-            "infra.bench_placement",
+            "bench.placement",
             "load",
             url,
             "--seconds",
@@ -465,13 +465,13 @@ def measure(
     relay_orders: int = 1000,
     rounds: int = 5,
 ) -> dict[str, Any]:
-    """Every figure of this bench as a dict (for ``infra/bench.py``)."""
+    """Every figure of this bench as a dict (for ``bench/startup.py``)."""
     kinds = ["sqlite", *(["postgresql"] if _postgres_answers() else [])]
     figures: dict[str, Any] = {"placement": measure_placement(kinds, seconds, concurrency, rounds)}
     if endpoint is not None:
         figures["relay"] = measure_relay(endpoint, relay_orders)
     else:
-        from infra.localstack_runner import health, start, stop
+        from infra.local.localstack_runner import health, start, stop
 
         if health(LOCALSTACK_PORT):
             raise SystemExit(f"port {LOCALSTACK_PORT} already answers: pass --endpoint to use it")

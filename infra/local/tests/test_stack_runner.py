@@ -1,4 +1,4 @@
-"""`make demo` (``python -m infra.stack run``): the whole shop comes up, and Ctrl-C leaves no
+"""`make demo` (``python -m infra.local.stack run``): the whole shop comes up, and Ctrl-C leaves no
 process of it running."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.localstack_runner import STATE_DIR
+from infra.local.localstack_runner import STATE_DIR
 
 pytestmark = [pytest.mark.integration, pytest.mark.emulator_only]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def free_port() -> int:
@@ -49,7 +49,7 @@ def test_ctrl_c_stops_every_process_the_demo_started() -> None:
         [
             sys.executable,
             "-m",
-            "infra.stack",
+            "infra.local.stack",
             "run",
             "--stack",
             stack,

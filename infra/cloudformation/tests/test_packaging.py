@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import packaging
-from infra.packaging import (
+from infra.cloudformation import packaging
+from infra.cloudformation.packaging import (
     BOTOCORE_SERVICES,
     DEPS_STAMP,
     PackagingError,
@@ -17,7 +17,7 @@ from infra.packaging import (
     install_dependencies,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def write(path: Path, text: str) -> Path:

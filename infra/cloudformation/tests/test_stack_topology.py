@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from infra.deploy import (
+from infra.cloudformation.deploy import (
     TEST_PROFILE,
     DeployError,
     DeployResult,
@@ -25,9 +25,8 @@ from infra.deploy import (
     format_outputs,
     queue_depths,
 )
-from infra.fraud_policy import FraudPolicy
-from infra.names import site_domain_name
-from infra.template import (
+from infra.cloudformation.names import site_domain_name
+from infra.cloudformation.template import (
     ALL_VIEWER_EXCEPT_HOST_HEADER,
     CACHING_DISABLED,
     CACHING_OPTIMIZED,
@@ -35,6 +34,7 @@ from infra.template import (
     ORDER_EVENT_TYPES,
     build_template,
 )
+from services.fraud.public import FraudPolicy
 from shared.envelope import Envelope, parse_envelope
 
 pytestmark = [

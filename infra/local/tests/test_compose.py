@@ -7,12 +7,12 @@ from pathlib import Path
 
 import yaml
 
-from infra import packaging
-from infra.template import build_template
+from infra.cloudformation import packaging
+from infra.cloudformation.template import build_template
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-DEPLOY_SCRIPT = (ROOT / "infra" / "compose" / "deploy.sh").read_text()
+DEPLOY_SCRIPT = (ROOT / "infra" / "local" / "compose" / "deploy.sh").read_text()
 
 
 def test_localstack_image_is_the_version_the_host_runs() -> None:
@@ -25,7 +25,7 @@ def test_localstack_image_is_the_version_the_host_runs() -> None:
 
 def test_every_service_has_a_database_of_its_own() -> None:
     created = re.findall(
-        r"CREATE DATABASE (\w+);", (ROOT / "infra/compose/create-databases.sql").read_text()
+        r"CREATE DATABASE (\w+);", (ROOT / "infra/local/compose/create-databases.sql").read_text()
     )
     assert sorted(created) == sorted(("orders", *packaging.SERVICES))
     for service in packaging.SERVICES:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from infra.tests.lambda_zip import zip_of
+from shared.tests.lambda_zip import zip_of
 from shared.tests.queues import receive_bodies
 
 pytestmark = pytest.mark.integration
@@ -239,7 +239,7 @@ def test_an_environment_ends_when_localstack_is_killed(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from infra.localstack_runner import ROOT
+    from infra.local.localstack_runner import ROOT
 
     bootstrap = ROOT / "infra/localstack-ext/shop_localstack_ext/bootstrap.py"
     pid_file, ready_file = tmp_path / "runtime.pid", tmp_path / "ready"

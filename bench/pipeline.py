@@ -1,6 +1,6 @@
 """The order pipeline against the emulator's own ceiling (issue 8).
 
-``python -m infra.bench_pipeline`` (or ``measure()`` from ``infra/bench.py``) prints a table and
+``python -m bench.pipeline`` (or ``measure()`` from ``bench/startup.py``) prints a table and
 writes ``build/bench-pipeline.json``:
 
 - ceilings, with no application code, on the LocalStack of the stack and with its mapping
@@ -15,7 +15,7 @@ writes ``build/bench-pipeline.json``:
   ratio to the bare SQS -> Lambda ceiling; CPU and RSS of every stack process from /proc;
   time from ``up`` to ready when this bench started the stack.
 
-The load generator runs in its own process (``python -m infra.bench_pipeline load ...``).
+The load generator runs in its own process (``python -m bench.pipeline load ...``).
 """
 
 from __future__ import annotations
@@ -221,12 +221,12 @@ class MappingSettings:
     batch_size: int = 10
     batching_window_s: int = 0
     maximum_concurrency: int = 5
-    source: str = "infra.deploy test profile"
+    source: str = "infra.cloudformation.deploy test profile"
 
 
 def stack_mapping_settings(endpoint: str, stack: str | None) -> MappingSettings:
     """The settings of the stack's first standard-queue mapping, else the test profile's."""
-    from infra import deploy
+    from infra.cloudformation import deploy
 
     fallback = MappingSettings(
         batch_size=10,
@@ -654,7 +654,7 @@ def run_load(plan: LoadPlan) -> dict[str, Any]:
     """The load generator in its own process; its figures come back as JSON."""
     budget = (plan.seconds if plan.rate else plan.orders * plan.settle_s) + plan.settle_s + 60
     done = subprocess.run(
-        [sys.executable, "-m", "infra.bench_pipeline", "load", json.dumps(asdict(plan))],
+        [sys.executable, "-m", "bench.pipeline", "load", json.dumps(asdict(plan))],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -962,7 +962,7 @@ def sqs_deliveries(
 
 
 def log_of(endpoint: str) -> Path:
-    """The log ``infra.localstack_runner`` keeps for the LocalStack at ``endpoint``."""
+    """The log ``infra.local.localstack_runner`` keeps for the LocalStack at ``endpoint``."""
     return ROOT / ".localstack" / f"localstack-{urllib_port(endpoint)}.log"
 
 
@@ -999,7 +999,7 @@ def urllib_port(endpoint: str) -> int:
 
 
 def localstack_log_counts(log: Path, began: float, ended: float) -> dict[str, int] | None:
-    """Counts of ``count_log_lines`` in the log ``infra.localstack_runner`` keeps (None: no log)."""
+    """Counts of ``count_log_lines`` in the LocalStack runner's log (None: no log)."""
     try:
         lines = log.read_text(errors="replace").splitlines()
     except OSError:
@@ -1273,7 +1273,7 @@ class Target:
 
 
 def _answers(target: Target) -> bool:
-    from infra import localstack_runner, stack
+    from infra.local import localstack_runner, stack
 
     return (
         localstack_runner.health(target.port) is not None
@@ -1284,11 +1284,11 @@ def _answers(target: Target) -> bool:
 @contextmanager
 def running_stack(target: Target) -> Iterator[tuple[Target, float | None]]:
     """The stack at ``target`` when it answers; else a ``bench`` stack on the private port,
-    brought up (timed) with ``infra.stack`` and destroyed afterwards."""
+    brought up (timed) with ``infra.local.stack`` and destroyed afterwards."""
     if _answers(target):
         yield target, None
         return
-    from infra import stack
+    from infra.local import stack
 
     layout = stack.Layout(BENCH_STACK, BENCH_PORT, BENCH_API_PORT)
     own = Target(BENCH_STACK, BENCH_PORT, BENCH_API_PORT, layout.site_host)
@@ -1308,7 +1308,7 @@ def running_stack(target: Target) -> Iterator[tuple[Target, float | None]]:
 
 
 def _localstack_answers(port: int) -> bool:
-    from infra import localstack_runner
+    from infra.local import localstack_runner
 
     return localstack_runner.health(port) is not None
 
@@ -1604,8 +1604,8 @@ def measure(
     step_seconds: float = STEP_SECONDS,
     light_orders: int = 20,
 ) -> dict[str, Any]:
-    """Every figure of this bench as a dict (for ``infra/bench.py``)."""
-    from infra.stack import Layout
+    """Every figure of this bench as a dict (for ``bench/startup.py``)."""
+    from infra.local.stack import Layout
 
     began = time.monotonic()
     wanted = Target(stack, port, api_port, site_host or Layout(stack, port, api_port).site_host)

@@ -6,7 +6,7 @@ manylinux wheels into `build/lambda/deps/` (reinstalled only when that file chan
 sorted and carry a fixed timestamp and mode, so the same inputs give the same bytes; a digest of
 the inputs stored next to each zip decides whether it is rebuilt.
 
-    python -m infra.packaging [service ...]
+    python -m infra.cloudformation.packaging [service ...]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / "build" / "lambda"
 REQUIREMENTS = ROOT / "requirements" / "lambda.txt"
 SERVICES = ("inventory", "email", "analytics", "payments", "fraud")

@@ -1,11 +1,12 @@
 """Deploy, inspect and operate the stack, through boto3 only.
 
-    python -m infra.deploy deploy   [--stack shop] [--profile default|test] [--parameter K=V ...]
-    python -m infra.deploy destroy  [--stack shop]
-    python -m infra.deploy outputs  [--stack shop] [--format text|env|json]
-    python -m infra.deploy dlq      [--stack shop]
-    python -m infra.deploy redrive  [--stack shop] --queue inventory|email|analytics|payments|...
-    python -m infra.deploy replay   [--stack shop] --start ISO --end ISO
+    python -m infra.cloudformation.deploy deploy   [--stack shop] [--profile default|test]
+                                           [--parameter K=V ...]
+    python -m infra.cloudformation.deploy destroy  [--stack shop]
+    python -m infra.cloudformation.deploy outputs  [--stack shop] [--format text|env|json]
+    python -m infra.cloudformation.deploy dlq      [--stack shop]
+    python -m infra.cloudformation.deploy redrive  [--stack shop] --queue <name>
+    python -m infra.cloudformation.deploy replay   [--stack shop] --start ISO --end ISO
 
 The target follows the configuration: with `AWS_ENDPOINT_URL` set (LocalStack) the emulator
 parameters apply (SQLite databases under `.data/<stack>/`, site `shop.localhost`, plain-HTTP
@@ -35,15 +36,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra import packaging
-from infra.names import site_domain_name
-from infra.template import VISIBILITY_TO_FUNCTION_TIMEOUT, build_template, pascal
+from infra.cloudformation import packaging
+from infra.cloudformation.names import site_domain_name
+from infra.cloudformation.template import VISIBILITY_TO_FUNCTION_TIMEOUT, build_template, pascal
 from shared import aws
 from shared.settings import AwsSettings
 
 Json = dict[str, Any]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FRONTEND_DIR = ROOT / "frontend"
 MAX_TEMPLATE_BODY_BYTES = 51_200
 CAPABILITIES = ["CAPABILITY_IAM"]

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from infra.tests.cloudformation import failures, outputs, settle
+from shared.tests.cloudformation import failures, outputs, settle
 
 pytestmark = pytest.mark.integration
 
