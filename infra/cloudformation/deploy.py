@@ -1,4 +1,5 @@
-"""Deploy, inspect and operate the stack, through boto3 only.
+"""Create, update and delete the stack through change sets (boto3 only), and the command line of
+every stack operation.
 
     python -m infra.cloudformation.deploy deploy   [--stack shop] [--profile default|test]
                                            [--parameter K=V ...]
@@ -12,44 +13,56 @@ The target follows the configuration: with `AWS_ENDPOINT_URL` set (LocalStack) t
 parameters apply (SQLite databases under `.data/<stack>/`, site `shop.localhost`, plain-HTTP
 origins); without it, AWS, where the database URLs must be given as parameters. Parameter values
 stack up: template defaults (production), then the emulator values, then the `--profile`, then
-`--parameter` flags.
+`--parameter` flags (`profiles`). A deploy uploads the Lambda zips (`artifacts`), creates or
+updates the stack, then syncs the site (`site_content`); `dlq`, `redrive` and `replay` are in
+`operations`.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import mimetypes
 import os
-import re
 import shutil
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from infra.cloudformation import packaging
-from infra.cloudformation.names import site_domain_name
-from infra.cloudformation.template import VISIBILITY_TO_FUNCTION_TIMEOUT, build_template, pascal
-from shared import aws
-from shared.settings import AwsSettings
+from infra.cloudformation.artifacts import artifacts_bucket, template_source, upload_code
+from infra.cloudformation.operations import DEAD_LETTER_QUEUES, queue_depths, redrive, replay
+from infra.cloudformation.profiles import (
+    PROFILES,
+    TEST_PROFILE,
+    local_data_dir,
+    parse_parameter_flags,
+    resolve_parameters,
+)
+from infra.cloudformation.site_content import empty_bucket, invalidate, upload_frontend
+from infra.cloudformation.target import DeployError, Target, describe_stack, stack_outputs
+from infra.cloudformation.topology.blocks import Json
 
-Json = dict[str, Any]
+# What callers of `deploy()` need, importable from here.
+__all__ = [
+    "TEST_PROFILE",
+    "DeployError",
+    "DeployResult",
+    "Target",
+    "deploy",
+    "destroy",
+    "format_outputs",
+    "local_data_dir",
+    "main",
+]
 
-ROOT = Path(__file__).resolve().parents[2]
-FRONTEND_DIR = ROOT / "frontend"
-MAX_TEMPLATE_BODY_BYTES = 51_200
+FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
 CAPABILITIES = ["CAPABILITY_IAM"]
-# Physical names append up to 17 characters to the stack name (rule names allow 64, archives 48).
-STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,29}$")
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 # LocalStack 4.13.1 reports these types updated without updating them (their providers have no
 # update handler; the engine logs a warning and keeps the old resource), so the deploy refuses
@@ -67,23 +80,6 @@ EMULATOR_UNUPDATABLE_TYPES = frozenset(
 )
 UNUPDATABLE_STATES = ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED", "DELETE_FAILED")
 
-# Short timings for tests and demos; every other value keeps the template's production default.
-TEST_PROFILE = {
-    "FunctionTimeoutSeconds": "3",
-    "QueueVisibilityTimeoutSeconds": "18",
-    "MaxReceiveCount": "2",
-    "MaximumBatchingWindowSeconds": "0",
-    "MaximumConcurrency": "5",
-    "FraudMaximumRetryAttempts": "0",
-    "FraudMaximumEventAgeSeconds": "60",
-    "FraudFunctionRetryAttempts": "0",
-    "ArchiveRetentionDays": "1",
-    "LogRetentionDays": "1",
-    "AlarmPeriodSeconds": "10",
-    "PowertoolsLogLevel": "DEBUG",
-}
-PROFILES: dict[str, dict[str, str]] = {"default": {}, "test": TEST_PROFILE}
-
 # Outputs the orders service reads, under the names of its settings (ORDERS_*).
 ORDERS_ENVIRONMENT = {
     "ORDERS_TOPIC_ARN": "OrderEventsTopicArn",
@@ -91,61 +87,6 @@ ORDERS_ENVIRONMENT = {
     "ORDERS_EVENT_BUS_NAME": "EventBusName",
     "ORDERS_UPDATES_QUEUE_URL": "OrderUpdatesQueueUrl",
 }
-# The queues `redrive --queue` knows: (DLQ output, source queue output or None for the DLQ of an
-# EventBridge target and its function, whose events go back on the bus).
-DEAD_LETTER_QUEUES: dict[str, tuple[str, str | None]] = {
-    "inventory": ("InventoryDlqUrl", "InventoryQueueUrl"),
-    "email": ("EmailDlqUrl", "EmailQueueUrl"),
-    "analytics": ("AnalyticsDlqUrl", "AnalyticsQueueUrl"),
-    "payments": ("PaymentsDlqUrl", "PaymentsQueueUrl"),
-    "order-updates": ("OrderUpdatesDlqUrl", "OrderUpdatesQueueUrl"),
-    "fraud": ("FraudDlqUrl", None),
-}
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".svg": "image/svg+xml",
-    ".webmanifest": "application/manifest+json",
-    ".ico": "image/x-icon",
-}
-
-
-class DeployError(RuntimeError):
-    """Deployment or an operation failed; the message says what and where."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where to deploy: AWS (no endpoint) or an emulator at `endpoint_url`."""
-
-    stack_name: str
-    region: str
-    endpoint_url: str | None
-
-    def __post_init__(self) -> None:
-        if not STACK_NAME.match(self.stack_name):
-            raise DeployError(
-                f"stack name {self.stack_name!r} must start with a letter and hold at most 30"
-                " letters, digits and hyphens (resource names are derived from it)"
-            )
-
-    @property
-    def is_emulator(self) -> bool:
-        return self.endpoint_url is not None
-
-    def client(self, service: str, retries: int = 4) -> Any:
-        """A client of the shared (cached) factory aimed at this target."""
-        settings = AwsSettings(
-            aws_region=self.region, aws_endpoint_url=self.endpoint_url, aws_max_attempts=retries
-        )
-        return aws.client(service, settings)
-
-    @property
-    def poll_seconds(self) -> float:
-        return 0.25 if self.is_emulator else 5.0
 
 
 @dataclass(frozen=True)
@@ -155,204 +96,6 @@ class DeployResult:
     outputs: dict[str, str]
     uploaded_frontend_files: int
     messages: list[str]
-
-
-@cache
-def template_parameters() -> Json:
-    """The template's parameter declarations (name -> Type, Default, ...)."""
-    declarations: Json = build_template()["Parameters"]
-    return declarations
-
-
-def parse_parameter_flags(flags: Iterable[str]) -> dict[str, str]:
-    """`Key=Value` flags, each key a parameter of the template."""
-    known = set(template_parameters())
-    result: dict[str, str] = {}
-    for flag in flags:
-        key, separator, value = flag.partition("=")
-        if not separator:
-            raise DeployError(f"--parameter {flag!r} is not Key=Value")
-        if key not in known:
-            raise DeployError(
-                f"--parameter {key} is not a template parameter; known: {sorted(known)}"
-            )
-        result[key] = value
-    return result
-
-
-def local_data_dir(stack_name: str) -> Path:
-    """Where the SQLite databases of a stack on the emulator live."""
-    return ROOT / ".data" / stack_name
-
-
-def emulator_parameters(stack_name: str, orders_api_port: int) -> dict[str, str]:
-    """What differs on LocalStack: local databases, site name, plain HTTP origins."""
-    data_dir = local_data_dir(stack_name)
-    databases = {
-        f"{pascal(service)}DatabaseUrl": f"sqlite:///{data_dir / f'{service}.db'}"
-        for service in packaging.SERVICES
-    }
-    return {
-        "DeploymentTarget": "emulator",
-        "SiteDomainName": site_domain_name(stack_name),
-        # The stack creates and deletes its sender identity: one address per stack, so that
-        # deleting a stack leaves the senders of other stacks on the same emulator verified.
-        "SenderEmail": f"orders@{stack_name.lower()}.shop.localhost",
-        "OrdersApiDomain": "127.0.0.1",
-        "OrdersApiPort": str(orders_api_port),
-        "OrdersApiProtocol": "http-only",
-        "FunctionUrlOriginProtocol": "http-only",
-        "ViewerProtocolPolicy": "allow-all",
-        "PowertoolsTraceDisabled": "true",
-        **databases,
-    }
-
-
-def resolve_parameters(
-    target: Target, profile: str, overrides: Mapping[str, str], orders_api_port: int
-) -> dict[str, str]:
-    """Emulator values, then the profile, then overrides; fails naming missing parameters."""
-    if profile not in PROFILES:
-        raise DeployError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
-    values: dict[str, str] = {}
-    if target.is_emulator:
-        values |= emulator_parameters(target.stack_name, orders_api_port)
-    values |= PROFILES[profile]
-    values |= overrides
-    missing = [
-        name
-        for name, spec in template_parameters().items()
-        if "Default" not in spec
-        and name not in values
-        and not name.endswith("CodeKey")
-        and name != "ArtifactsBucket"
-    ]
-    if missing:
-        raise DeployError(
-            "these parameters have no value (give --parameter Name=value): " + ", ".join(missing)
-        )
-    check_visibility_timeout(values)
-    return values
-
-
-def check_visibility_timeout(values: Mapping[str, str]) -> None:
-    """Queue visibility must be at least six function timeouts, or messages run twice."""
-
-    def value_of(name: str) -> int:
-        text = values.get(name, str(template_parameters()[name]["Default"]))
-        try:
-            return int(text)
-        except ValueError as error:
-            raise DeployError(f"parameter {name} must be a whole number, got {text!r}") from error
-
-    timeout = value_of("FunctionTimeoutSeconds")
-    visibility = value_of("QueueVisibilityTimeoutSeconds")
-    if visibility < VISIBILITY_TO_FUNCTION_TIMEOUT * timeout:
-        raise DeployError(
-            f"QueueVisibilityTimeoutSeconds {visibility} is less than "
-            f"{VISIBILITY_TO_FUNCTION_TIMEOUT} x FunctionTimeoutSeconds {timeout}"
-        )
-
-
-# -- artifacts --------------------------------------------------------------------------------
-
-
-def artifacts_bucket(target: Target) -> str:
-    """The account's artifacts bucket, created (private) when missing.
-
-    One per account and region, shared by every stack: keys are content hashes, so a zip that
-    another stack already uploaded is not uploaded again. `destroy` leaves it in place.
-    """
-    account = target.client("sts").get_caller_identity()["Account"]
-    name = f"shop-artifacts-{account}-{target.region}"
-    s3 = target.client("s3")
-    try:
-        s3.head_bucket(Bucket=name)
-        return name
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
-            raise DeployError(f"artifacts bucket {name} is not usable: {error}") from error
-    create: dict[str, Any] = {"Bucket": name}
-    if target.region != "us-east-1":
-        create["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
-    try:
-        s3.create_bucket(**create)
-    except ClientError as error:  # another deploy created it meanwhile
-        if error.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
-            raise
-    s3.put_public_access_block(
-        Bucket=name,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
-    return name
-
-
-def upload_if_missing(target: Target, bucket: str, key: str, body: Callable[[], bytes]) -> bool:
-    """Upload under a content-addressed key unless already there; True when uploaded."""
-    s3 = target.client("s3")
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return False
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
-            raise
-    s3.put_object(Bucket=bucket, Key=key, Body=body())
-    return True
-
-
-def upload_code(target: Target, bucket: str, messages: list[str]) -> dict[str, str]:
-    """Package every service and upload the zips; returns the code-key parameters."""
-    began = time.monotonic()
-    artifacts = packaging.build_all()
-    keys: dict[str, str] = {}
-    for artifact in artifacts:
-        key = f"lambda/{artifact.service}-{artifact.sha256}.zip"
-        upload_if_missing(target, bucket, key, artifact.path.read_bytes)
-        keys[f"{pascal(artifact.service)}CodeKey"] = key
-        if not artifact.has_service_code:
-            messages.append(
-                f"services/{artifact.service}/ does not exist yet: its functions fail to import"
-            )
-    messages.append(
-        f"packaged and uploaded {len(artifacts)} zips in {time.monotonic() - began:.1f} s"
-    )
-    return keys
-
-
-def template_source(target: Target, bucket: str) -> dict[str, str]:
-    """TemplateBody, or TemplateURL of an uploaded copy when the body is too large."""
-    body = json.dumps(build_template(), separators=(",", ":"), sort_keys=True)
-    if len(body.encode()) <= MAX_TEMPLATE_BODY_BYTES:
-        return {"TemplateBody": body}
-    key = f"templates/{hashlib.sha256(body.encode()).hexdigest()}.json"
-    upload_if_missing(target, bucket, key, body.encode)
-    return {"TemplateURL": f"https://{bucket}.s3.{target.region}.amazonaws.com/{key}"}
-
-
-# -- the stack --------------------------------------------------------------------------------
-
-
-def describe_stack(target: Target) -> dict[str, Any] | None:
-    try:
-        stacks = target.client("cloudformation").describe_stacks(StackName=target.stack_name)
-    except ClientError as error:
-        if "does not exist" in str(error):
-            return None
-        raise
-    stack: dict[str, Any] = stacks["Stacks"][0]
-    return None if stack["StackStatus"] == "DELETE_COMPLETE" else stack
-
-
-def stack_outputs(target: Target) -> dict[str, str]:
-    stack = describe_stack(target)
-    if stack is None:
-        raise DeployError(f"stack {target.stack_name} does not exist: run `make deploy` first")
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
 def failure_events(target: Target, since: datetime) -> list[str]:
@@ -462,59 +205,6 @@ def create_or_update_stack(
     return "created" if existing is None else "updated"
 
 
-def content_type(path: Path) -> str:
-    return (
-        CONTENT_TYPES.get(path.suffix)
-        or mimetypes.guess_type(path.name)[0]
-        or "application/octet-stream"
-    )
-
-
-def is_excluded_from_site(relative: Path) -> bool:
-    """The site's tests, caches and hidden files stay out of the bucket."""
-    return any(part.startswith(".") or part in ("tests", "__pycache__") for part in relative.parts)
-
-
-def upload_frontend(target: Target, bucket: str, frontend_dir: Path) -> int:
-    """Sync `frontend_dir` into the site bucket (changed files only); return files changed."""
-    s3 = target.client("s3")
-    remote: dict[str, str] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for item in page.get("Contents", []):
-            remote[item["Key"]] = item["ETag"].strip('"')
-    local = {
-        path.relative_to(frontend_dir).as_posix(): path
-        for path in sorted(frontend_dir.rglob("*"))
-        if path.is_file() and not is_excluded_from_site(path.relative_to(frontend_dir))
-    }
-    changed = 0
-    for key, path in local.items():
-        body = path.read_bytes()
-        if remote.get(key) == hashlib.md5(body, usedforsecurity=False).hexdigest():
-            continue
-        cache = "no-cache" if path.suffix == ".html" else "public, max-age=300"
-        s3.put_object(
-            Bucket=bucket, Key=key, Body=body, ContentType=content_type(path), CacheControl=cache
-        )
-        changed += 1
-    for key in sorted(set(remote) - set(local)):
-        s3.delete_object(Bucket=bucket, Key=key)
-        changed += 1
-    return changed
-
-
-def invalidate(target: Target, distribution_id: str) -> str:
-    response = target.client("cloudfront").create_invalidation(
-        DistributionId=distribution_id,
-        InvalidationBatch={
-            "Paths": {"Quantity": 1, "Items": ["/*"]},
-            "CallerReference": f"deploy-{time.time_ns()}",
-        },
-    )
-    invalidation_id: str = response["Invalidation"]["Id"]
-    return invalidation_id
-
-
 def deploy(
     target: Target,
     profile: str = "default",
@@ -542,18 +232,6 @@ def deploy(
     return DeployResult(stack_change, time.monotonic() - began, outputs, uploaded, messages)
 
 
-def empty_bucket(target: Target, bucket: str) -> None:
-    """Delete every object version so that CloudFormation can delete the bucket."""
-    s3 = target.client("s3")
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        objects = [
-            {"Key": item["Key"], "VersionId": item["VersionId"]}
-            for item in page.get("Versions", []) + page.get("DeleteMarkers", [])
-        ]
-        if objects:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-
-
 def destroy(target: Target) -> bool:
     """Delete the stack (emptying the site bucket first) and, on the emulator, its local
     databases; False when there was no stack."""
@@ -572,110 +250,6 @@ def destroy(target: Target) -> bool:
     if target.is_emulator:
         shutil.rmtree(local_data_dir(target.stack_name), ignore_errors=True)
     return stack is not None
-
-
-# -- operations -------------------------------------------------------------------------------
-
-
-def queue_depths(target: Target) -> list[tuple[str, int, int]]:
-    """(queue name, visible, in flight) of every queue, each followed by its dead-letter queue."""
-    outputs = stack_outputs(target)
-    sqs = target.client("sqs")
-    rows = []
-    for dlq_output, source_output in DEAD_LETTER_QUEUES.values():
-        for output in (source_output, dlq_output):
-            if output is None:
-                continue
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=outputs[output],
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                ],
-            )["Attributes"]
-            rows.append(
-                (
-                    outputs[output].rsplit("/", 1)[-1],
-                    int(attributes["ApproximateNumberOfMessages"]),
-                    int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-                )
-            )
-    return rows
-
-
-def redrive(target: Target, queue: str) -> str:
-    """Move every message of `queue`'s dead-letter queue back to where it came from."""
-    if queue not in DEAD_LETTER_QUEUES:
-        known = ", ".join(DEAD_LETTER_QUEUES)
-        raise DeployError(f"no dead-letter queue for {queue!r}; choose one of {known}")
-    dlq_output, source_output = DEAD_LETTER_QUEUES[queue]
-    outputs = stack_outputs(target)
-    if source_output is None:
-        return redrive_to_bus(target, outputs[dlq_output], outputs["EventBusName"])
-    sqs = target.client("sqs")
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=outputs[dlq_output], AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sqs.start_message_move_task(SourceArn=dlq_arn)
-    while True:
-        # the most recent task of this source comes first
-        task = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"][0]
-        if task["Status"] != "RUNNING":
-            moved = task.get("ApproximateNumberOfMessagesMoved", 0)
-            reason = f": {task['FailureReason']}" if task.get("FailureReason") else ""
-            return f"redrive of {queue}: {task['Status']}, {moved} message(s) moved{reason}"
-        time.sleep(target.poll_seconds)
-
-
-def redrive_to_bus(target: Target, dlq_url: str, bus_name: str) -> str:
-    """Put the events of an EventBridge-target DLQ back on the bus, deleting each once sent."""
-    sqs, events = target.client("sqs"), target.client("events")
-    moved = 0
-    while True:
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return f"{moved} event(s) put back on bus {bus_name}"
-        for message in messages:
-            event = json.loads(message["Body"])
-            events.put_events(
-                Entries=[
-                    {
-                        "EventBusName": bus_name,
-                        "Source": event["source"],
-                        "DetailType": event["detail-type"],
-                        "Detail": json.dumps(event["detail"]),
-                    }
-                ]
-            )
-            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-
-
-def replay(target: Target, start: datetime, end: datetime) -> str:
-    """Replay the archive's events of [start, end) onto the bus; waits for the replay to end."""
-    if end <= start:
-        raise DeployError(
-            f"replay window is empty: --end {end.isoformat()} <= --start {start.isoformat()}"
-        )
-    outputs = stack_outputs(target)
-    # No retries: a retried StartReplay would only answer that the replay already exists.
-    events = target.client("events", retries=0)
-    archive = events.describe_archive(ArchiveName=outputs["ArchiveName"])
-    name = f"{target.stack_name}-replay-{uuid.uuid4().hex[:8]}"[-64:]
-    events.start_replay(
-        ReplayName=name,
-        EventSourceArn=archive["ArchiveArn"],
-        EventStartTime=start,
-        EventEndTime=end,
-        Destination={"Arn": outputs["EventBusArn"]},
-    )
-    while True:
-        state = events.describe_replay(ReplayName=name)
-        if state["State"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            if state["State"] != "COMPLETED":
-                raise DeployError(f"replay {name} {state['State']}: {state.get('StateReason', '')}")
-            return f"replay {name} completed"
-        time.sleep(target.poll_seconds)
 
 
 # -- command line -----------------------------------------------------------------------------

@@ -24,10 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.cloudformation.template import LAMBDA_SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = ROOT / "build" / "lambda"
 REQUIREMENTS = ROOT / "requirements" / "lambda.txt"
-SERVICES = ("inventory", "email", "analytics", "payments", "fraud")
 
 # Bump when the layout of a zip changes, so that every zip is rebuilt.
 FORMAT_VERSION = "2"
@@ -235,7 +236,7 @@ def build_all(
 ) -> list[Artifact]:
     """Build every requested (default: every) service's zip."""
     deps = build_dir / "deps"
-    chosen = list(services) if services is not None else list(SERVICES)
+    chosen = list(services) if services is not None else list(LAMBDA_SERVICES)
     with exclusive(build_dir):
         deps_digest = install_dependencies(root / "requirements" / "lambda.txt", deps)
         return [build_service(service, deps, deps_digest, root, build_dir) for service in chosen]
@@ -243,11 +244,15 @@ def build_all(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("services", nargs="*", help=f"some of {', '.join(SERVICES)} (default: all)")
+    parser.add_argument(
+        "services", nargs="*", help=f"some of {', '.join(LAMBDA_SERVICES)} (default: all)"
+    )
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.services) - set(SERVICES))
+    unknown = sorted(set(args.services) - set(LAMBDA_SERVICES))
     if unknown:
-        parser.error(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+        parser.error(
+            f"unknown service(s) {', '.join(unknown)}; known: {', '.join(LAMBDA_SERVICES)}"
+        )
     began = time.monotonic()
     try:
         artifacts = build_all(args.services or None)

@@ -15,24 +15,18 @@ from typing import Any
 
 import pytest
 
-from infra.cloudformation.deploy import (
-    TEST_PROFILE,
-    DeployError,
-    DeployResult,
-    Target,
-    deploy,
-    destroy,
-    format_outputs,
-    queue_depths,
-)
+from infra.cloudformation.deploy import DeployResult, deploy, destroy, format_outputs
 from infra.cloudformation.names import site_domain_name
-from infra.cloudformation.template import (
+from infra.cloudformation.operations import queue_depths
+from infra.cloudformation.profiles import TEST_PROFILE
+from infra.cloudformation.target import DeployError, Target
+from infra.cloudformation.template import build_template
+from infra.cloudformation.topology.messaging import ORDER_EVENT_TYPES
+from infra.cloudformation.topology.site import (
     ALL_VIEWER_EXCEPT_HOST_HEADER,
     CACHING_DISABLED,
     CACHING_OPTIMIZED,
     CLOUDFRONT_ALIAS_ZONE_ID,
-    ORDER_EVENT_TYPES,
-    build_template,
 )
 from services.fraud.public import FraudPolicy
 from shared.envelope import Envelope, parse_envelope

@@ -9,21 +9,16 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
-from infra.cloudformation.deploy import (
+from infra.cloudformation.profiles import (
     PROFILES,
     TEST_PROFILE,
-    DeployError,
-    Target,
     emulator_parameters,
     parse_parameter_flags,
     resolve_parameters,
 )
-from infra.cloudformation.template import (
-    TEMPLATE_PATH,
-    VISIBILITY_TO_FUNCTION_TIMEOUT,
-    build_template,
-    render,
-)
+from infra.cloudformation.target import DeployError, Target
+from infra.cloudformation.template import TEMPLATE_PATH, build_template, render
+from infra.cloudformation.topology.parameters import VISIBILITY_TO_FUNCTION_TIMEOUT
 from services.fraud.public import FraudPolicy
 
 TEMPLATE = build_template()

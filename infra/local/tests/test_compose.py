@@ -7,8 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from infra.cloudformation import packaging
-from infra.cloudformation.template import build_template
+from infra.cloudformation.template import LAMBDA_SERVICES, build_template
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -27,8 +26,8 @@ def test_every_service_has_a_database_of_its_own() -> None:
     created = re.findall(
         r"CREATE DATABASE (\w+);", (ROOT / "infra/local/compose/create-databases.sql").read_text()
     )
-    assert sorted(created) == sorted(("orders", *packaging.SERVICES))
-    for service in packaging.SERVICES:
+    assert sorted(created) == sorted(("orders", *LAMBDA_SERVICES))
+    for service in LAMBDA_SERVICES:
         assert f'{service.capitalize()}DatabaseUrl="$(db {service})"' in DEPLOY_SCRIPT
 
 

@@ -1,0 +1,150 @@
+"""Messaging: the KMS key, the order-events and ops-alerts topics, the orders event bus and its
+archive, the order-updates queue of the replies, and the SES identity the email service sends
+from."""
+
+from __future__ import annotations
+
+from infra.cloudformation.topology.blocks import get_att, if_messaging_key, ref, sub
+from infra.cloudformation.topology.builder import TemplateBuilder
+from shared import contracts
+from shared.contracts import ORDER_EVENTS, ORDERS_SOURCE
+
+ORDER_EVENT_TYPES = [event.__name__ for event in ORDER_EVENTS]
+# Sources of the services that reply on the bus (FraudCheckSkipped is written by a rule instead).
+REPLY_SOURCES = sorted(set(contracts.REPLY_SOURCES.values()) - {ORDERS_SOURCE})
+
+
+def add_messaging(builder: TemplateBuilder) -> None:
+    """The KMS key, the order-events and ops-alerts topics, the bus and its archive."""
+    add_encryption_key(builder)
+    for topic, name in (("OrderEventsTopic", "order-events"), ("OpsAlertsTopic", "ops-alerts")):
+        builder.add(
+            topic,
+            "AWS::SNS::Topic",
+            {
+                "TopicName": sub(f"${{AWS::StackName}}-{name}"),
+                "KmsMasterKeyId": if_messaging_key(ref("MessagingKey"), "alias/aws/sns"),
+            },
+        )
+    builder.add("EventBus", "AWS::Events::EventBus", {"Name": sub("${AWS::StackName}-orders")})
+    builder.add(
+        "EventArchive",
+        "AWS::Events::Archive",
+        {
+            "ArchiveName": sub("${AWS::StackName}-orders"),
+            "Description": "Every event on the orders bus, replayable",
+            "SourceArn": get_att("EventBus", "Arn"),
+            "RetentionDays": ref("ArchiveRetentionDays"),
+        },
+    )
+    builder.output("OrderEventsTopicArn", ref("OrderEventsTopic"), "Topic of the order events")
+    builder.output("AlertsTopicArn", ref("OpsAlertsTopic"), "Topic of the operations alarms")
+    builder.output("EventBusName", ref("EventBus"), "The orders event bus")
+    builder.output("EventBusArn", get_att("EventBus", "Arn"), "ARN of the orders event bus")
+    builder.output("ArchiveName", ref("EventArchive"), "Archive of the orders bus")
+    builder.output(
+        "MessagingKeyArn",
+        if_messaging_key(get_att("MessagingKey", "Arn"), "service-managed"),
+        "Key of topics and queues",
+    )
+
+
+def add_encryption_key(builder: TemplateBuilder) -> None:
+    account_root = sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+    admin_actions = [
+        "kms:CancelKeyDeletion",
+        "kms:CreateGrant",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:DisableKey",
+        "kms:DisableKeyRotation",
+        "kms:EnableKey",
+        "kms:EnableKeyRotation",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:GetKeyPolicy",
+        "kms:GetKeyRotationStatus",
+        "kms:ListGrants",
+        "kms:ListResourceTags",
+        "kms:PutKeyPolicy",
+        "kms:RetireGrant",
+        "kms:RevokeGrant",
+        "kms:ScheduleKeyDeletion",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:UpdateKeyDescription",
+    ]
+    services = ["sns.amazonaws.com", "events.amazonaws.com", "cloudwatch.amazonaws.com"]
+    builder.add(
+        "MessagingKey",
+        "AWS::KMS::Key",
+        {
+            "Description": sub("${AWS::StackName} topics and queues"),
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AccountAdministersAndDelegatesToIam",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": account_root},
+                        "Action": admin_actions,
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "ServicesDeliverToEncryptedTopicsAndQueues",
+                        "Effect": "Allow",
+                        "Principal": {"Service": services},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
+                    },
+                ],
+            },
+        },
+        Condition="UseMessagingKey",
+        UpdateReplacePolicy="Retain",
+        DeletionPolicy="Delete",
+    )
+
+
+def add_email_identity(builder: TemplateBuilder) -> None:
+    builder.add(
+        "SenderIdentity",
+        "AWS::SES::EmailIdentity",
+        {"EmailIdentity": ref("SenderEmail")},
+        Condition="StackOwnsSenderIdentity",
+    )
+
+
+def add_order_updates(builder: TemplateBuilder) -> None:
+    """The queue of the orders service, fed by a rule with the replies of the other services."""
+    builder.queue("OrderUpdatesDeadLetterQueue", "order-updates-dlq", fifo=False, dlq=None)
+    builder.queue(
+        "OrderUpdatesQueue", "order-updates", fifo=False, dlq="OrderUpdatesDeadLetterQueue"
+    )
+    builder.dlq_alarm("OrderUpdatesDeadLetterQueue")
+    builder.add(
+        "OrderUpdatesRule",
+        "AWS::Events::Rule",
+        {
+            "Name": sub("${AWS::StackName}-order-updates"),
+            "Description": "Replies of inventory, payments and fraud to the orders service",
+            "EventBusName": ref("EventBus"),
+            "EventPattern": {"source": REPLY_SOURCES},
+            "Targets": [
+                {
+                    "Id": "order-updates",
+                    "Arn": get_att("OrderUpdatesQueue", "Arn"),
+                    "InputPath": "$.detail",
+                }
+            ],
+        },
+    )
+    builder.output(
+        "OrderUpdatesQueueUrl", ref("OrderUpdatesQueue"), "Replies to the orders service"
+    )
+    builder.output(
+        "OrderUpdatesQueueArn", get_att("OrderUpdatesQueue", "Arn"), "ARN of order-updates"
+    )
+    builder.output("OrderUpdatesDlqUrl", ref("OrderUpdatesDeadLetterQueue"), "DLQ of order-updates")

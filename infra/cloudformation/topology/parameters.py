@@ -1,0 +1,148 @@
+"""The template's parameters (defaults are the production values) and conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from infra.cloudformation.topology.blocks import Json, pascal, ref
+
+# AWS's advice: a queue's visibility timeout is at least six times its function's timeout.
+VISIBILITY_TO_FUNCTION_TIMEOUT = 6
+
+
+def parameters(lambda_services: Sequence[str]) -> Json:
+    """Every parameter, with a code key and a database URL per service in `lambda_services`."""
+
+    def text(default: str, description: str, **extra: Any) -> Json:
+        return {"Type": "String", "Default": default, "Description": description, **extra}
+
+    def number(default: int, description: str, **extra: Any) -> Json:
+        return {"Type": "Number", "Default": default, "Description": description, **extra}
+
+    result: Json = {
+        "DeploymentTarget": text(
+            "aws",
+            "aws, or emulator (LocalStack): only the parts that cannot exist there differ",
+            AllowedValues=["aws", "emulator"],
+        ),
+        "ArtifactsBucket": {"Type": "String", "Description": "Bucket holding the Lambda zips"},
+    }
+    for service in lambda_services:
+        result[f"{pascal(service)}CodeKey"] = {
+            "Type": "String",
+            "Description": f"Key of the {service} zip in the artifacts bucket",
+        }
+    for service in lambda_services:
+        result[f"{pascal(service)}DatabaseUrl"] = {
+            "Type": "String",
+            "NoEcho": True,
+            "Description": f"SQLAlchemy URL of the {service} service's own database",
+        }
+    result |= {
+        "MessagingEncryption": text(
+            "customer-managed-key",
+            "Topics and queues encrypted with the stack's KMS key, or with service-managed keys"
+            " (SQS-managed SSE, aws/sns) where KMS keys cannot be created",
+            AllowedValues=["customer-managed-key", "service-managed"],
+        ),
+        "SenderEmail": text("orders@example.com", "Address the email service sends from"),
+        "CreateSenderIdentity": text(
+            "true",
+            "Create the SES identity of SenderEmail here (false: verified outside the stack)",
+            AllowedValues=["true", "false"],
+        ),
+        "PowertoolsTraceDisabled": text(
+            "false", "Disable the powertools tracer (X-Ray)", AllowedValues=["true", "false"]
+        ),
+        "PowertoolsLogLevel": text(
+            "INFO", "Log level of every function", AllowedValues=["DEBUG", "INFO", "WARNING"]
+        ),
+        "FunctionTimeoutSeconds": number(30, "Timeout of every function", MinValue=1, MaxValue=900),
+        "QueueVisibilityTimeoutSeconds": number(
+            180,
+            "Visibility timeout of the consumer queues: at least six times the function timeout"
+            " (the deploy checks it)",
+            MinValue=6,
+            MaxValue=43200,
+        ),
+        "FunctionMemoryMb": number(512, "Memory of every function", MinValue=128, MaxValue=10240),
+        "MaxReceiveCount": number(
+            5, "Receives before a message moves to its DLQ", MinValue=1, MaxValue=1000
+        ),
+        "BatchSize": number(10, "Event source mapping batch size", MinValue=1, MaxValue=10),
+        "MaximumBatchingWindowSeconds": number(
+            1, "Batching window of the standard queues", MinValue=0, MaxValue=300
+        ),
+        "MaximumConcurrency": number(
+            10, "Event source mapping maximum concurrency", MinValue=2, MaxValue=1000
+        ),
+        "FraudThresholdMinorUnits": number(
+            50000, "Order totals at or above this (minor units) are screened", MinValue=1
+        ),
+        "FraudAllowedCountries": text(
+            "AT,BE,DE,ES,FR,IT,NL",
+            "Comma-separated shipping countries (ISO 3166 alpha-2) that may skip screening",
+            AllowedPattern="^[A-Z]{2}(,[A-Z]{2})*$",
+            ConstraintDescription="two-letter upper-case country codes separated by commas",
+        ),
+        "FraudMaximumRetryAttempts": number(
+            3, "EventBridge retries of the fraud target", MinValue=0, MaxValue=185
+        ),
+        "FraudMaximumEventAgeSeconds": number(
+            3600, "EventBridge retry window of the fraud target", MinValue=60, MaxValue=86400
+        ),
+        "FraudFunctionRetryAttempts": number(
+            2,
+            "Retries of a failed asynchronous fraud invocation before its DLQ",
+            MinValue=0,
+            MaxValue=2,
+        ),
+        "ArchiveRetentionDays": number(
+            30, "Days the bus archive keeps events (0: forever)", MinValue=0
+        ),
+        "LogRetentionDays": number(
+            30,
+            "Days function logs are kept",
+            AllowedValues=[1, 3, 5, 7, 14, 30, 60, 90, 180, 365],
+        ),
+        "AlarmPeriodSeconds": number(
+            60, "Period of the DLQ depth alarms", AllowedValues=[10, 30, 60, 300]
+        ),
+        "SiteDomainName": text("shop.example.com", "Name of the site (hosted zone and alias)"),
+        "CertificateArn": text(
+            "", "ACM certificate (us-east-1) for SiteDomainName on AWS; empty: none"
+        ),
+        "ViewerProtocolPolicy": text(
+            "redirect-to-https",
+            "Viewer protocol policy of every behaviour",
+            AllowedValues=["redirect-to-https", "https-only", "allow-all"],
+        ),
+        "OrdersApiDomain": text("api.example.com", "Domain of the orders API origin"),
+        "OrdersApiPort": number(443, "Port of the orders API origin", MinValue=1, MaxValue=65535),
+        "OrdersApiProtocol": text(
+            "https-only", "Protocol to the orders API", AllowedValues=["http-only", "https-only"]
+        ),
+        "FunctionUrlOriginProtocol": text(
+            "https-only",
+            "Protocol to the function URL origins (http-only on the emulator)",
+            AllowedValues=["http-only", "https-only"],
+        ),
+    }
+    return result
+
+
+def conditions() -> Json:
+    return {
+        # AWS-only production parts (VPC, managed PostgreSQL, orders compute) go under IsAws.
+        "IsAws": {"Fn::Equals": [ref("DeploymentTarget"), "aws"]},
+        "HasCertificate": {"Fn::Not": [{"Fn::Equals": [ref("CertificateArn"), ""]}]},
+        "UseMessagingKey": {"Fn::Equals": [ref("MessagingEncryption"), "customer-managed-key"]},
+        # Condition names differ from parameter names: LocalStack's engine confuses the two.
+        "StackOwnsSenderIdentity": {"Fn::Equals": [ref("CreateSenderIdentity"), "true"]},
+        "TracingEnabled": {"Fn::Equals": [ref("PowertoolsTraceDisabled"), "false"]},
+        # A CloudFront alias needs a certificate on AWS; the emulator serves it over plain HTTP.
+        "UseSiteAlias": {
+            "Fn::Or": [{"Condition": "HasCertificate"}, {"Fn::Not": [{"Condition": "IsAws"}]}]
+        },
+    }

@@ -1,0 +1,220 @@
+"""The site: the private frontend bucket behind CloudFront (origin access control), the
+distribution with an origin per HTTP reader and the orders API, and the Route 53 alias records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from infra.cloudformation.topology.blocks import Json, get_att, pascal, ref, sub
+from infra.cloudformation.topology.builder import TemplateBuilder
+from infra.cloudformation.topology.http_readers import HttpReader
+
+CLOUDFRONT_ALIAS_ZONE_ID = "Z2FDTNDATAQYW2"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+
+
+def add_site(builder: TemplateBuilder, readers: Sequence[HttpReader]) -> None:
+    add_frontend_bucket(builder)
+    add_distribution(builder, readers)
+    add_alias_records(builder)
+    builder.output("FrontendBucketName", ref("FrontendBucket"), "Bucket of the static site")
+    builder.output("DistributionId", ref("Distribution"), "The CloudFront distribution")
+    builder.output(
+        "DistributionDomainName", get_att("Distribution", "DomainName"), "Its domain name"
+    )
+    builder.output("HostedZoneId", ref("HostedZone"), "Hosted zone of the site")
+    builder.output("SiteDomainName", ref("SiteDomainName"), "Name of the site")
+    builder.output("SenderEmail", ref("SenderEmail"), "Address the email service sends from")
+
+
+def add_frontend_bucket(builder: TemplateBuilder) -> None:
+    """The private bucket, readable only by the distribution through its origin access control."""
+    builder.add(
+        "FrontendBucket",
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "VersioningConfiguration": {"Status": "Enabled"},
+        },
+        UpdateReplacePolicy="Retain",
+        DeletionPolicy="Delete",
+    )
+    builder.add(
+        "FrontendOriginAccessControl",
+        "AWS::CloudFront::OriginAccessControl",
+        {
+            "OriginAccessControlConfig": {
+                "Name": sub("${AWS::StackName}-frontend"),
+                "Description": "CloudFront reads the private frontend bucket",
+                "OriginAccessControlOriginType": "s3",
+                "SigningBehavior": "always",
+                "SigningProtocol": "sigv4",
+            }
+        },
+    )
+    distribution_arn = sub(
+        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
+    )
+    bucket_objects = sub("${FrontendBucket.Arn}/*")
+    builder.add(
+        "FrontendBucketPolicy",
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": ref("FrontendBucket"),
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "CloudFrontReadsThroughOriginAccessControl",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudfront.amazonaws.com"},
+                        "Action": "s3:GetObject",
+                        "Resource": bucket_objects,
+                        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+                    },
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": "s3:GetObject",
+                        "Resource": bucket_objects,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ],
+            },
+        },
+    )
+
+
+def function_url_origin(reader: HttpReader) -> Json:
+    url = get_att(f"{pascal(reader.name)}Url", "FunctionUrl")
+    return {
+        "Id": reader.name,
+        "DomainName": {"Fn::Select": [2, {"Fn::Split": ["/", url]}]},
+        "CustomOriginConfig": {
+            "OriginProtocolPolicy": ref("FunctionUrlOriginProtocol"),
+            "HTTPPort": 80,
+            "HTTPSPort": 443,
+            "OriginSSLProtocols": ["TLSv1.2"],
+        },
+    }
+
+
+def api_behaviour(path_pattern: str, origin_id: str) -> Json:
+    return {
+        "PathPattern": path_pattern,
+        "TargetOriginId": origin_id,
+        "ViewerProtocolPolicy": ref("ViewerProtocolPolicy"),
+        "AllowedMethods": ALL_METHODS,
+        "CachedMethods": ["GET", "HEAD"],
+        "CachePolicyId": CACHING_DISABLED,
+        "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST_HEADER,
+        "Compress": True,
+    }
+
+
+def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) -> None:
+    origins = [
+        {
+            "Id": "frontend",
+            "DomainName": get_att("FrontendBucket", "RegionalDomainName"),
+            "S3OriginConfig": {"OriginAccessIdentity": ""},
+            "OriginAccessControlId": get_att("FrontendOriginAccessControl", "Id"),
+        },
+        *(function_url_origin(reader) for reader in readers),
+        {
+            "Id": "orders-api",
+            "DomainName": ref("OrdersApiDomain"),
+            "CustomOriginConfig": {
+                "OriginProtocolPolicy": ref("OrdersApiProtocol"),
+                "HTTPPort": ref("OrdersApiPort"),
+                "HTTPSPort": ref("OrdersApiPort"),
+                "OriginSSLProtocols": ["TLSv1.2"],
+            },
+        },
+    ]
+    behaviours = [
+        *(api_behaviour(reader.path_pattern, reader.name) for reader in readers),
+        api_behaviour("/api/*", "orders-api"),
+    ]
+    certificate = {
+        "Fn::If": [
+            "HasCertificate",
+            {
+                "AcmCertificateArn": ref("CertificateArn"),
+                "SslSupportMethod": "sni-only",
+                "MinimumProtocolVersion": "TLSv1.2_2021",
+            },
+            {"CloudFrontDefaultCertificate": True},
+        ]
+    }
+    builder.add(
+        "Distribution",
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": {
+                "Enabled": True,
+                "Comment": sub("${AWS::StackName} shop"),
+                "Aliases": {
+                    "Fn::If": ["UseSiteAlias", [ref("SiteDomainName")], ref("AWS::NoValue")]
+                },
+                "DefaultRootObject": "index.html",
+                "HttpVersion": "http2",
+                "IPV6Enabled": True,
+                "PriceClass": "PriceClass_100",
+                "Origins": origins,
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "frontend",
+                    "ViewerProtocolPolicy": ref("ViewerProtocolPolicy"),
+                    "AllowedMethods": ["GET", "HEAD"],
+                    "CachedMethods": ["GET", "HEAD"],
+                    "CachePolicyId": CACHING_OPTIMIZED,
+                    "Compress": True,
+                },
+                "CacheBehaviors": behaviours,
+                "CustomErrorResponses": [
+                    {
+                        "ErrorCode": code,
+                        "ResponseCode": 200,
+                        "ResponsePagePath": "/index.html",
+                        "ErrorCachingMinTTL": 10,
+                    }
+                    for code in (403, 404)
+                ],
+                "ViewerCertificate": certificate,
+            }
+        },
+    )
+
+
+def add_alias_records(builder: TemplateBuilder) -> None:
+    builder.add("HostedZone", "AWS::Route53::HostedZone", {"Name": ref("SiteDomainName")})
+    for record_type in ("A", "AAAA"):
+        builder.add(
+            f"SiteAlias{record_type}",
+            "AWS::Route53::RecordSet",
+            {
+                "HostedZoneId": ref("HostedZone"),
+                "Name": ref("SiteDomainName"),
+                "Type": record_type,
+                "AliasTarget": {
+                    "DNSName": get_att("Distribution", "DomainName"),
+                    "HostedZoneId": CLOUDFRONT_ALIAS_ZONE_ID,
+                    "EvaluateTargetHealth": False,
+                },
+            },
+        )
