@@ -21,14 +21,17 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from infra.cloudformation.topology.site import (
+    ALL_METHODS,
+    ALL_VIEWER_EXCEPT_HOST_HEADER,
+    CACHING_DISABLED,
+    CACHING_OPTIMIZED,
+    CLOUDFRONT_ALIAS_ZONE_ID,
+)
 from shared.tests.cloudformation import failures, outputs, settle
 
 pytestmark = pytest.mark.integration
 
-CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 API_DEFAULT_TTL = 2
 ERROR_CACHING_SECONDS = 60
 MISS, HIT, ERROR = "Miss from cloudfront", "Hit from cloudfront", "Error from cloudfront"
@@ -193,7 +196,7 @@ def template(name: str, origin_port: int) -> dict[str, Any]:
                     "Type": "A",
                     "AliasTarget": {
                         "DNSName": {"Fn::GetAtt": ["Cdn", "DomainName"]},
-                        "HostedZoneId": "Z2FDTNDATAQYW2",
+                        "HostedZoneId": CLOUDFRONT_ALIAS_ZONE_ID,
                     },
                 },
             },
@@ -453,97 +456,3 @@ def test_route53_record_changes_take_effect_without_restart(shop: Shop) -> None:
     finally:
         change_record(shop, "DELETE", name, cname(shop.domain_name))
     assert "x-cache" not in shop.request(host, "/index.html").headers
-
-
-FUNCTION_URL_HANDLER = """
-import json
-
-
-def handler(event, context):
-    http = event["requestContext"]["http"]
-    seen = {
-        "method": http["method"],
-        "path": event["rawPath"],
-        "query": event.get("rawQueryString", ""),
-        "host": event["headers"].get("host"),
-    }
-    headers = {"Content-Type": "application/json"}
-    return {"statusCode": 200, "headers": headers, "body": json.dumps(seen)}
-"""
-
-
-def function_url_template(name: str) -> dict[str, Any]:
-    url_domain = {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": ["Url", "FunctionUrl"]}]}]}
-    return {
-        "Resources": {
-            "Catalog": {
-                "Type": "AWS::Lambda::Function",
-                "Properties": {
-                    "FunctionName": name,
-                    "Runtime": "python3.11",
-                    "Handler": "index.handler",
-                    "Role": "arn:aws:iam::000000000000:role/lambda-role",
-                    "Code": {"ZipFile": FUNCTION_URL_HANDLER},
-                },
-            },
-            "Url": {
-                "Type": "AWS::Lambda::Url",
-                "Properties": {
-                    "AuthType": "NONE",
-                    "TargetFunctionArn": {"Fn::GetAtt": ["Catalog", "Arn"]},
-                },
-            },
-            "Cdn": {
-                "Type": "AWS::CloudFront::Distribution",
-                "Properties": {
-                    "DistributionConfig": {
-                        "Enabled": True,
-                        "Origins": [
-                            {
-                                "Id": "catalog",
-                                "DomainName": url_domain,
-                                "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"},
-                            }
-                        ],
-                        "DefaultCacheBehavior": {
-                            "TargetOriginId": "catalog",
-                            "ViewerProtocolPolicy": "redirect-to-https",
-                            "CachePolicyId": CACHING_DISABLED,
-                            "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST_HEADER,
-                        },
-                    }
-                },
-            },
-        },
-        "Outputs": {
-            "DistributionId": {"Value": {"Ref": "Cdn"}},
-            "UrlDomain": {"Value": url_domain},
-        },
-    }
-
-
-def test_lambda_function_url_as_origin(localstack: Any, unique_name: str) -> None:
-    cloudformation = localstack.client("cloudformation")
-    body = json.dumps(function_url_template(unique_name))
-    stack_id = cloudformation.create_stack(StackName=unique_name, TemplateBody=body)["StackId"]
-    try:
-        stack = settle(cloudformation, stack_id)
-        assert stack["StackStatus"] == "CREATE_COMPLETE", failures(cloudformation, stack_id)
-        stack_outputs = outputs(stack)
-        port = int(localstack.client("sts").meta.endpoint_url.rsplit(":", 1)[1].rstrip("/"))
-        distribution_id = stack_outputs["DistributionId"].lower()
-        host = f"{distribution_id}.cloudfront.localhost.localstack.cloud:{port}"
-        reply = httpx.get(
-            f"http://127.0.0.1:{port}/catalog/items?sku=s-1", headers={"Host": host}, timeout=60
-        )
-        assert reply.status_code == 200, reply.text
-        assert reply.headers["x-cache"] == MISS
-        assert reply.json() == {
-            "method": "GET",
-            "path": "/catalog/items",
-            "query": "sku=s-1",
-            "host": stack_outputs["UrlDomain"],
-        }
-    finally:
-        cloudformation.delete_stack(StackName=stack_id)
-        settle(cloudformation, stack_id)
