@@ -91,10 +91,7 @@ def tab(browser: Any, site_url: str, request: pytest.FixtureRequest) -> Iterator
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     opened = Tab(page, re.sub(r"\W+", "-", request.node.name).strip("-"))
-    page.on(
-        "console",
-        lambda message: message.type == "error" and opened.problems.append(message.text),
-    )
+    page.on("console", lambda message: record_console_error(opened, message))
     page.on("pageerror", lambda error: opened.problems.append(f"page error: {error}"))
     page.on("requestfailed", lambda failed: record_failed_request(opened, failed))
     page.goto(site_url)
@@ -102,6 +99,11 @@ def tab(browser: Any, site_url: str, request: pytest.FixtureRequest) -> Iterator
     opened.screenshot("end")
     context.close()
     assert opened.problems == [], "the browser reported problems"
+
+
+def record_console_error(tab: Tab, message: Any) -> None:
+    if message.type == "error":
+        tab.problems.append(message.text)
 
 
 def record_failed_request(tab: Tab, failed: Any) -> None:
@@ -132,7 +134,8 @@ def place_order(
     page.get_by_label("Test card").select_option(card)
     page.get_by_role("button", name="Place order").click()
     page.wait_for_url(re.compile(r"#/orders/[^/]+$"))
-    return page.locator("code.order-id").inner_text()
+    order_id: str = page.locator("code.order-id").inner_text()
+    return order_id
 
 
 def wait_for_status(tab: Tab, label: str) -> None:

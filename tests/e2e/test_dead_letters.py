@@ -29,13 +29,10 @@ def test_poison_in_every_queue_is_dead_lettered_alarmed_and_redriven(shop: Shop)
 
     dead_letter_urls = [shop.outputs[f"{queue}DlqUrl"] for queue in CONSUMED_QUEUES]
     for url in dead_letter_urls:
-        _wait(lambda url=url: _holds(sqs, url, marker), f"{marker} in {url}")
+        _wait(partial(_holds, sqs, url, marker), f"{marker} in {url}")
     for url in dead_letter_urls:
         alarm = _alarm_watching(cloudwatch, shop.outputs, url)
-        _wait(
-            lambda alarm=alarm: _alarm_state(cloudwatch, alarm) == "ALARM",
-            f"alarm {alarm} in ALARM",
-        )
+        _wait(partial(_alarm_fires, cloudwatch, alarm), f"alarm {alarm} in ALARM")
 
     for url in dead_letter_urls:
         name = url.rsplit("/", 1)[1]
@@ -48,9 +45,9 @@ def test_poison_in_every_queue_is_dead_lettered_alarmed_and_redriven(shop: Shop)
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        _wait(lambda arn=arn: _moved_back(sqs, arn), f"redrive of {arn} completed")
+        _wait(partial(_moved_back, sqs, arn), f"redrive of {arn} completed")
     for url in dead_letter_urls:
-        _wait(lambda url=url: _holds(sqs, url, marker), f"{marker} back in {url} (still poison)")
+        _wait(partial(_holds, sqs, url, marker), f"{marker} back in {url} (still poison)")
 
 
 def _send_poison(sqs: Any, queue_url: str, marker: str) -> None:
@@ -77,9 +74,9 @@ def _alarm_watching(cloudwatch: Any, outputs: dict[str, str], dlq_url: str) -> s
     raise AssertionError(f"no alarm watches {queue_name}")
 
 
-def _alarm_state(cloudwatch: Any, name: str) -> str:
+def _alarm_fires(cloudwatch: Any, name: str) -> bool:
     alarms = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
-    return str(alarms[0]["StateValue"])
+    return bool(alarms[0]["StateValue"] == "ALARM")
 
 
 def _moved_back(sqs: Any, dlq_arn: str) -> bool:

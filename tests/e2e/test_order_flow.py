@@ -158,18 +158,19 @@ def test_fifty_concurrent_orders_each_reach_the_state_their_inputs_dictate(shop:
     with ThreadPoolExecutor(max_workers=10) as pool:
         orders = list(pool.map(lambda request: shop.place(**request[0]), requests))
 
-    settled_by = {"confirmed": "PaymentCaptured", "cancelled": "PaymentDeclined"}
     for order, (_, expected) in zip(orders, requests, strict=True):
-        _, types = shop.wait_for(
-            order["order_id"],
-            lambda o, t, expected=expected: (
-                o["status"] == expected and settled_by.get(expected, "PaymentAuthorized") in t
-            ),
-            FLOW_TIMEOUT * 2,
-        )
+        _, types = shop.wait_for(order["order_id"], partial(_settled, expected), FLOW_TIMEOUT * 2)
         payments = [t for t in types if t.startswith("Payment")]
         assert payments[0] in {"PaymentAuthorized", "PaymentDeclined"}, types
         assert payments.count("PaymentCaptured") <= 1, types
+
+
+def _settled(expected: str, order: dict[str, Any], types: list[str]) -> bool:
+    """The order reached ``expected`` and its payment settled the way that status implies."""
+    settled_by = {"confirmed": "PaymentCaptured", "cancelled": "PaymentDeclined"}
+    return bool(
+        order["status"] == expected and settled_by.get(expected, "PaymentAuthorized") in types
+    )
 
 
 def _wait_for_mail(shop: Shop, recipient: str, count: int) -> list[str]:

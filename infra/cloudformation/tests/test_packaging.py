@@ -146,7 +146,7 @@ def test_dependencies_are_installed_only_when_requirements_change(
 
         return Done()
 
-    monkeypatch.setattr(packaging.subprocess, "run", fake_pip)
+    monkeypatch.setattr("infra.cloudformation.packaging.subprocess.run", fake_pip)
     digest = install_dependencies(requirements, target)
     assert install_dependencies(requirements, target) == digest
     assert len(calls) == 1

@@ -44,7 +44,8 @@ KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE")
 
 def host_python() -> str:
     """The base interpreter (not LocalStack's virtual environment), unless configured."""
-    return os.environ.get("LAMBDA_HOST_PYTHON") or getattr(sys, "_base_executable", sys.executable)
+    base: str = getattr(sys, "_base_executable", sys.executable)
+    return os.environ.get("LAMBDA_HOST_PYTHON") or base
 
 
 class HostRuntimeExecutor(RuntimeExecutor):
@@ -94,7 +95,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
         self._await_startup()
 
     def _await_startup(self) -> None:
-        if self._await(self.endpoint.startup_future, STARTUP_TIMEOUT_S) is None:
+        started = self.endpoint.startup_future
+        if started is None or self._await(started, STARTUP_TIMEOUT_S) is None:
             self._kill()
             raise LambdaRuntimeException(f"Environment {self.id} did not start; see its log")
 

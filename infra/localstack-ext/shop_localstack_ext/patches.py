@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from localstack.runtime import hooks
+from shop_localstack_ext.hooks import on_infra_start
 
 FormattedEvent = dict[str, Any]
 
@@ -156,7 +156,7 @@ def jsonpath_parse_once_per_path(parse: Callable[[str], Any]) -> Callable[[str],
     return functools.lru_cache(maxsize=512)(parse)
 
 
-@hooks.on_infra_start()
+@on_infra_start
 def apply_localstack_patches() -> None:
     import jsonpath_rw
     from localstack.services.events.archive import ArchiveService
@@ -169,11 +169,14 @@ def apply_localstack_patches() -> None:
     from localstack.services.sqs.models import FifoQueue
     from localstack.services.sqs.provider import CloudwatchDispatcher
 
-    KmsKey.generate_key_material_id = kms_key_generate_key_material_id
-    ArchiveService._filter_events_start_end_time = archive_service_filter_events_start_end_time
-    SESEmailIdentityProviderPlugin.load = ses_email_identity_plugin_load
-    EventsRuleProvider.update = events_rule_provider_update
-    FifoQueue.put = fifo_dead_letter_deduplication_id(FifoQueue.put)
-    sqs_poller.split_by_message_group_id = fifo_batch_in_one_invocation
-    CloudwatchDispatcher.dispatch_sqs_metric = sqs_cloudwatch_dispatch_sqs_metric
+    # Replacing methods is what mypy's method-assign refuses; it still checks that each exists.
+    # Two replacements differ in type on purpose: replayed events carry `time` as a datetime,
+    # and the FIFO batch stays one group.
+    KmsKey.generate_key_material_id = kms_key_generate_key_material_id  # type: ignore[method-assign]
+    ArchiveService._filter_events_start_end_time = archive_service_filter_events_start_end_time  # type: ignore[method-assign, assignment]
+    SESEmailIdentityProviderPlugin.load = ses_email_identity_plugin_load  # type: ignore[method-assign]
+    EventsRuleProvider.update = events_rule_provider_update  # type: ignore[method-assign]
+    FifoQueue.put = fifo_dead_letter_deduplication_id(FifoQueue.put)  # type: ignore[method-assign]
+    sqs_poller.split_by_message_group_id = fifo_batch_in_one_invocation  # type: ignore[assignment]
+    CloudwatchDispatcher.dispatch_sqs_metric = sqs_cloudwatch_dispatch_sqs_metric  # type: ignore[method-assign]
     jsonpath_rw.parse = jsonpath_parse_once_per_path(jsonpath_rw.parse)

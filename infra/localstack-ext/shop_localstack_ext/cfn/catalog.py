@@ -17,7 +17,7 @@ from localstack.utils.catalog.catalog import AwsCatalogRuntimePlugin
 from localstack.utils.catalog.common import CloudFormationResourcesSupportAtRuntime
 
 
-class ResourceProviderCatalog(AwsCatalogRuntimePlugin):  # type: ignore[misc]
+class ResourceProviderCatalog(AwsCatalogRuntimePlugin):
     name = "aws-catalog-runtime-only-with-license"
 
     def get_cloudformation_resource_status(

@@ -8,7 +8,7 @@ updated in place. OriginAccessControl: Ref and GetAtt ``Id``; its configuration 
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
@@ -21,15 +21,28 @@ from localstack.services.cloudformation.resource_provider import (
 from shop_localstack_ext.cfn.conversion import distribution_config_for_api
 
 Properties = dict[str, Any]
+Model = TypeVar("Model")
 
 
-def done(model: Properties) -> ProgressEvent[Properties]:
+def done(model: Model) -> ProgressEvent[Model]:
     return ProgressEvent(status=OperationStatus.SUCCESS, resource_model=model)
+
+
+def schema(
+    type_name: str, primary_identifier: str, read_only: list[str], create_only: list[str]
+) -> dict[str, Any]:
+    """What LocalStack's engine reads of a resource type's schema."""
+    return {
+        "typeName": type_name,
+        "primaryIdentifier": [primary_identifier],
+        "readOnlyProperties": read_only,
+        "createOnlyProperties": create_only,
+    }
 
 
 def gone(error: ClientError) -> bool:
     """Whether a delete found the resource already gone (as after a failed create)."""
-    code = error.response.get("Error", {}).get("Code", "")
+    code: str = error.response.get("Error", {}).get("Code", "")
     return code.startswith("NoSuch") or code == "ResourceNotFoundException"
 
 
@@ -39,12 +52,7 @@ def api_tags(tags: list[dict[str, str]] | None) -> dict[str, Any]:
 
 class DistributionProvider(ResourceProvider[Properties]):
     TYPE = "AWS::CloudFront::Distribution"
-    SCHEMA: ClassVar[dict[str, Any]] = {
-        "typeName": TYPE,
-        "primaryIdentifier": ["/properties/Id"],
-        "readOnlyProperties": ["/properties/Id", "/properties/DomainName"],
-        "createOnlyProperties": [],
-    }
+    SCHEMA = schema(TYPE, "/properties/Id", ["/properties/Id", "/properties/DomainName"], [])
 
     def create(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.desired_state
@@ -110,12 +118,7 @@ class DistributionProvider(ResourceProvider[Properties]):
 
 class OriginAccessControlProvider(ResourceProvider[Properties]):
     TYPE = "AWS::CloudFront::OriginAccessControl"
-    SCHEMA: ClassVar[dict[str, Any]] = {
-        "typeName": TYPE,
-        "primaryIdentifier": ["/properties/Id"],
-        "readOnlyProperties": ["/properties/Id"],
-        "createOnlyProperties": [],
-    }
+    SCHEMA = schema(TYPE, "/properties/Id", ["/properties/Id"], [])
 
     def create(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.desired_state

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, ClassVar
+from typing import Any
 
 from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
@@ -15,7 +15,7 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from shop_localstack_ext.cfn.cloudfront import done, gone
+from shop_localstack_ext.cfn.cloudfront import done, gone, schema
 
 Properties = dict[str, Any]
 MAX_NAME = 48
@@ -34,12 +34,12 @@ def archive_settings(model: Properties) -> dict[str, Any]:
 
 class ArchiveProvider(ResourceProvider[Properties]):
     TYPE = "AWS::Events::Archive"
-    SCHEMA: ClassVar[dict[str, Any]] = {
-        "typeName": TYPE,
-        "primaryIdentifier": ["/properties/ArchiveName"],
-        "readOnlyProperties": ["/properties/Arn"],
-        "createOnlyProperties": ["/properties/ArchiveName", "/properties/SourceArn"],
-    }
+    SCHEMA = schema(
+        TYPE,
+        "/properties/ArchiveName",
+        ["/properties/Arn"],
+        ["/properties/ArchiveName", "/properties/SourceArn"],
+    )
 
     def create(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.desired_state

@@ -10,7 +10,7 @@ from localstack.services.cloudformation.resource_provider import (
 )
 
 
-class _ProviderPlugin(CloudFormationResourceProviderPlugin):  # type: ignore[misc]
+class _ProviderPlugin(CloudFormationResourceProviderPlugin):
     def __init__(self) -> None:
         self.factory: type[Any] | None = None
 

@@ -6,7 +6,7 @@ and ``HostedZoneTags`` update in place; ``Name`` replaces the zone. Private zone
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any
 
 from botocore.exceptions import ClientError
 from localstack.services.cloudformation.resource_provider import (
@@ -15,7 +15,7 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from shop_localstack_ext.cfn.cloudfront import done, gone
+from shop_localstack_ext.cfn.cloudfront import done, gone, schema
 
 Properties = dict[str, Any]
 UNSUPPORTED = ("VPCs", "QueryLoggingConfig")
@@ -29,12 +29,9 @@ def refuse_unsupported(model: Properties) -> None:
 
 class HostedZoneProvider(ResourceProvider[Properties]):
     TYPE = "AWS::Route53::HostedZone"
-    SCHEMA: ClassVar[dict[str, Any]] = {
-        "typeName": TYPE,
-        "primaryIdentifier": ["/properties/Id"],
-        "readOnlyProperties": ["/properties/Id", "/properties/NameServers"],
-        "createOnlyProperties": ["/properties/Name"],
-    }
+    SCHEMA = schema(
+        TYPE, "/properties/Id", ["/properties/Id", "/properties/NameServers"], ["/properties/Name"]
+    )
 
     def create(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.desired_state

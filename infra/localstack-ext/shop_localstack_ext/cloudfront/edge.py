@@ -29,11 +29,11 @@ from urllib.parse import parse_qsl, urlsplit
 from localstack import config as localstack_config
 from localstack.aws import handlers
 from localstack.aws.api import RequestContext
-from localstack.aws.chain import HandlerChain
 from localstack.aws.handlers.cors import CorsEnforcer
 from localstack.http import Request, Response
-from localstack.runtime import hooks
 from localstack.runtime.current import get_current_runtime
+from rolo import Response as GatewayResponse
+from rolo.gateway import HandlerChain
 
 from shop_localstack_ext.cloudfront import hostnames, origins, rules
 from shop_localstack_ext.cloudfront.cache import EDGE_CACHE, CachedResponse
@@ -42,6 +42,7 @@ from shop_localstack_ext.cloudfront.managed_policies import (
     MANAGED_CACHE_POLICIES,
     MANAGED_ORIGIN_REQUEST_POLICIES,
 )
+from shop_localstack_ext.hooks import on_infra_start
 
 LOG = logging.getLogger(__name__)
 CACHEABLE_STATUSES = frozenset({200, 203, 300, 301, 410})
@@ -179,7 +180,7 @@ def cached(
 
 
 def seconds_to_keep(
-    policy: rules.CachePolicy, fetched: origins.OriginResponse, error: dict[str, Any] | None
+    policy: rules.CachePolicy, fetched: origins.OriginResponse, error: rules.Config | None
 ) -> int:
     """How long the edge keeps an answer: ``ErrorCachingMinTTL`` for a custom error response
     (when the behaviour caches at all), the TTL rules for a cacheable status, otherwise 0."""
@@ -210,7 +211,12 @@ class CloudFrontEdge:
     def __init__(self, gateway: tuple[str, int]) -> None:
         self.gateway = gateway
 
-    def __call__(self, chain: HandlerChain, context: RequestContext, response: Response) -> None:
+    def __call__(
+        self,
+        chain: HandlerChain[RequestContext],
+        context: RequestContext,
+        response: GatewayResponse,
+    ) -> None:
         request = context.request
         distribution = distribution_for_host(request.headers.get("Host", ""))
         if distribution is None:
@@ -259,7 +265,7 @@ class CloudFrontEdge:
         return viewer_response(viewer.method, answer.status, answer.headers, answer.body, x_cache)
 
     def fetch(
-        self, distribution: Distribution, behaviour: dict[str, Any], request: origins.OriginRequest
+        self, distribution: Distribution, behaviour: rules.Config, request: origins.OriginRequest
     ) -> origins.OriginResponse:
         origin = origin_named(distribution.config, behaviour["TargetOriginId"])
         if "S3OriginConfig" in origin:
@@ -270,7 +276,7 @@ class CloudFrontEdge:
         self,
         distribution: Distribution,
         fetched: origins.OriginResponse,
-        error: dict[str, Any],
+        error: rules.Config,
     ) -> origins.OriginResponse:
         """The custom error response: the page at ``ResponsePagePath`` (fetched through the
         behaviour of that path) with ``ResponseCode``, or the origin's answer with that code."""
@@ -302,7 +308,7 @@ def admit_served_sites_as_cors_origins() -> None:
     CorsEnforcer._is_in_allowed_origins = staticmethod(is_in_allowed_origins)  # type: ignore[method-assign]
 
 
-@hooks.on_infra_start()
+@on_infra_start
 def register_cloudfront_edge() -> None:
     """Put the edge first in the gateway's handler chain (before CORS enforcement)."""
     chain = get_current_runtime().components.gateway.request_handlers

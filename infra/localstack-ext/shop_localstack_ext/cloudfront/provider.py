@@ -23,11 +23,11 @@ domain name is AWS's form, ``<random>.cloudfront.net``; the edge serves it under
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from localstack.aws.api import CommonServiceException, RequestContext, ServiceRequest
+from localstack.aws.api import CommonServiceException, RequestContext
 from localstack.aws.skeleton import DispatchTable
 from localstack.aws.spec import load_service
 from localstack.services.moto import call_moto, call_moto_with_request
@@ -46,8 +46,10 @@ from shop_localstack_ext.cloudfront.rules import s3_bucket_of
 SERVICE = "cloudfront"
 MANAGED_POLICIES_MODIFIED = datetime(2020, 10, 1, tzinfo=UTC)
 
+# The parsed request: LocalStack has no request types of CloudFront, so this is as typed as it gets.
+Request = Mapping[str, Any]
 Response = dict[str, Any]
-Operation = Callable[[RequestContext, ServiceRequest], Response]
+Operation = Callable[[RequestContext, Request], Response]
 
 
 class CloudFrontMotoProvider:
@@ -56,7 +58,7 @@ class CloudFrontMotoProvider:
     service = SERVICE
 
 
-def forward_to_moto(context: RequestContext, request: ServiceRequest) -> Response:
+def forward_to_moto(context: RequestContext, request: Request) -> Response:
     """Answer one request with moto (the parsed request is already in the context)."""
     return dict(call_moto(context))
 
@@ -82,7 +84,7 @@ def moto_acceptable_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def call_moto_with_config(
-    context: RequestContext, request: ServiceRequest, config: dict[str, Any]
+    context: RequestContext, request: Request, config: dict[str, Any]
 ) -> Response:
     accepted = moto_acceptable_config(config)
     if accepted == config:
@@ -129,7 +131,7 @@ def remember(context: RequestContext, distribution: dict[str, Any], config: dict
     distribution["DistributionConfig"] = copy.deepcopy(config)
 
 
-def create_distribution(context: RequestContext, request: ServiceRequest) -> Response:
+def create_distribution(context: RequestContext, request: Request) -> Response:
     if "DistributionConfigWithTags" in request:
         config = request["DistributionConfigWithTags"]["DistributionConfig"]
     else:
@@ -140,7 +142,7 @@ def create_distribution(context: RequestContext, request: ServiceRequest) -> Res
     return response
 
 
-def update_distribution(context: RequestContext, request: ServiceRequest) -> Response:
+def update_distribution(context: RequestContext, request: Request) -> Response:
     config = request["DistributionConfig"]
     refuse_unknown_policies(config)
     response = call_moto_with_config(context, request, config)
@@ -154,21 +156,21 @@ def recorded_config(distribution_id: str) -> dict[str, Any] | None:
     return copy.deepcopy(distribution.config) if distribution else None
 
 
-def get_distribution(context: RequestContext, request: ServiceRequest) -> Response:
+def get_distribution(context: RequestContext, request: Request) -> Response:
     response = forward_to_moto(context, request)
     if config := recorded_config(request["Id"]):
         response["Distribution"]["DistributionConfig"] = config
     return response
 
 
-def get_distribution_config(context: RequestContext, request: ServiceRequest) -> Response:
+def get_distribution_config(context: RequestContext, request: Request) -> Response:
     response = forward_to_moto(context, request)
     if config := recorded_config(request["Id"]):
         response["DistributionConfig"] = config
     return response
 
 
-def list_distributions(context: RequestContext, request: ServiceRequest) -> Response:
+def list_distributions(context: RequestContext, request: Request) -> Response:
     response = forward_to_moto(context, request)
     summary_members = set(load_service(SERVICE).shape_for("DistributionSummary").members)
     for summary in response.get("DistributionList", {}).get("Items", []):
@@ -177,21 +179,21 @@ def list_distributions(context: RequestContext, request: ServiceRequest) -> Resp
     return response
 
 
-def delete_distribution(context: RequestContext, request: ServiceRequest) -> Response:
+def delete_distribution(context: RequestContext, request: Request) -> Response:
     response = forward_to_moto(context, request)
     DISTRIBUTIONS.remove(request["Id"])
     EDGE_CACHE.drop_distribution(request["Id"])
     return response
 
 
-def create_invalidation(context: RequestContext, request: ServiceRequest) -> Response:
+def create_invalidation(context: RequestContext, request: Request) -> Response:
     response = forward_to_moto(context, request)
     paths = request["InvalidationBatch"]["Paths"].get("Items", [])
     EDGE_CACHE.invalidate(request["DistributionId"], paths)
     return response
 
 
-def create_origin_access_control(context: RequestContext, request: ServiceRequest) -> Response:
+def create_origin_access_control(context: RequestContext, request: Request) -> Response:
     response = forward_to_moto(context, request)
     backend = cloudfront_backends[context.account_id][context.partition]
     control_id = response["OriginAccessControl"]["Id"]
@@ -212,7 +214,7 @@ def managed_policy(policies: dict[str, dict[str, Any]], kind: str, policy_id: st
 
 
 def managed_policy_list(
-    policies: dict[str, dict[str, Any]], kind: str, request: ServiceRequest
+    policies: dict[str, dict[str, Any]], kind: str, request: Request
 ) -> Response:
     wanted = request.get("Type") or "all"
     items = [
@@ -226,14 +228,14 @@ def managed_policy_list(
 def policy_operations(policies: dict[str, dict[str, Any]], kind: str) -> dict[str, Operation]:
     """Get<kind>, Get<kind>Config and List<kind>s answered from a table of managed policies."""
 
-    def get(context: RequestContext, request: ServiceRequest) -> Response:
+    def get(context: RequestContext, request: Request) -> Response:
         return {kind: managed_policy(policies, kind, request["Id"]), "ETag": request["Id"]}
 
-    def get_config(context: RequestContext, request: ServiceRequest) -> Response:
+    def get_config(context: RequestContext, request: Request) -> Response:
         policy = managed_policy(policies, kind, request["Id"])
         return {f"{kind}Config": policy[f"{kind}Config"], "ETag": request["Id"]}
 
-    def list_all(context: RequestContext, request: ServiceRequest) -> Response:
+    def list_all(context: RequestContext, request: Request) -> Response:
         return managed_policy_list(policies, kind, request)
 
     plural = kind.removesuffix("y") + "ies"

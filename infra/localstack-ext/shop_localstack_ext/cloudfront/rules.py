@@ -171,10 +171,12 @@ def path_matches(pattern: str, path: str) -> bool:
 
 def select_behaviour(config: Config, path: str) -> Config:
     """The first cache behaviour whose path pattern matches, else the default behaviour."""
+    behaviour: Config
     for behaviour in items(config.get("CacheBehaviors")):
         if path_matches(behaviour["PathPattern"], path):
             return behaviour
-    return config["DefaultCacheBehavior"]
+    default: Config = config["DefaultCacheBehavior"]
+    return default
 
 
 def allowed_methods(behaviour: Config) -> frozenset[str]:
