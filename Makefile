@@ -2,6 +2,8 @@
 # `make` alone lists the targets.
 
 PYTHON ?= python3
+# LocalStack 4.13.1 runs on Python 3.11 only, whatever PYTHON the project uses.
+LOCALSTACK_PYTHON ?= python3.11
 VENV := .venv
 LS_VENV := .venv-localstack
 PY := $(VENV)/bin/python
@@ -26,7 +28,8 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	@touch $@
 
 $(LS_VENV)/.installed: requirements/localstack.txt infra/localstack-ext/pyproject.toml
-	$(PYTHON) -m venv $(LS_VENV)
+	@$(LOCALSTACK_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "LocalStack needs Python 3.11 (LOCALSTACK_PYTHON), found " + sys.version'
+	$(LOCALSTACK_PYTHON) -m venv $(LS_VENV)
 	$(LS_VENV)/bin/python -m pip install -q --upgrade pip
 	$(LS_VENV)/bin/python -m pip install -q -r requirements/localstack.txt
 	$(LS_VENV)/bin/python -m pip install -q --no-deps -e infra/localstack-ext
@@ -62,10 +65,12 @@ test: install ## Run the whole suite (unit, integration, end-to-end, browser) on
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m infra.local.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status
 
-lint: $(VENV)/.installed ## Ruff and mypy
+lint: $(VENV)/.installed $(LS_VENV)/.installed ## Ruff, mypy strict (the LocalStack extension against its own environment), import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	cd infra/localstack-ext && ../../$(VENV)/bin/mypy --python-executable ../../$(LS_VENV)/bin/python
+	$(VENV)/bin/lint-imports
 
 bench: install ## Figures of every issue: local cloud, deploy, placement, pipeline (tables + build/*.json)
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m bench.startup

@@ -1,0 +1,1 @@
+"""Custom import-linter contracts of this repository (configured in pyproject.toml)."""
