@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_file
 
+from infra.cloudformation.operations import DEAD_LETTER_QUEUES
 from infra.cloudformation.profiles import (
     PROFILES,
     TEST_PROFILE,
@@ -98,6 +99,14 @@ def test_every_queue_has_a_dead_letter_queue_or_is_one() -> None:
             assert f"{logical_id}DepthAlarm" in RESOURCES, f"{logical_id} has no alarm"
         else:
             assert properties["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+
+
+def test_every_dead_letter_queue_can_be_redriven() -> None:
+    outputs = TEMPLATE["Outputs"]
+    dead_letter_outputs = {dlq for dlq, _ in DEAD_LETTER_QUEUES.values()}
+    assert dead_letter_outputs == {name for name in outputs if name.endswith("DlqUrl")}
+    sources = {source for _, source in DEAD_LETTER_QUEUES.values() if source is not None}
+    assert sources <= set(outputs)
 
 
 def test_fifo_queues_send_to_fifo_dead_letter_queues() -> None:
