@@ -25,6 +25,23 @@ def emulator_client(service: str, endpoint: str) -> Any:
     )
 
 
+def queue_arn(sqs: Any, queue_url: str) -> str:
+    arn: str = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    return arn
+
+
+def subscribe_raw(sns: Any, sqs: Any, topic_arn: str, queue_url: str) -> None:
+    """Subscribe a queue to a topic with raw delivery (the message body is what was published)."""
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn(sqs, queue_url),
+        Attributes={"RawMessageDelivery": "true"},
+    )
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> None:
     """Poll ``condition`` until it holds; ``TimeoutError`` naming ``what`` at the deadline."""
     deadline = time.monotonic() + timeout

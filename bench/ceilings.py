@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.aws import emulator_client, quietly, wait_for
+from bench.aws import emulator_client, queue_arn, quietly, subscribe_raw, wait_for
 from bench.stats import latency_summary, rate_between
 
 LAMBDA_ROLE = "arn:aws:iam::000000000000:role/bench-pipeline"
@@ -195,9 +195,7 @@ def measure_sqs_lambda_ceiling(
     sink = sqs.create_queue(QueueName=f"{name}-out")["QueueUrl"]
     mapping_uuid = None
     try:
-        source_arn = sqs.get_queue_attributes(QueueUrl=source, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        source_arn = queue_arn(sqs, source)
         lam.create_function(
             FunctionName=name,
             Runtime="python3.11",
@@ -270,15 +268,7 @@ def measure_sns_sqs_ceiling(
     topic = sns.create_topic(Name=name)["TopicArn"]
     sink = sqs.create_queue(QueueName=f"{name}-out")["QueueUrl"]
     try:
-        sink_arn = sqs.get_queue_attributes(QueueUrl=sink, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        sns.subscribe(
-            TopicArn=topic,
-            Protocol="sqs",
-            Endpoint=sink_arn,
-            Attributes={"RawMessageDelivery": "true"},
-        )
+        subscribe_raw(sns, sqs, topic, sink)
 
         def send(index: int) -> None:
             sns.publish(TopicArn=topic, Message=_stamp(index))

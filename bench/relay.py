@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench import orders_service
-from bench.aws import emulator_client, quietly, wait_for
+from bench.aws import emulator_client, quietly, subscribe_raw, wait_for
 from bench.http_load import ORDER
 
 DRAIN_TIMEOUT_S = 300.0
@@ -107,15 +107,7 @@ def measure_relay(endpoint: str, orders: int = 1000, latency_samples: int = 30) 
     def subscribed_queue(suffix: str) -> str:
         url: str = sqs.create_queue(QueueName=f"{name}-{suffix}")["QueueUrl"]
         queues.append(url)
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sns.subscribe(
-            TopicArn=topic,
-            Protocol="sqs",
-            Endpoint=arn,
-            Attributes={"RawMessageDelivery": "true"},
-        )
+        subscribe_raw(sns, sqs, topic, url)
         return url
 
     try:

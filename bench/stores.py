@@ -126,6 +126,20 @@ class Stores:
                 rows += conn.execute(statement, {"ids": list(order_ids[start : start + 500])}).all()
         return rows
 
+    def _counted(
+        self, service: str, table: str, column: str, order_ids: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
+        """Rows of ``table`` per order and per value of ``column``."""
+        counted: dict[str, dict[str, int]] = {}
+        for order_id, value, n in self._rows(
+            service,
+            f"SELECT order_id, {column}, COUNT(*) FROM {table}"
+            f" WHERE order_id IN :ids GROUP BY order_id, {column}",
+            order_ids,
+        ):
+            counted.setdefault(order_id, {})[value] = int(n)
+        return counted
+
     def available(self, sku: str) -> int:
         from sqlalchemy import text
 
@@ -162,20 +176,10 @@ class Stores:
             order_ids,
         ):
             counts.reservations[order_id] = status
-        for order_id, result, n in self._rows(
-            "payments",
-            "SELECT order_id, result, COUNT(*) FROM payments_operations"
-            " WHERE order_id IN :ids GROUP BY order_id, result",
-            order_ids,
-        ):
-            counts.payment_results.setdefault(order_id, {})[result] = int(n)
-        for order_id, event_type, n in self._rows(
-            "email",
-            "SELECT order_id, event_type, COUNT(*) FROM email_sent"
-            " WHERE order_id IN :ids GROUP BY order_id, event_type",
-            order_ids,
-        ):
-            counts.emails_recorded.setdefault(order_id, {})[event_type] = int(n)
+        counts.payment_results = self._counted(
+            "payments", "payments_operations", "result", order_ids
+        )
+        counts.emails_recorded = self._counted("email", "email_sent", "event_type", order_ids)
         for order_id, n in self._rows(
             "fraud",
             "SELECT order_id, COUNT(*) FROM fraud_verdicts"
@@ -183,13 +187,9 @@ class Stores:
             order_ids,
         ):
             counts.verdicts[order_id] = int(n)
-        for order_id, event_type, n in self._rows(
-            "analytics",
-            "SELECT order_id, event_type, COUNT(*) FROM analytics_processed_events"
-            " WHERE order_id IN :ids GROUP BY order_id, event_type",
-            order_ids,
-        ):
-            counts.analytics.setdefault(order_id, {})[event_type] = int(n)
+        counts.analytics = self._counted(
+            "analytics", "analytics_processed_events", "event_type", order_ids
+        )
         counts.mailbox = self.mailbox()
         counts.stock_taken = stock_before - self.available(sku)
         return counts
