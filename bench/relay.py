@@ -124,13 +124,14 @@ def measure_relay(endpoint: str, orders: int = 1000, latency_samples: int = 30) 
             with orders_service.api(env) as api_url:
                 _place_orders(api_url, orders)
             seeded = orders_service.outbox_status(env)
-            with orders_service.relay(env):
-                wait_for(
-                    lambda: min(_depth(sqs, fifo), _depth(sqs, fan_out)) >= orders,
-                    DRAIN_TIMEOUT_S,
-                    "the seeded outbox published",
-                    every=0.25,
-                )
+            with orders_service.relay(env) as relaying:
+
+                def published() -> bool:
+                    if relaying.poll() is not None:
+                        raise SystemExit(f"the relay exited with {relaying.returncode}")
+                    return min(_depth(sqs, fifo), _depth(sqs, fan_out)) >= orders
+
+                wait_for(published, DRAIN_TIMEOUT_S, "the seeded outbox published", every=0.25)
                 wait_for(
                     lambda: orders_service.outbox_status(env)["backlog"] == 0,
                     60,
