@@ -73,9 +73,7 @@ lint: $(VENV)/.installed $(LS_VENV)/.installed ## Ruff, mypy strict (the LocalSt
 	$(VENV)/bin/lint-imports
 
 bench: install ## Figures of every issue: local cloud, deploy, placement, pipeline (tables + build/*.json)
-	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m bench.startup
-	$(PY) -m bench.placement --rounds 3 --json build/bench-placement.json
-	$(PY) -m bench.pipeline $(STACK_ARGS) --budget 330
+	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m bench $(STACK_ARGS) --rounds 3 --budget 330 $(BENCH_ARGS)
 
 package: $(VENV)/.installed ## Build the Lambda zips under build/lambda/ (only what changed)
 	$(PY) -m infra.cloudformation.packaging

@@ -1,35 +1,31 @@
-"""`make bench`: figures of the local cloud, printed as a table and written as JSON.
+"""Figures of the local cloud itself, on a LocalStack this bench starts and stops:
 
 - start: seconds from launching the host LocalStack to healthy (median of several starts);
 - warm invoke: round trip of a warm invoke of an empty handler through the host executor,
   measured at the client, so it bounds the overhead the executor adds from above;
 - deploy: the whole stack from nothing onto a fresh LocalStack, then a second deploy (no change).
-
-`make bench` then runs `bench.placement` (order placement against a bare insert) and
-`bench.pipeline` (end-to-end latency, sustained rate, the emulator's ceilings).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import shutil
 import statistics
 import time
 import zipfile
-from pathlib import Path
 from typing import Any
 
-import boto3
-
+from bench import targets
+from bench.aws import REGION, emulator_client
+from bench.processes import ROOT
 from infra.cloudformation import deploy
-from infra.local.localstack_runner import ROOT, health, start, stop
+from infra.local.localstack_runner import health, start, stop
+from infra.local.stack import LOCALSTACK_PYTHON
 
 PORT = 4568
 STARTS = 3
 WARM_INVOKES = 50
 RESULTS = ROOT / "build" / "bench.json"
-LS_PYTHON = str(ROOT / ".venv-localstack" / "bin" / "python")
 
 
 def empty_function_zip() -> bytes:
@@ -39,22 +35,16 @@ def empty_function_zip() -> bytes:
     return buffer.getvalue()
 
 
-def measure_start() -> list[float]:
+def measure_start(port: int) -> list[float]:
     times = []
     for _ in range(STARTS):
-        times.append(start(PORT, "test", LS_PYTHON, timeout=60))
-        stop(PORT)
+        times.append(start(port, "test", LOCALSTACK_PYTHON, timeout=60))
+        stop(port)
     return times
 
 
-def measure_warm_invokes() -> list[float]:
-    client: Any = boto3.client(
-        "lambda",
-        endpoint_url=f"http://127.0.0.1:{PORT}",
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+def measure_warm_invokes(port: int) -> list[float]:
+    client = emulator_client("lambda", f"http://127.0.0.1:{port}")
     client.create_function(
         FunctionName="bench-empty",
         Runtime="python3.11",
@@ -74,9 +64,9 @@ def measure_warm_invokes() -> list[float]:
     return rounds
 
 
-def measure_deploys() -> tuple[float, float]:
+def measure_deploys(port: int) -> tuple[float, float]:
     """Seconds of a deploy from nothing and of a second deploy that changes nothing."""
-    target = deploy.Target("bench-deploy", "us-east-1", f"http://127.0.0.1:{PORT}")
+    target = deploy.Target("bench-deploy", REGION, f"http://127.0.0.1:{port}")
     try:
         first = deploy.deploy(target, "test")
         second = deploy.deploy(target, "test")
@@ -87,34 +77,28 @@ def measure_deploys() -> tuple[float, float]:
     return first.seconds, second.seconds
 
 
-def main() -> None:
-    if health(PORT):
-        raise SystemExit(f"port {PORT} already answers: stop that LocalStack to measure a start")
-    starts = measure_start()
-    start(PORT, "test", LS_PYTHON, timeout=60)
+def measure(port: int = PORT) -> dict[str, Any]:
+    """Every figure of this bench; ``port`` must be free (a LocalStack is started on it)."""
+    if health(port):
+        raise SystemExit(f"port {port} already answers: stop that LocalStack to measure a start")
+    starts = measure_start(port)
+    start(port, "test", LOCALSTACK_PYTHON, timeout=60)
     try:
-        invokes = measure_warm_invokes()
-        deploy_from_nothing, second_deploy = measure_deploys()
+        invokes = measure_warm_invokes(port)
+        deploy_from_nothing, second_deploy = measure_deploys(port)
     finally:
-        stop(PORT)
-    figures = {
-        "localstack_start_to_healthy_s": {"median": statistics.median(starts), "target": 5.0},
+        stop(port)
+    return {
+        "measured_at": time.time(),
+        "localstack_start_to_healthy_s": {
+            "median": statistics.median(starts),
+            "target": targets.LOCALSTACK_START_S,
+        },
         "warm_invoke_round_trip_ms": {
             "median": statistics.median(invokes) * 1000,
             "p95": statistics.quantiles(invokes, n=20)[-1] * 1000,
-            "target": 20.0,
+            "target": targets.WARM_INVOKE_MS,
         },
-        "deploy_from_nothing_s": {"median": deploy_from_nothing, "target": 30.0},
-        "second_deploy_unchanged_s": {"median": second_deploy, "target": 30.0},
+        "deploy_from_nothing_s": {"median": deploy_from_nothing, "target": targets.DEPLOY_S},
+        "second_deploy_unchanged_s": {"median": second_deploy, "target": targets.DEPLOY_S},
     }
-    print(f"\n{'figure':<34}{'median':>10}{'p95':>10}{'target':>10}")
-    for name, values in figures.items():
-        p95 = f"{values['p95']:.1f}" if "p95" in values else "-"
-        print(f"{name:<34}{values['median']:>10.2f}{p95:>10}{values['target']:>10.1f}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"measured_at": time.time(), **figures}, indent=2))
-    print(f"\nwritten to {Path(RESULTS).relative_to(ROOT)}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,68 @@
+"""The orders service as the bench runs it: through its CLI (``python -m services.orders``,
+configured by ``ORDERS_*`` and ``AWS_*``) and its HTTP API, never through its code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from bench.processes import ROOT, free_port, json_of, python_module, serving, stop
+
+OPERATOR_TOKEN = "bench-operator-token-0123456789"
+LOG_LEVEL = ("--log-level", "WARNING")
+
+
+def environment(
+    database_url: str,
+    *,
+    topic_arn: str,
+    payments_queue_url: str,
+    event_bus_name: str,
+    updates_queue_url: str,
+    aws_endpoint_url: str,
+) -> dict[str, str]:
+    """The service's settings for a database and the destinations it publishes to."""
+    return {
+        "ORDERS_DATABASE_URL": database_url,
+        "ORDERS_TOPIC_ARN": topic_arn,
+        "ORDERS_PAYMENTS_QUEUE_URL": payments_queue_url,
+        "ORDERS_EVENT_BUS_NAME": event_bus_name,
+        "ORDERS_UPDATES_QUEUE_URL": updates_queue_url,
+        "ORDERS_OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "AWS_ENDPOINT_URL": aws_endpoint_url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def _cli(*args: str) -> list[str]:
+    return python_module("services.orders", *args)
+
+
+@contextmanager
+def api(env: Mapping[str, str]) -> Iterator[str]:
+    """``serve`` (the HTTP API, migrating its database first) on a free port; its base URL."""
+    port = free_port()
+    command = _cli(*LOG_LEVEL, "serve", "--host", "127.0.0.1", "--port", str(port))
+    with serving("orders API", command, env, port) as url:
+        yield url
+
+
+@contextmanager
+def relay(env: Mapping[str, str]) -> Iterator[subprocess.Popen[Any]]:
+    """``relay`` (the outbox relay) running until the block ends."""
+    process = subprocess.Popen(_cli(*LOG_LEVEL, "relay"), cwd=ROOT, env={**os.environ, **env})
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def outbox_status(env: Mapping[str, str]) -> dict[str, Any]:
+    """``outbox-status --json``: the unsent backlog per destination and its lag."""
+    status: dict[str, Any] = json_of(_cli("outbox-status", "--json"), env)
+    return status
