@@ -7,7 +7,9 @@ from pathlib import Path
 
 import yaml
 
+from infra.cloudformation.profiles import parse_parameter_flags
 from infra.cloudformation.template import LAMBDA_SERVICES, build_template
+from infra.local.compose_databases import databases, parameter_flags
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -22,13 +24,16 @@ def test_localstack_image_is_the_version_the_host_runs() -> None:
     assert COMPOSE["services"]["localstack"]["image"] == f"localstack/localstack:{pinned[1]}"
 
 
-def test_every_service_has_a_database_of_its_own() -> None:
-    created = re.findall(
-        r"CREATE DATABASE (\w+);", (ROOT / "infra/local/compose/create-databases.sql").read_text()
-    )
-    assert sorted(created) == sorted(("orders", *LAMBDA_SERVICES))
-    for service in LAMBDA_SERVICES:
-        assert f'{service.capitalize()}DatabaseUrl="$(db {service})"' in DEPLOY_SCRIPT
+def test_every_lambda_gets_a_database_of_its_own_from_the_deploy_script() -> None:
+    assert "python -m infra.local.compose_databases" in DEPLOY_SCRIPT
+    flags = parameter_flags("postgresql+psycopg://postgres@postgres:5432/")
+    given = parse_parameter_flags(flag.removeprefix("--parameter=") for flag in flags)
+    database_parameters = {
+        name for name in build_template()["Parameters"] if name.endswith("DatabaseUrl")
+    }
+    assert set(given) == database_parameters
+    assert {url.rsplit("/", 1)[1] for url in given.values()} == set(LAMBDA_SERVICES)
+    assert sorted(databases()) == sorted(("orders", *LAMBDA_SERVICES))
 
 
 def test_the_deploy_script_sets_only_template_parameters() -> None:
