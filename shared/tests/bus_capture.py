@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from shared.tests.queues import arn_of
 
@@ -69,3 +71,15 @@ def capture_bus(
         events.delete_event_bus(Name=name)
 
     return BusCapture(events, sqs, name, queue_url), cleanup
+
+
+def bus_fixture(source: str) -> Any:
+    """A fixture of a fresh bus whose ``source`` events land in a queue the test reads."""
+
+    @pytest.fixture
+    def bus(localstack: Any, unique_name: str, queues: Callable[..., str]) -> Iterator[BusCapture]:
+        capture, cleanup = capture_bus(localstack, unique_name, source, queues)
+        yield capture
+        cleanup()
+
+    return bus

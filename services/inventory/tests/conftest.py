@@ -1,18 +1,22 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
-from shared.tests.bus_capture import BusCapture, capture_bus
+from services.inventory.adapters import SqlStock, metadata
+from services.inventory.tests.shelf import Shelf
+from shared.database import create_engine_for, create_tables
+from shared.tests.bus_capture import bus_fixture
+
+inventory_bus = bus_fixture("shop.inventory")
 
 
 @pytest.fixture
-def inventory_bus(
-    localstack: Any, unique_name: str, queues: Callable[..., str]
-) -> Iterator[BusCapture]:
-    """A fresh bus whose ``shop.inventory`` events land in a queue the test reads."""
-    capture, cleanup = capture_bus(localstack, unique_name, "shop.inventory", queues)
-    yield capture
-    cleanup()
+def shelf(database_url: str) -> Iterator[Shelf]:
+    engine = create_engine_for(database_url)
+    create_tables(metadata, engine)
+    shelf = Shelf(SqlStock(engine))
+    yield shelf
+    shelf.remove()
+    engine.dispose()
