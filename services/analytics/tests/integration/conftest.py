@@ -10,8 +10,7 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from services.analytics import adapters
 from services.analytics.tests.scenario import Scenario
-from shared.consumer import create_tables
-from shared.database import create_engine_for
+from shared.database import create_engine_for, create_tables
 from shared.idempotency import metadata as idempotency_metadata
 from shared.tests.idempotency_records import forget_idempotency
 

@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 
 from services.fraud.adapters import fraud_verdicts, metadata
-from shared.consumer import create_tables
-from shared.database import create_engine_for
+from shared.database import create_engine_for, create_tables
 from shared.idempotency import metadata as idempotency_metadata
 from shared.tests.idempotency_records import forget_idempotency
 
