@@ -15,7 +15,9 @@ from botocore.exceptions import EndpointConnectionError
 from sqlalchemy import Engine, select
 
 from services.fraud.adapters import fraud_verdicts
-from services.fraud.handler import FraudSettings, build
+from services.fraud.handler import FraudSettings
+from services.fraud.handler import handler as fraud_handler
+from shared.consumer import Clients
 from shared.contracts import Money, OrderCancelled, OrderLine, OrderPlaced, envelope_for
 from shared.envelope import Envelope, MalformedMessage
 from shared.tests.aws_events import LambdaContextDouble, eventbridge_event
@@ -103,7 +105,7 @@ def test_a_risky_order_is_flagged_on_the_bus_once_even_when_delivered_twice(
     localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
 ) -> None:
     bus_name, queue_url = bus
-    handler = build(settings(database_url, bus_name))
+    handler = fraud_handler.build(settings(database_url, bus_name))
     order_placed = placed(order_id, quantity=3)
 
     handler(rule_event(order_placed), CONTEXT)
@@ -131,7 +133,9 @@ def test_an_order_that_scores_low_passes_with_its_score(
     localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
 ) -> None:
     bus_name, queue_url = bus
-    build(settings(database_url, bus_name))(rule_event(placed(order_id, quantity=1)), CONTEXT)
+    fraud_handler.build(settings(database_url, bus_name))(
+        rule_event(placed(order_id, quantity=1)), CONTEXT
+    )
     events = captured(localstack.client("sqs"), queue_url, expected=1)
     assert [event["detail-type"] for event in events] == ["FraudCheckPassed"]
     assert events[0]["detail"]["payload"] == {"order_id": order_id, "score": 20}
@@ -141,7 +145,7 @@ def test_a_redelivery_after_the_idempotency_record_expired_publishes_nothing_new
     localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
 ) -> None:
     bus_name, queue_url = bus
-    handler = build(settings(database_url, bus_name))
+    handler = fraud_handler.build(settings(database_url, bus_name))
     order_placed = placed(order_id, quantity=1, email="x@mailinator.com")
     handler(rule_event(order_placed), CONTEXT)
     with engine.begin() as connection:
@@ -167,13 +171,13 @@ def test_a_verdict_that_could_not_be_published_is_published_unchanged_on_retry(
         region_name="us-east-1",
         config=Config(retries={"max_attempts": 1}, connect_timeout=1),
     )
-    broken = build(settings(database_url, bus_name), events=unreachable_bus)
+    broken = fraud_handler.build(settings(database_url, bus_name), Clients(events=unreachable_bus))
     with pytest.raises(EndpointConnectionError):
         broken(rule_event(order_placed), CONTEXT)
     [row] = verdict_rows(engine, order_id)
     assert (row.verdict, row.published) == ("OrderFlaggedForReview", False)
 
-    build(settings(database_url, bus_name))(rule_event(order_placed), CONTEXT)
+    fraud_handler.build(settings(database_url, bus_name))(rule_event(order_placed), CONTEXT)
 
     events = captured(localstack.client("sqs"), queue_url, expected=1)
     assert len(events) == 1
@@ -193,7 +197,7 @@ def test_a_verdict_that_could_not_be_published_is_published_unchanged_on_retry(
 def test_a_malformed_event_raises_and_records_nothing(
     database_url: str, engine: Engine, bus: tuple[str, str], detail: Any
 ) -> None:
-    handler = build(settings(database_url, bus[0]))
+    handler = fraud_handler.build(settings(database_url, bus[0]))
     with pytest.raises(MalformedMessage):
         handler(eventbridge_event(detail), CONTEXT)
     assert verdict_rows(engine, "ord-x") == []
@@ -204,5 +208,5 @@ def test_an_event_fraud_does_not_screen_raises(
 ) -> None:
     other = envelope_for(OrderCancelled(order_id=order_id, reason="customer request"))
     with pytest.raises(MalformedMessage, match="not a message this consumer takes"):
-        build(settings(database_url, bus[0]))(rule_event(other), CONTEXT)
+        fraud_handler.build(settings(database_url, bus[0]))(rule_event(other), CONTEXT)
     assert verdict_rows(engine, order_id) == []
