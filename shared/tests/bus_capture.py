@@ -66,8 +66,13 @@ def capture_bus(
     )
 
     def cleanup() -> None:
-        events.remove_targets(Rule=f"{name}-capture", EventBusName=name, Ids=["capture"])
-        events.delete_rule(Name=f"{name}-capture", EventBusName=name)
+        """Delete the bus and every rule on it (a test may have added its own)."""
+        for rule in events.list_rules(EventBusName=name)["Rules"]:
+            targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=name)
+            ids = [target["Id"] for target in targets["Targets"]]
+            if ids:
+                events.remove_targets(Rule=rule["Name"], EventBusName=name, Ids=ids)
+            events.delete_rule(Name=rule["Name"], EventBusName=name)
         events.delete_event_bus(Name=name)
 
     return BusCapture(events, sqs, name, queue_url), cleanup

@@ -26,7 +26,6 @@ from shared.contracts import (
     VoidPayment,
     envelope_for,
 )
-from shared.database import create_engine_for, create_tables
 from shared.entry_point import LambdaHandler
 from shared.envelope import Envelope
 from shared.tests.aws_events import (
@@ -37,6 +36,7 @@ from shared.tests.aws_events import (
     sqs_event,
 )
 from shared.tests.bus_capture import BusCapture
+from shared.tests.databases import service_engine
 from shared.tests.idempotency_records import forget_service
 
 pytestmark = pytest.mark.integration
@@ -113,8 +113,7 @@ def fifo_event(*commands: Envelope | tuple[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 def scenario(database_url: str, payments_bus: BusCapture) -> Iterator[Scenario]:
-    engine = create_engine_for(database_url)
-    create_tables(metadata, engine)
+    engine = service_engine(database_url, metadata)
     scenario = Scenario(SqlLedger(engine), payments_bus)
     yield scenario
     scenario.remove()
