@@ -21,8 +21,9 @@ def client(
     max_pool_connections: int | None = None,
 ) -> Any:
     """A cached client (connection reuse). Endpoint and region come from ``settings`` (the
-    environment when none are given), attempts from ``max_attempts`` or the settings; timeouts
-    and the pool size are botocore's unless a caller needs its own."""
+    environment when none are given); ``max_attempts`` (else ``settings.aws_max_attempts``) is
+    botocore's ``retries.max_attempts``, the retries after the first call (standard mode);
+    timeouts and the pool size are botocore's unless a caller needs its own."""
     return _client(
         service,
         settings or load(AwsSettings),
