@@ -1,4 +1,5 @@
-"""Products and orders of one inventory test, named so no other test uses them."""
+"""Products and orders of one inventory test, named so no other test uses them, and the bus
+its Lambda replies on."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from sqlalchemy import delete
 
 from services.inventory.adapters import SqlStock, inventory_reservations, inventory_stock
 from shared.catalogue import Product
+from shared.consumer import ConsumerSettings
+from shared.contracts import OrderPlaced, envelope_for
+from shared.envelope import Envelope
+from shared.tests.bus_capture import BusCapture
+from shared.tests.idempotency_records import forget_service
 
 
 class Shelf:
@@ -43,3 +49,39 @@ class Shelf:
                     inventory_reservations.c.order_id.like(f"ord-{self.prefix}-%")
                 )
             )
+
+
+class Scenario(Shelf):
+    """A shelf of its own, its orders as OrderPlaced, and what the Lambda replied on the bus."""
+
+    def __init__(self, stock: SqlStock, bus: BusCapture) -> None:
+        super().__init__(stock)
+        self.bus = bus
+        self.service = f"inventory-{self.prefix.lower()}"
+
+    def placed(self, lines: dict[str, int], number: int = 0) -> Envelope:
+        price = {"amount": 500, "currency": "EUR"}
+        return envelope_for(
+            OrderPlaced.model_validate(
+                {
+                    "order_id": self.order(number),
+                    "customer_email": "ada@example.com",
+                    "shipping_country": "DE",
+                    "lines": [
+                        {"sku": sku, "quantity": quantity, "unit_price": price}
+                        for sku, quantity in lines.items()
+                    ],
+                    "total": {"amount": 500 * sum(lines.values()), "currency": "EUR"},
+                }
+            )
+        )
+
+    def settings(self, database_url: str) -> ConsumerSettings:
+        return ConsumerSettings(
+            database_url=database_url, event_bus_name=self.bus.bus_name, service_name=self.service
+        )
+
+    def remove(self) -> None:
+        super().remove()
+        with self.stock.engine.begin() as connection:
+            forget_service(connection, self.service)

@@ -5,21 +5,18 @@ from __future__ import annotations
 import importlib
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from services.inventory import handler as handler_module
-from services.inventory.adapters import SqlStock
 from services.inventory.domain import ReservationStatus
 from services.inventory.handler import handler as inventory_handler
-from services.inventory.tests.shelf import Shelf
-from shared.consumer import Clients, ConsumerSettings
-from shared.contracts import OrderCancelled, OrderPlaced, envelope_for
+from services.inventory.tests.shelf import Scenario
+from shared.consumer import Clients
+from shared.contracts import OrderCancelled, envelope_for
 from shared.entry_point import LambdaHandler
-from shared.envelope import Envelope
 from shared.settings import ConfigurationError
 from shared.tests.aws_events import (
     LambdaContextDouble,
@@ -28,55 +25,10 @@ from shared.tests.aws_events import (
     sqs_event,
     sqs_record,
 )
-from shared.tests.bus_capture import BusCapture
-from shared.tests.idempotency_records import forget_service
 
 pytestmark = pytest.mark.integration
 
 QUEUE = "inventory"
-
-
-class Scenario(Shelf):
-    """A shelf of its own, its orders as OrderPlaced, and what the Lambda replied on the bus."""
-
-    def __init__(self, stock: SqlStock, bus: BusCapture) -> None:
-        super().__init__(stock)
-        self.bus = bus
-        self.service = f"inventory-{self.prefix.lower()}"
-
-    def placed(self, lines: dict[str, int], number: int = 0) -> Envelope:
-        price = {"amount": 500, "currency": "EUR"}
-        return envelope_for(
-            OrderPlaced.model_validate(
-                {
-                    "order_id": self.order(number),
-                    "customer_email": "ada@example.com",
-                    "shipping_country": "DE",
-                    "lines": [
-                        {"sku": sku, "quantity": quantity, "unit_price": price}
-                        for sku, quantity in lines.items()
-                    ],
-                    "total": {"amount": 500 * sum(lines.values()), "currency": "EUR"},
-                }
-            )
-        )
-
-    def settings(self, database_url: str) -> ConsumerSettings:
-        return ConsumerSettings(
-            database_url=database_url, event_bus_name=self.bus.bus_name, service_name=self.service
-        )
-
-    def remove(self) -> None:
-        super().remove()
-        with self.stock.engine.begin() as connection:
-            forget_service(connection, self.service)
-
-
-@pytest.fixture
-def scenario(shelf: Shelf, inventory_bus: BusCapture) -> Iterator[Scenario]:
-    scenario = Scenario(shelf.stock, inventory_bus)
-    yield scenario
-    scenario.remove()
 
 
 @pytest.fixture
