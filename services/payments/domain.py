@@ -1,6 +1,6 @@
 """Payment rules and the fake provider: authorize, then capture or void, once each.
 
-Pure: the handler reads the order's authorization, asks these functions for the outcome of a
+Pure: the service reads the order's authorization, asks these functions for the outcome of a
 command, and stores the outcome (and the reply) in one transaction. The fake provider answers
 by test card token, deterministically:
 
