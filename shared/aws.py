@@ -1,4 +1,4 @@
-"""AWS clients aimed by configuration: no code branches on where it runs."""
+"""The one factory of AWS clients: aimed by configuration, no code branches on where it runs."""
 
 from __future__ import annotations
 
@@ -8,16 +8,54 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from shared.settings import AwsSettings
+from shared.settings import AwsSettings, load
+
+
+def client(
+    service: str,
+    settings: AwsSettings | None = None,
+    *,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+    max_attempts: int | None = None,
+    max_pool_connections: int | None = None,
+) -> Any:
+    """A cached client (connection reuse). Endpoint and region come from ``settings`` (the
+    environment when none are given); ``max_attempts`` (else ``settings.aws_max_attempts``) is
+    botocore's ``retries.max_attempts``, the retries after the first call (standard mode);
+    timeouts and the pool size are botocore's unless a caller needs its own."""
+    return _client(
+        service,
+        settings or load(AwsSettings),
+        connect_timeout,
+        read_timeout,
+        max_attempts,
+        max_pool_connections,
+    )
 
 
 @cache
-def client(service: str, settings: AwsSettings | None = None) -> Any:
-    """A cached client (connection reuse); endpoint and region come from settings."""
-    aws = settings or AwsSettings()
+def _client(
+    service: str,
+    settings: AwsSettings,
+    connect_timeout: float | None,
+    read_timeout: float | None,
+    max_attempts: int | None,
+    max_pool_connections: int | None,
+) -> Any:
+    tuning = {
+        name: value
+        for name, value in (
+            ("connect_timeout", connect_timeout),
+            ("read_timeout", read_timeout),
+            ("max_pool_connections", max_pool_connections),
+        )
+        if value is not None
+    }
+    attempts = settings.aws_max_attempts if max_attempts is None else max_attempts
     return boto3.client(
         service,
-        region_name=aws.aws_region,
-        endpoint_url=aws.aws_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": aws.aws_max_attempts}),
+        region_name=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": attempts}, **tuning),
     )

@@ -1,11 +1,12 @@
-"""What every Lambda consumer shares: settings, envelope reading, idempotency, batch handlers.
+"""The consumer chassis: what every Lambda consumer shares, around one service of its own.
 
-A service writes one function ``handle(envelope, payload) -> replies`` with its logic and wires it
-here; everything around it is the same for every consumer:
+A consumer is a service object (``MessageService``: the message types it ``accepts`` and
+``handle(envelope, payload) -> replies``) and one ``ConsumerLambda`` in its ``handler.py`` that
+wires it; everything around the service is the same for every consumer:
 
 - the envelope is read from an SQS record body (SNS raw delivery, or a bus rule with
   ``InputPath: $.detail``) or from an EventBridge event's ``detail``, and its payload validated
-  against the types the consumer ``accepts``;
+  against the types the service ``accepts``;
 - a malformed or unexpected message raises ``MalformedMessage`` after one error log line, so it is
   a batch item failure and ends in the dead-letter queue after ``maxReceiveCount``;
 - the call is idempotent on ``event_id`` (powertools ``idempotent_function`` over the SQL
@@ -21,16 +22,11 @@ group), EventBridge rule targets ``eventbridge_handler``.
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from itertools import groupby
-from typing import Any, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BasePartialBatchProcessor,
     BatchProcessor,
@@ -46,18 +42,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, MetaData
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from shared import aws
-from shared.bus import put_envelopes
-from shared.contracts import REPLY_SOURCES, SCHEMAS, Contract, envelope_for, payload_of
+from shared.bus import ReplyPublisher
+from shared.contracts import Contract, envelope_for, payload_of
+from shared.database import create_engine_for, create_tables
+from shared.entry_point import EntryPoint, LambdaEvent, LambdaHandler
 from shared.envelope import Envelope, MalformedMessage, parse_envelope
-from shared.settings import AwsSettings, load
-
-LambdaEvent = dict[str, Any]
-LambdaHandler = Callable[[LambdaEvent, Any], dict[str, Any]]
-MessageHandler = Callable[[Envelope, Contract], Sequence[Envelope]]
-"""A service's logic for one message: the envelope, its validated payload -> replies for the bus."""
+from shared.idempotency import SqlPersistenceLayer
+from shared.observability import Observability
+from shared.settings import load
 
 LOG_KEYS = ("correlation_id", "event_id", "message_type")
 
@@ -82,29 +76,30 @@ class ConsumerSettings(BaseSettings):
         default="Shop", min_length=1, validation_alias="POWERTOOLS_METRICS_NAMESPACE"
     )
 
-
-def events_client() -> Any:
-    """The EventBridge client aimed by ``AWS_ENDPOINT_URL`` / ``AWS_REGION`` (cached)."""
-    return aws.client("events", load(AwsSettings))
+    def observability(self) -> Observability:
+        return Observability(self.service_name, self.metrics_namespace)
 
 
-@dataclass(frozen=True)
 class Clients:
-    """The AWS clients a consumer's composition root needs (tests pass their own)."""
+    """The AWS clients of a consumer by service name: from ``shared.aws`` (aimed by
+    configuration) unless a test passes its own, for example ``Clients(events=...)``."""
 
-    events: Any
+    def __init__(self, **given: Any) -> None:
+        self.given = given
 
-    @classmethod
-    def from_environment(cls) -> Clients:
-        return cls(events=events_client())
+    def __call__(self, service: str) -> Any:
+        return self.given[service] if service in self.given else aws.client(service)
 
 
-def create_tables(metadata: MetaData, engine: Engine) -> None:
-    """Create a service's tables at cold start, tolerating another process creating them too."""
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except (IntegrityError, ProgrammingError, OperationalError):
-        metadata.create_all(engine, checkfirst=True)
+class MessageService(Protocol):
+    """A consumer's own logic: the message types it takes, and what it does with one."""
+
+    @property
+    def accepts(self) -> tuple[type[Contract], ...]: ...
+
+    def handle(self, envelope: Envelope, payload: Contract) -> Sequence[Envelope]:
+        """Act on one message (its payload validated as one of ``accepts``); the replies."""
+        ...
 
 
 # --- reading envelopes ---------------------------------------------------------------------
@@ -133,56 +128,6 @@ def reply_to(cause: Envelope, payload: Contract) -> Envelope:
     return reply.model_copy(update={"event_id": uuid.uuid5(cause.event_id, reply.type)})
 
 
-# --- observability -------------------------------------------------------------------------
-
-
-@cache
-def _logger(service: str) -> Logger:
-    return Logger(service=service)
-
-
-def _tracer(service: str) -> Tracer | None:
-    """A powertools Tracer, or none where the X-Ray SDK is not installed."""
-    if importlib.util.find_spec("aws_xray_sdk") is None:
-        return None
-    return Tracer(service=service)
-
-
-class Observability:
-    """The Logger, Metrics (EMF) and Tracer of one service, named by ``POWERTOOLS_SERVICE_NAME``."""
-
-    def __init__(self, settings: ConsumerSettings) -> None:
-        self.logger = _logger(settings.service_name)
-        self.metrics = Metrics(service=settings.service_name, namespace=settings.metrics_namespace)
-        self.tracer = _tracer(settings.service_name)
-
-    def count(self, name: str, value: int = 1) -> None:
-        self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
-# --- publishing replies --------------------------------------------------------------------
-
-
-class BusPublisher:
-    """Puts replies on the bus, each with the source of its type (``REPLY_SOURCES``)."""
-
-    def __init__(self, events: Any, bus_name: str) -> None:
-        self.events = events
-        self.bus_name = bus_name
-
-    def publish(self, replies: Sequence[Envelope]) -> None:
-        for source, group in groupby(replies, key=source_of):
-            put_envelopes(self.events, self.bus_name, source, list(group))
-
-
-def source_of(reply: Envelope) -> str:
-    schema = SCHEMAS.get(reply.type)
-    source = REPLY_SOURCES.get(schema) if schema else None
-    if source is None:
-        raise ValueError(f"{reply.type} is not a reply (not in shared.contracts.REPLY_SOURCES)")
-    return source
-
-
 # --- one message, once ---------------------------------------------------------------------
 
 
@@ -204,17 +149,17 @@ class MessageConsumer:
         self,
         *,
         settings: ConsumerSettings,
-        accepts: Sequence[type[Contract]],
-        handle: MessageHandler,
+        service: MessageService,
         persistence: BasePersistenceLayer,
-        publisher: BusPublisher | None,
+        publisher: ReplyPublisher,
+        observability: Observability | None = None,
     ) -> None:
-        if not accepts:
+        if not service.accepts:
             raise ValueError("a consumer must name the message types it accepts")
-        self.accepts = tuple(accepts)
-        self.handle = handle
+        self.accepts = tuple(service.accepts)
+        self.service = service
         self.publisher = publisher
-        self.observability = Observability(settings)
+        self.observability = observability or settings.observability()
         self.logger = self.observability.logger
         self._default_deadline = _Deadline(settings.idempotency_in_progress_seconds)
         self.idempotency = IdempotencyConfig(
@@ -291,10 +236,8 @@ class MessageConsumer:
 
     def _handle_and_publish(self, message: dict[str, Any]) -> list[dict[str, Any]]:
         envelope = Envelope.model_validate(message)
-        replies = list(self.handle(envelope, payload_of(envelope, *self.accepts)))
+        replies = list(self.service.handle(envelope, payload_of(envelope, *self.accepts)))
         if replies:
-            if self.publisher is None:
-                raise RuntimeError(f"{envelope.type} produced replies but no bus is configured")
             self.publisher.publish(replies)
         self.logger.info(
             f"{envelope.type} handled",
@@ -360,15 +303,59 @@ def eventbridge_handler(consumer: MessageConsumer) -> LambdaHandler:
     return consumer.lambda_handler(handle_event)
 
 
-class LazyHandler:
-    """A module-level Lambda entry point built by ``build`` on its first invocation (the cold
-    start): importing the module reads no configuration and needs no AWS."""
+# --- the Lambda entry point ----------------------------------------------------------------
 
-    def __init__(self, build: Callable[[], LambdaHandler]) -> None:
-        self._build = build
-        self._handler: LambdaHandler | None = None
+SettingsT = TypeVar("SettingsT", bound=ConsumerSettings)
 
-    def __call__(self, event: LambdaEvent, context: Any = None) -> dict[str, Any]:
-        if self._handler is None:
-            self._handler = self._build()
-        return self._handler(event, context)
+
+@dataclass(frozen=True)
+class Wiring(Generic[SettingsT]):
+    """What a consumer's service is built from at cold start (its tables already exist)."""
+
+    settings: SettingsT
+    engine: Engine
+    clients: Clients
+    telemetry: Observability
+    publisher: ReplyPublisher
+
+
+class ConsumerLambda(EntryPoint, Generic[SettingsT]):
+    """A consumer's ``handler``: its settings, tables and service, behind one trigger
+    (``sqs_handler``, ``sqs_fifo_handler`` or ``eventbridge_handler``)."""
+
+    def __init__(
+        self,
+        *,
+        settings: type[SettingsT],
+        tables: MetaData,
+        service: Callable[[Wiring[SettingsT]], MessageService],
+        trigger: Callable[[MessageConsumer], LambdaHandler],
+    ) -> None:
+        self.settings = settings
+        self.tables = tables
+        self.service = service
+        self.trigger = trigger
+
+    def build(
+        self, settings: SettingsT | None = None, clients: Clients | None = None
+    ) -> LambdaHandler:
+        """The composition root: the database and its tables, the service, the chassis."""
+        settings = settings or load(self.settings)
+        clients = clients or Clients()
+        engine = create_engine_for(settings.database_url)
+        create_tables(self.tables, engine)
+        wiring = Wiring(
+            settings=settings,
+            engine=engine,
+            clients=clients,
+            telemetry=settings.observability(),
+            publisher=ReplyPublisher(clients, settings.event_bus_name),
+        )
+        consumer = MessageConsumer(
+            settings=settings,
+            service=self.service(wiring),
+            persistence=SqlPersistenceLayer(engine),
+            publisher=wiring.publisher,
+            observability=wiring.telemetry,
+        )
+        return self.trigger(consumer)

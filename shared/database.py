@@ -1,11 +1,18 @@
-"""Engines for the databases every service owns: SQLite files locally, PostgreSQL elsewhere."""
+"""Engines for the databases every service owns: SQLite files locally, PostgreSQL elsewhere,
+and what every service does with its own tables on them."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+UpsertInsert = Callable[[Table], Any]
+"""``insert(table)`` of the engine's dialect, with ``on_conflict_do_nothing`` / ``_do_update``."""
 
 
 def create_engine_for(url: str, **kwargs: Any) -> Engine:
@@ -34,3 +41,19 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql") and not url.startswith("postgresql+psycopg"):
         raise ValueError(f"use the psycopg 3 driver (postgresql+psycopg://...), not {url!r}")
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def create_tables(metadata: MetaData, engine: Engine) -> None:
+    """Create a service's tables at cold start, tolerating another process creating them too."""
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except (IntegrityError, ProgrammingError, OperationalError):
+        metadata.create_all(engine, checkfirst=True)
+
+
+def upsert_insert(engine: Engine) -> UpsertInsert:
+    """The engine's dialect ``insert``, which knows ``ON CONFLICT`` (PostgreSQL or SQLite)."""
+    dialects: dict[str, UpsertInsert] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if engine.dialect.name not in dialects:
+        raise ValueError(f"need PostgreSQL or SQLite, not {engine.dialect.name}")
+    return dialects[engine.dialect.name]

@@ -35,7 +35,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
+
+from shared.database import create_tables
 
 metadata = MetaData()
 
@@ -55,10 +57,7 @@ class SqlPersistenceLayer(BasePersistenceLayer):
     def __init__(self, engine: Engine) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.engine = engine
-        try:
-            metadata.create_all(engine, checkfirst=True)
-        except (IntegrityError, ProgrammingError):
-            metadata.create_all(engine, checkfirst=True)  # another process created it first
+        create_tables(metadata, engine)
 
     def _get_record(self, idempotency_key: str) -> DataRecord:
         with self.engine.connect() as connection:

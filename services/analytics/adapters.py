@@ -23,18 +23,17 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.analytics.domain import (
     Figures,
     KnownOrder,
     MinuteFigures,
+    OrderEvent,
     SkuFigures,
     Tally,
     tally,
 )
-from shared.contracts import Contract
-from shared.envelope import Envelope
+from shared.database import upsert_insert
 
 metadata = MetaData()
 
@@ -92,23 +91,20 @@ event_counts = Table(
 )
 
 
-class SqlAnalytics:
+class SqlAggregates:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        dialects: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-        if engine.dialect.name not in dialects:
-            raise ValueError(f"analytics needs PostgreSQL or SQLite, not {engine.dialect.name}")
-        self._insert = dialects[engine.dialect.name]
+        self._insert = upsert_insert(engine)
 
-    def record(self, envelope: Envelope, payload: Contract) -> Tally | None:
+    def record(self, event: OrderEvent) -> Tally | None:
         """Apply the event once; its tally, or None when it was already counted."""
         with self.engine.begin() as connection:
             claimed = connection.execute(
                 self._insert(processed_events)
                 .values(
-                    event_id=str(envelope.event_id),
-                    event_type=envelope.type,
-                    order_id=envelope.correlation_id,
+                    event_id=event.event_id,
+                    event_type=event.event_type,
+                    order_id=event.order_id,
                     processed_at=datetime.now(UTC),
                 )
                 .on_conflict_do_nothing(index_elements=["event_id"])
@@ -116,8 +112,8 @@ class SqlAnalytics:
             ).first()
             if claimed is None:
                 return None
-            known = self._known_order(connection, envelope.correlation_id)
-            result = tally(envelope.type, envelope.occurred_at, payload, known)
+            known = self._known_order(connection, event.order_id)
+            result = tally(event.event_type, event.occurred_at, event.fact, known)
             self._apply(connection, result)
             return result
 

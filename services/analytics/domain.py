@@ -16,10 +16,54 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.contracts import Contract, OrderCancelled, OrderConfirmed, OrderPlaced
-
 UNKNOWN_CURRENCY = "XXX"
 MAX_REASON_LENGTH = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    """In minor units of the currency."""
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price: Money
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlaced:
+    order_id: str
+    lines: tuple[OrderLine, ...]
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
+class OrderConfirmed:
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled:
+    reason: str
+
+
+Fact = OrderPlaced | OrderConfirmed | OrderCancelled
+"""What analytics reads from an order event; the other events only count as events."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One delivery of an order event: its id, type, order, moment and fact (if any)."""
+
+    event_id: str
+    event_type: str
+    order_id: str
+    occurred_at: datetime
+    fact: Fact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +114,7 @@ def reason_category(reason: str) -> str:
 
 
 def tally(
-    event_type: str, occurred_at: datetime, payload: Contract, known: KnownOrder | None
+    event_type: str, occurred_at: datetime, payload: Fact | None, known: KnownOrder | None
 ) -> Tally:
     minute = minute_of(occurred_at)
     if isinstance(payload, OrderPlaced):

@@ -9,28 +9,18 @@ point ``services.analytics.http.handler``; environment ``DATABASE_URL``.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
 
-from services.analytics.adapters import SqlAnalytics, metadata
-from services.analytics.domain import dashboard
-from shared.consumer import LazyHandler, create_tables
-from shared.database import create_engine_for
-from shared.settings import load
+from services.analytics.adapters import SqlAggregates, metadata
+from services.analytics.service import current_dashboard
+from shared.function_url import FunctionUrlLambda, ReaderSettings
 
 MAX_WINDOW_MINUTES = 1440
 MAX_TOP_SKUS = 100
-
-
-class DashboardSettings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
-
-    database_url: str = Field(min_length=1)
 
 
 class BadQuery(ValueError):
@@ -49,13 +39,8 @@ def _bounded(raw: str | None, name: str, default: int, maximum: int) -> int:
     return value
 
 
-def build(settings: DashboardSettings | None = None) -> Any:
-    """The function URL handler wired to the analytics database."""
-    settings = settings or load(DashboardSettings)
-    engine = create_engine_for(settings.database_url)
-    create_tables(metadata, engine)
-    analytics = SqlAnalytics(engine)
-    logger = Logger()
+def routes(settings: ReaderSettings, engine: Engine) -> LambdaFunctionUrlResolver:
+    aggregates = SqlAggregates(engine)
     app = LambdaFunctionUrlResolver()
 
     @app.get("/api/analytics")
@@ -72,15 +57,9 @@ def build(settings: DashboardSettings | None = None) -> Any:
                 content_type=content_types.APPLICATION_JSON,
                 body=json.dumps({"error": str(problem)}),
             )
-        now = datetime.now(UTC)
-        since = now.replace(second=0, microsecond=0) - timedelta(minutes=window - 1)
-        return dashboard(analytics.figures(since), now, window, top)
+        return current_dashboard(aggregates, datetime.now(UTC), window, top)
 
-    @logger.inject_lambda_context
-    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return app.resolve(event, context)
-
-    return handle
+    return app
 
 
-handler = LazyHandler(build)
+handler = FunctionUrlLambda(settings=ReaderSettings, tables=metadata, routes=routes)

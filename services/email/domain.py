@@ -1,6 +1,6 @@
 """What the shop writes to its customers: one message per order event, as text and HTML.
 
-Pure: the handler decides when to send, this module only renders. Every value that comes from
+Pure: the service decides when to send, this module only renders. Every value that comes from
 an order is escaped in the HTML part.
 """
 
@@ -10,7 +10,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
-from shared.contracts import Money, OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    """In minor units of the currency."""
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price: Money
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlaced:
+    order_id: str
+    customer_email: str
+    lines: tuple[OrderLine, ...]
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
+class OrderConfirmed:
+    order_id: str
+    total: Money
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCancelled:
+    order_id: str
+    reason: str
+
 
 CustomerEvent = OrderPlaced | OrderConfirmed | OrderCancelled
 
@@ -117,7 +150,7 @@ def _cancelled(event: OrderCancelled) -> EmailMessage:
 
 
 def _line(line: OrderLine, product_names: Mapping[str, str]) -> tuple[str, str, int, str, str]:
-    amount = Money(amount=line.unit_price.amount * line.quantity, currency=line.unit_price.currency)
+    amount = Money(line.unit_price.amount * line.quantity, line.unit_price.currency)
     return (
         product_names.get(line.sku, line.sku),
         line.sku,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -22,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from services.fraud.service import StoredVerdict
 from shared.envelope import Envelope
 
 metadata = MetaData()
@@ -37,12 +37,6 @@ fraud_verdicts = Table(
     Column("published", Boolean, nullable=False, default=False),
     Column("decided_at", DateTime(timezone=True), nullable=False),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class StoredVerdict:
-    verdict: Envelope
-    published: bool
 
 
 class SqlVerdicts:

@@ -10,7 +10,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from shared.contracts import InventoryRejected, InventoryReserved, OrderLine
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    sku: str
+    quantity: int
 
 
 class ReservationStatus(StrEnum):
@@ -73,16 +77,12 @@ def stock_to_return(before: Reservation | None, after: Reservation) -> Mapping[s
     return {}
 
 
-def reply_for(reservation: Reservation) -> InventoryReserved | InventoryRejected | None:
-    """The answer to OrderPlaced; none once the order is cancelled (nothing left to say)."""
-    match reservation.status:
-        case ReservationStatus.RESERVED:
-            return InventoryReserved(order_id=reservation.order_id)
-        case ReservationStatus.REJECTED:
-            return InventoryRejected(
-                order_id=reservation.order_id,
-                reason="out of stock",
-                short_skus=reservation.short_skus,
-            )
-        case ReservationStatus.RELEASED | ReservationStatus.CANCELLED:
-            return None
+@dataclass(frozen=True, slots=True)
+class StockedProduct:
+    """A product as the catalogue shows it, with the stock still available."""
+
+    sku: str
+    name: str
+    description: str
+    prices: Mapping[str, int]
+    available: int

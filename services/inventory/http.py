@@ -12,29 +12,20 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine
 
-from services.inventory.store import InventoryStore, StockedProduct
-from shared.catalogue import load_catalogue
-from shared.consumer import LambdaHandler, LazyHandler
-from shared.database import create_engine_for
-from shared.settings import load
+from services.inventory.adapters import metadata, seeded_stock
+from services.inventory.domain import StockedProduct
+from shared.function_url import FunctionUrlLambda, ReaderSettings
 
 CATALOGUE = "/api/catalogue"
 WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
 
 
-class CatalogueSettings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    database_url: str = Field(min_length=1)
+class CatalogueSettings(ReaderSettings):
     catalogue_max_age_seconds: int = Field(default=5, ge=0)
-    service_name: str = Field(
-        default="inventory", min_length=1, validation_alias="POWERTOOLS_SERVICE_NAME"
-    )
 
 
 def product_json(product: StockedProduct) -> dict[str, Any]:
@@ -57,12 +48,8 @@ def problem(status: HTTPStatus, detail: str, **headers: str) -> Response[str]:
     )
 
 
-def build_handler(settings: CatalogueSettings) -> LambdaHandler:
-    """The composition root: tables created and stock seeded once per cold start."""
-    store = InventoryStore(create_engine_for(settings.database_url))
-    store.create_tables()
-    store.seed(load_catalogue())
-    logger = Logger(service=settings.service_name)
+def routes(settings: CatalogueSettings, engine: Engine) -> LambdaFunctionUrlResolver:
+    stock = seeded_stock(engine)
     app = LambdaFunctionUrlResolver()
     cache_control = f"public, max-age={settings.catalogue_max_age_seconds}"
 
@@ -76,11 +63,11 @@ def build_handler(settings: CatalogueSettings) -> LambdaHandler:
 
     @app.get(CATALOGUE)
     def list_products() -> Response[str]:
-        return ok([product_json(product) for product in store.products()])
+        return ok([product_json(product) for product in stock.products()])
 
     @app.get(f"{CATALOGUE}/<sku>")
     def get_product(sku: str) -> Response[str]:
-        product = store.product(sku)
+        product = stock.product(sku)
         if product is None:
             return problem(HTTPStatus.NOT_FOUND, f"no product with SKU {sku!r}")
         return ok(product_json(product))
@@ -101,11 +88,7 @@ def build_handler(settings: CatalogueSettings) -> LambdaHandler:
     def not_found(_: Exception) -> Response[str]:
         return problem(HTTPStatus.NOT_FOUND, f"nothing at {app.current_event.path}")
 
-    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        logger.debug("catalogue request", extra={"path": event.get("rawPath")})
-        return app.resolve(event, context)
-
-    return handle
+    return app
 
 
-handler = LazyHandler(lambda: build_handler(load(CatalogueSettings)))
+handler = FunctionUrlLambda(settings=CatalogueSettings, tables=metadata, routes=routes)

@@ -1,6 +1,6 @@
 """Payment rules and the fake provider: authorize, then capture or void, once each.
 
-Pure: the handler reads the order's authorization, asks these functions for the outcome of a
+Pure: the service reads the order's authorization, asks these functions for the outcome of a
 command, and stores the outcome (and the reply) in one transaction. The fake provider answers
 by test card token, deterministically:
 
@@ -21,18 +21,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
-
-from shared.contracts import (
-    AuthorizePayment,
-    CapturePayment,
-    Contract,
-    Money,
-    PaymentAuthorized,
-    PaymentCaptured,
-    PaymentDeclined,
-    PaymentVoided,
-    VoidPayment,
-)
 
 AUTHORIZATION_IDS = uuid.UUID("8f0c4d1e-5b7a-4c39-9a51-2f6f5d0c7e11")
 
@@ -84,6 +72,63 @@ class Result(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    """In minor units of the currency."""
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizePayment:
+    order_id: str
+    amount: Money
+    payment_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class CapturePayment:
+    order_id: str
+    authorization_id: str
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class VoidPayment:
+    order_id: str
+    authorization_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentAuthorized:
+    order_id: str
+    authorization_id: str
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDeclined:
+    order_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCaptured:
+    order_id: str
+    authorization_id: str
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentVoided:
+    order_id: str
+    authorization_id: str
+
+
+Answer = PaymentAuthorized | PaymentDeclined | PaymentCaptured | PaymentVoided
+"""What the payments service replies to a command (when it replies)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Authorization:
     order_id: str
     authorization_id: str
@@ -100,7 +145,7 @@ class Outcome:
     result: Result
     detail: str
     authorization: Authorization | None
-    reply: Contract | None
+    reply: Answer | None
 
 
 def authorization_id_for(order_id: str) -> str:
@@ -201,7 +246,7 @@ def void(existing: Authorization | None, command: VoidPayment) -> Outcome:
             return _rejected(Operation.VOID, existing, f"authorization is {existing.status}")
 
 
-def _authorization_answer(authorization: Authorization) -> Contract:
+def _authorization_answer(authorization: Authorization) -> Answer:
     if authorization.status is AuthorizationStatus.DECLINED:
         return PaymentDeclined(order_id=authorization.order_id, reason=authorization.decline_reason)
     return PaymentAuthorized(

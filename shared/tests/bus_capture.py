@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
 
 from shared.tests.queues import arn_of
 
@@ -64,8 +66,25 @@ def capture_bus(
     )
 
     def cleanup() -> None:
-        events.remove_targets(Rule=f"{name}-capture", EventBusName=name, Ids=["capture"])
-        events.delete_rule(Name=f"{name}-capture", EventBusName=name)
+        """Delete the bus and every rule on it (a test may have added its own)."""
+        for rule in events.list_rules(EventBusName=name)["Rules"]:
+            targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=name)
+            ids = [target["Id"] for target in targets["Targets"]]
+            if ids:
+                events.remove_targets(Rule=rule["Name"], EventBusName=name, Ids=ids)
+            events.delete_rule(Name=rule["Name"], EventBusName=name)
         events.delete_event_bus(Name=name)
 
     return BusCapture(events, sqs, name, queue_url), cleanup
+
+
+def bus_fixture(source: str) -> Any:
+    """A fixture of a fresh bus whose ``source`` events land in a queue the test reads."""
+
+    @pytest.fixture
+    def bus(localstack: Any, unique_name: str, queues: Callable[..., str]) -> Iterator[BusCapture]:
+        capture, cleanup = capture_bus(localstack, unique_name, source, queues)
+        yield capture
+        cleanup()
+
+    return bus

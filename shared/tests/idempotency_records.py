@@ -25,3 +25,10 @@ def forget_idempotency(
     return connection.execute(
         delete(idempotency_records).where(idempotency_records.c.id.in_(keys))
     ).rowcount
+
+
+def forget_service(connection: Connection, service: str) -> int:
+    """Delete every idempotency record of ``service`` (a name of one test's own)."""
+    return connection.execute(
+        delete(idempotency_records).where(idempotency_records.c.id.like(f"{service}#%"))
+    ).rowcount

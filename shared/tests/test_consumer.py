@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 
+from shared.bus import ReplyPublisher
 from shared.consumer import (
-    BusPublisher,
+    Clients,
     ConsumerSettings,
-    LazyHandler,
     MessageConsumer,
     eventbridge_handler,
     reply_to,
@@ -27,8 +27,9 @@ from shared.contracts import (
     envelope_for,
 )
 from shared.database import create_engine_for
+from shared.entry_point import EntryPoint, LambdaHandler
 from shared.envelope import Envelope, MalformedMessage
-from shared.idempotency import SqlPersistenceLayer, idempotency_records
+from shared.idempotency import SqlPersistenceLayer
 from shared.settings import ConfigurationError, load
 from shared.tests.aws_events import (
     LambdaContextDouble,
@@ -38,6 +39,7 @@ from shared.tests.aws_events import (
     sqs_event,
     sqs_record,
 )
+from shared.tests.idempotency_records import forget_service
 
 
 def order_placed(order_id: str | None = None) -> Envelope:
@@ -81,11 +83,13 @@ class RecordingBus:
 class Reserver:
     """A service's logic: replies InventoryReserved; fails for the orders in ``failing``."""
 
+    accepts = (OrderPlaced,)
+
     def __init__(self) -> None:
         self.handled: list[str] = []
         self.failing: set[str] = set()
 
-    def __call__(self, envelope: Envelope, payload: Any) -> list[Envelope]:
+    def handle(self, envelope: Envelope, payload: Any) -> list[Envelope]:
         if envelope.correlation_id in self.failing:
             raise RuntimeError(f"database unavailable for {envelope.correlation_id}")
         self.handled.append(envelope.correlation_id)
@@ -109,9 +113,7 @@ def engine(settings: ConsumerSettings, service: str) -> Iterator[Engine]:
     engine = create_engine_for(settings.database_url)
     yield engine
     with engine.begin() as connection:
-        connection.execute(
-            delete(idempotency_records).where(idempotency_records.c.id.like(f"{service}#%"))
-        )
+        forget_service(connection, service)
     engine.dispose()
 
 
@@ -120,10 +122,9 @@ def consumer_for(
 ) -> MessageConsumer:
     return MessageConsumer(
         settings=settings,
-        accepts=[OrderPlaced],
-        handle=logic,
+        service=logic,
         persistence=SqlPersistenceLayer(engine),
-        publisher=BusPublisher(bus, settings.event_bus_name),
+        publisher=ReplyPublisher(Clients(events=bus), settings.event_bus_name),
     )
 
 
@@ -334,14 +335,15 @@ def test_a_reply_id_is_derived_from_its_cause_and_type() -> None:
     assert reply.event_id != reply_to(order_placed(), reply_payload(reply)).event_id
 
 
-def test_a_lazy_handler_is_built_once_on_first_call() -> None:
+def test_an_entry_point_is_built_once_on_first_call() -> None:
     builds: list[int] = []
 
-    def build() -> Any:
-        builds.append(1)
-        return lambda event, context: {"echo": event}
+    class Echo(EntryPoint):
+        def build(self) -> LambdaHandler:
+            builds.append(1)
+            return lambda event, context: {"echo": event}
 
-    handler = LazyHandler(build)
+    handler = Echo()
     assert builds == []
     assert handler({"n": 1}) == {"echo": {"n": 1}}
     assert handler({"n": 2}) == {"echo": {"n": 2}}

@@ -51,16 +51,16 @@ def idempotent_counter(engine: Engine, expires_after_seconds: int = 3600) -> tup
         use_local_cache=False,
     )
 
-    @idempotent_function(
-        data_keyword_argument="message", persistence_store=persistence, config=config
-    )
     def handle(message: dict[str, str]) -> dict[str, str]:
         calls.append(message["event_id"])
         if message.get("fail"):
             raise RuntimeError("transient failure")
         return {"handled": message["event_id"]}
 
-    return handle, calls
+    once = idempotent_function(
+        handle, data_keyword_argument="message", persistence_store=persistence, config=config
+    )
+    return once, calls
 
 
 def test_second_delivery_returns_the_saved_result_without_running(
@@ -95,13 +95,14 @@ def test_a_delivery_in_progress_elsewhere_is_reported_not_run(
     persistence = SqlPersistenceLayer(engine)
     config = IdempotencyConfig(event_key_jmespath="event_id", use_local_cache=False)
 
-    @idempotent_function(
-        data_keyword_argument="message", persistence_store=persistence, config=config
-    )
-    def slow(message: dict[str, str]) -> str:
+    def run_slowly(message: dict[str, str]) -> str:
         started.set()
         release.wait(10)
         return "done"
+
+    slow = idempotent_function(
+        run_slowly, data_keyword_argument="message", persistence_store=persistence, config=config
+    )
 
     worker = threading.Thread(target=slow, kwargs={"message": {"event_id": event_id}})
     worker.start()

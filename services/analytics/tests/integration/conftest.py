@@ -10,9 +10,7 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from services.analytics import adapters
 from services.analytics.tests.scenario import Scenario
-from shared.consumer import create_tables
-from shared.database import create_engine_for
-from shared.idempotency import metadata as idempotency_metadata
+from shared.tests.databases import service_engine
 from shared.tests.idempotency_records import forget_idempotency
 
 
@@ -23,9 +21,7 @@ def scenario() -> Scenario:
 
 @pytest.fixture
 def engine(database_url: str, scenario: Scenario) -> Iterator[Engine]:
-    engine = create_engine_for(database_url)
-    create_tables(adapters.metadata, engine)
-    create_tables(idempotency_metadata, engine)
+    engine = service_engine(database_url, adapters.metadata)
     yield engine
     with engine.begin() as connection:
         event_ids = connection.execute(

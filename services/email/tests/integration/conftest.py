@@ -10,9 +10,7 @@ import pytest
 from sqlalchemy import Engine, delete, select
 
 from services.email.adapters import email_recipients, email_sent, metadata
-from shared.consumer import create_tables
-from shared.database import create_engine_for
-from shared.idempotency import metadata as idempotency_metadata
+from shared.tests.databases import service_engine
 from shared.tests.idempotency_records import forget_idempotency
 
 
@@ -29,9 +27,7 @@ def recipient(order_id: str) -> str:
 
 @pytest.fixture
 def engine(database_url: str, order_id: str) -> Iterator[Engine]:
-    engine = create_engine_for(database_url)
-    create_tables(metadata, engine)
-    create_tables(idempotency_metadata, engine)
+    engine = service_engine(database_url, metadata)
     yield engine
     with engine.begin() as connection:
         event_ids = (

@@ -1,20 +1,24 @@
-from services.email.domain import format_money, render
-from shared.contracts import Money, OrderCancelled, OrderConfirmed, OrderLine, OrderPlaced
+from services.email.domain import (
+    Money,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderLine,
+    OrderPlaced,
+    format_money,
+    render,
+)
 
 
-def placed(**overrides: object) -> OrderPlaced:
-    fields: dict[str, object] = {
-        "order_id": "ord-7f3a",
-        "customer_email": "ada@example.com",
-        "shipping_country": "DE",
-        "lines": (
+def placed() -> OrderPlaced:
+    return OrderPlaced(
+        order_id="ord-7f3a",
+        customer_email="ada@example.com",
+        lines=(
             OrderLine(sku="MUG-001", quantity=2, unit_price=Money(amount=1299, currency="EUR")),
             OrderLine(sku="NEW-999", quantity=1, unit_price=Money(amount=500, currency="EUR")),
         ),
-        "total": Money(amount=3098, currency="EUR"),
-    }
-    fields.update(overrides)
-    return OrderPlaced.model_validate(fields)
+        total=Money(amount=3098, currency="EUR"),
+    )
 
 
 def test_money_is_written_with_the_digits_of_its_currency() -> None:

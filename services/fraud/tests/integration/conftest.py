@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import Engine, delete, select
 
 from services.fraud.adapters import fraud_verdicts, metadata
-from shared.consumer import create_tables
-from shared.database import create_engine_for
-from shared.idempotency import metadata as idempotency_metadata
+from shared.tests.bus_capture import bus_fixture
+from shared.tests.databases import service_engine
 from shared.tests.idempotency_records import forget_idempotency
+
+fraud_bus = bus_fixture("shop.fraud")
 
 
 @pytest.fixture
@@ -30,9 +31,7 @@ def order_id(orders: list[str]) -> str:
 
 @pytest.fixture
 def engine(database_url: str, orders: list[str]) -> Iterator[Engine]:
-    engine = create_engine_for(database_url)
-    create_tables(metadata, engine)
-    create_tables(idempotency_metadata, engine)
+    engine = service_engine(database_url, metadata)
     yield engine
     with engine.begin() as connection:
         event_ids = (

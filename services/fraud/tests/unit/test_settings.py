@@ -1,7 +1,7 @@
 import pytest
 
+from services.fraud.domain import DEFAULT_HOME_COUNTRIES, ScoringRules
 from services.fraud.handler import FraudSettings
-from services.fraud.scoring import DEFAULT_HOME_COUNTRIES, ScoringRules
 from shared.settings import ConfigurationError, load
 
 

@@ -5,24 +5,18 @@ from __future__ import annotations
 import importlib
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from types import MappingProxyType
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
 
 from services.inventory import handler as handler_module
 from services.inventory.domain import ReservationStatus
-from services.inventory.handler import build_handler
-from services.inventory.store import InventoryStore, inventory_reservations, inventory_stock
-from shared.catalogue import Product
-from shared.consumer import Clients, ConsumerSettings, LambdaHandler
-from shared.contracts import OrderCancelled, OrderPlaced, envelope_for
-from shared.database import create_engine_for
-from shared.envelope import Envelope
-from shared.idempotency import idempotency_records
+from services.inventory.handler import handler as inventory_handler
+from services.inventory.tests.shelf import Scenario
+from shared.consumer import Clients
+from shared.contracts import OrderCancelled, envelope_for
+from shared.entry_point import LambdaHandler
 from shared.settings import ConfigurationError
 from shared.tests.aws_events import (
     LambdaContextDouble,
@@ -31,92 +25,26 @@ from shared.tests.aws_events import (
     sqs_event,
     sqs_record,
 )
-from shared.tests.bus_capture import BusCapture
 
 pytestmark = pytest.mark.integration
 
 QUEUE = "inventory"
 
 
-class Scenario:
-    """Unique products and orders for one test, and what the Lambda replied on the bus."""
-
-    def __init__(self, store: InventoryStore, bus: BusCapture) -> None:
-        self.store = store
-        self.bus = bus
-        self.prefix = f"T{uuid.uuid4().hex[:10].upper()}"
-        self.service = f"inventory-{self.prefix.lower()}"
-
-    def product(self, stock: int, name: str = "A") -> str:
-        sku = f"{self.prefix}-{name}"
-        self.store.seed([Product(sku, name, "test", MappingProxyType({"EUR": 500}), stock)])
-        return sku
-
-    def placed(self, lines: dict[str, int], number: int = 0) -> Envelope:
-        order_id = f"ord-{self.prefix}-{number}"
-        price = {"amount": 500, "currency": "EUR"}
-        return envelope_for(
-            OrderPlaced.model_validate(
-                {
-                    "order_id": order_id,
-                    "customer_email": "ada@example.com",
-                    "shipping_country": "DE",
-                    "lines": [
-                        {"sku": sku, "quantity": quantity, "unit_price": price}
-                        for sku, quantity in lines.items()
-                    ],
-                    "total": {"amount": 500 * sum(lines.values()), "currency": "EUR"},
-                }
-            )
-        )
-
-    def available(self, sku: str) -> int:
-        product = self.store.product(sku)
-        assert product is not None
-        return product.available
-
-    def remove(self) -> None:
-        with self.store.engine.begin() as connection:
-            connection.execute(
-                delete(inventory_stock).where(inventory_stock.c.sku.like(f"{self.prefix}-%"))
-            )
-            connection.execute(
-                delete(inventory_reservations).where(
-                    inventory_reservations.c.order_id.like(f"ord-{self.prefix}-%")
-                )
-            )
-            connection.execute(
-                delete(idempotency_records).where(
-                    idempotency_records.c.id.like(f"{self.service}#%")
-                )
-            )
-
-
-@pytest.fixture
-def scenario(database_url: str, inventory_bus: BusCapture) -> Iterator[Scenario]:
-    engine = create_engine_for(database_url)
-    store = InventoryStore(engine)
-    store.create_tables()
-    scenario = Scenario(store, inventory_bus)
-    yield scenario
-    scenario.remove()
-    engine.dispose()
-
-
 @pytest.fixture
 def handler(database_url: str, scenario: Scenario) -> LambdaHandler:
-    settings = ConsumerSettings(
-        database_url=database_url,
-        event_bus_name=scenario.bus.bus_name,
-        service_name=scenario.service,
+    return inventory_handler.build(
+        scenario.settings(database_url), Clients(events=scenario.bus.events)
     )
-    return build_handler(settings, Clients(events=scenario.bus.events))
 
 
 def test_a_batch_reserves_rejects_and_reports_only_the_malformed_record(
     scenario: Scenario, handler: LambdaHandler
 ) -> None:
-    mug, hat = scenario.product(stock=5, name="MUG"), scenario.product(stock=1, name="HAT")
+    mug, hat = (
+        scenario.product(stock=5, name="MUG"),
+        scenario.product(stock=1, name="HAT"),
+    )
     fits = scenario.placed({mug: 2}, number=1)
     too_many = scenario.placed({mug: 1, hat: 2}, number=2)
     event = sqs_event(
@@ -190,7 +118,7 @@ def test_cancellation_releases_the_reservation_once_without_a_reply(
 
     assert failed_ids(response) == []
     assert scenario.available(sku) == 5
-    reservation = scenario.store.reservation(placed.correlation_id)
+    reservation = scenario.stock.reservation(placed.correlation_id)
     assert reservation is not None and reservation.status is ReservationStatus.RELEASED
     assert [event["detail-type"] for event in scenario.bus.replies(1, quiet_seconds=2)] == [
         "InventoryReserved"
@@ -227,12 +155,10 @@ def test_missing_configuration_fails_at_the_first_invocation_naming_the_variable
 def test_two_lambdas_racing_for_the_last_unit_reserve_it_once(
     scenario: Scenario, database_url: str
 ) -> None:
-    settings = ConsumerSettings(
-        database_url=database_url,
-        event_bus_name=scenario.bus.bus_name,
-        service_name=scenario.service,
-    )
-    lambdas = [build_handler(settings, Clients(events=scenario.bus.events)) for _ in range(2)]
+    settings = scenario.settings(database_url)
+    lambdas = [
+        inventory_handler.build(settings, Clients(events=scenario.bus.events)) for _ in range(2)
+    ]
     sku = scenario.product(stock=1)
     orders = [scenario.placed({sku: 1}, number=n) for n in range(2)]
     start = threading.Barrier(2)

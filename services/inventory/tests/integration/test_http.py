@@ -3,45 +3,30 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
-from types import MappingProxyType
 from typing import Any
 
 import pytest
-from sqlalchemy import delete
 
-from services.inventory.http import CatalogueSettings, build_handler
-from services.inventory.store import InventoryStore, inventory_stock
-from shared.catalogue import Product, load_catalogue
-from shared.consumer import LambdaHandler
-from shared.database import create_engine_for
+from services.inventory.http import CatalogueSettings
+from services.inventory.http import handler as catalogue
+from services.inventory.tests.shelf import Shelf
+from shared.catalogue import load_catalogue
+from shared.entry_point import LambdaHandler
 from shared.tests.aws_events import LambdaContextDouble, function_url_event
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[InventoryStore]:
-    engine = create_engine_for(database_url)
-    store = InventoryStore(engine)
-    store.create_tables()
-    yield store
-    engine.dispose()
-
-
-@pytest.fixture
-def sku(store: InventoryStore) -> Iterator[str]:
-    sku = f"T{uuid.uuid4().hex[:10].upper()}"
-    store.seed([Product(sku, "Test mug", "For tests", MappingProxyType({"EUR": 700}), 3)])
-    yield sku
-    with store.engine.begin() as connection:
-        connection.execute(delete(inventory_stock).where(inventory_stock.c.sku == sku))
+def sku(shelf: Shelf) -> str:
+    return shelf.product(stock=3, name="MUG")
 
 
 @pytest.fixture
 def handler(database_url: str) -> LambdaHandler:
-    return build_handler(CatalogueSettings(database_url=database_url, catalogue_max_age_seconds=7))
+    return catalogue.build(
+        CatalogueSettings(database_url=database_url, catalogue_max_age_seconds=7)
+    )
 
 
 def get(handler: LambdaHandler, path: str, method: str = "GET") -> tuple[int, dict[str, str], Any]:
@@ -51,13 +36,10 @@ def get(handler: LambdaHandler, path: str, method: str = "GET") -> tuple[int, di
 
 
 def test_the_catalogue_lists_seeded_products_with_live_stock(
-    handler: LambdaHandler, store: InventoryStore, sku: str
+    handler: LambdaHandler, shelf: Shelf, sku: str
 ) -> None:
-    store.reserve(f"ord-{sku}", {sku: 2})
-    try:
-        status, headers, body = get(handler, "/api/catalogue")
-    finally:
-        store.release(f"ord-{sku}")
+    shelf.stock.reserve(shelf.order(), {sku: 2})
+    status, headers, body = get(handler, "/api/catalogue")
 
     assert status == 200
     assert headers["content-type"] == "application/json"
@@ -65,9 +47,9 @@ def test_the_catalogue_lists_seeded_products_with_live_stock(
     by_sku = {product["sku"]: product for product in body}
     assert by_sku[sku] == {
         "sku": sku,
-        "name": "Test mug",
-        "description": "For tests",
-        "prices": {"EUR": 700},
+        "name": "Test MUG",
+        "description": "A test product",
+        "prices": {"EUR": 100},
         "available": 1,
     }
     seeded = load_catalogue()[0]

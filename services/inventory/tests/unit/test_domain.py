@@ -5,21 +5,18 @@ from __future__ import annotations
 import pytest
 
 from services.inventory.domain import (
+    OrderLine,
     Reservation,
     ReservationStatus,
     decide_reservation,
     release,
-    reply_for,
     requested_quantities,
     stock_to_return,
 )
-from shared.contracts import InventoryRejected, InventoryReserved, Money, OrderLine
-
-EUR = Money(amount=100, currency="EUR")
 
 
 def line(sku: str, quantity: int) -> OrderLine:
-    return OrderLine(sku=sku, quantity=quantity, unit_price=EUR)
+    return OrderLine(sku=sku, quantity=quantity)
 
 
 def test_lines_of_the_same_sku_are_summed() -> None:
@@ -68,17 +65,3 @@ def test_cancelling_an_order_not_seen_yet_remembers_it_as_cancelled() -> None:
     cancelled = release(None, "o1")
     assert cancelled == Reservation("o1", ReservationStatus.CANCELLED)
     assert stock_to_return(None, cancelled) == {}
-
-
-def test_replies_say_reserved_or_name_the_short_skus() -> None:
-    assert reply_for(Reservation("o1", ReservationStatus.RESERVED, {"MUG": 1})) == (
-        InventoryReserved(order_id="o1")
-    )
-    assert reply_for(Reservation("o1", ReservationStatus.REJECTED, short_skus=("MUG",))) == (
-        InventoryRejected(order_id="o1", reason="out of stock", short_skus=("MUG",))
-    )
-
-
-@pytest.mark.parametrize("status", [ReservationStatus.RELEASED, ReservationStatus.CANCELLED])
-def test_no_reply_once_the_order_is_cancelled(status: ReservationStatus) -> None:
-    assert reply_for(Reservation("o1", status)) is None

@@ -10,10 +10,15 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
+from services.payments.adapters import (
+    SqlLedger,
+    metadata,
+    payments_authorizations,
+    payments_operations,
+)
 from services.payments.domain import Operation, Result, authorization_id_for
-from services.payments.handler import build_handler
-from services.payments.store import PaymentsStore, payments_authorizations, payments_operations
-from shared.consumer import Clients, ConsumerSettings, LambdaHandler
+from services.payments.handler import handler as payments_handler
+from shared.consumer import Clients, ConsumerSettings
 from shared.contracts import (
     AuthorizePayment,
     CapturePayment,
@@ -21,9 +26,8 @@ from shared.contracts import (
     VoidPayment,
     envelope_for,
 )
-from shared.database import create_engine_for
+from shared.entry_point import LambdaHandler
 from shared.envelope import Envelope
-from shared.idempotency import idempotency_records
 from shared.tests.aws_events import (
     LambdaContextDouble,
     as_lambda_record,
@@ -32,6 +36,8 @@ from shared.tests.aws_events import (
     sqs_event,
 )
 from shared.tests.bus_capture import BusCapture
+from shared.tests.databases import service_engine
+from shared.tests.idempotency_records import forget_service
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +47,8 @@ TOTAL = Money(amount=2599, currency="EUR")
 class Scenario:
     """Orders no other test uses, their commands, and the replies seen on the bus."""
 
-    def __init__(self, store: PaymentsStore, bus: BusCapture) -> None:
-        self.store = store
+    def __init__(self, ledger: SqlLedger, bus: BusCapture) -> None:
+        self.ledger = ledger
         self.bus = bus
         self.prefix = f"ord-{uuid.uuid4().hex[:10]}"
         self.service = f"payments-{self.prefix}"
@@ -78,17 +84,13 @@ class Scenario:
         )
 
     def results(self, order_id: str) -> list[tuple[Operation, Result]]:
-        return [(op.operation, op.result) for op in self.store.operations(order_id)]
+        return [(op.operation, op.result) for op in self.ledger.operations(order_id)]
 
     def remove(self) -> None:
-        with self.store.engine.begin() as connection:
+        with self.ledger.engine.begin() as connection:
             for table in (payments_authorizations, payments_operations):
                 connection.execute(delete(table).where(table.c.order_id.like(f"{self.prefix}-%")))
-            connection.execute(
-                delete(idempotency_records).where(
-                    idempotency_records.c.id.like(f"{self.service}#%")
-                )
-            )
+            forget_service(connection, self.service)
 
 
 def replies_by_order(events: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -111,10 +113,8 @@ def fifo_event(*commands: Envelope | tuple[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 def scenario(database_url: str, payments_bus: BusCapture) -> Iterator[Scenario]:
-    engine = create_engine_for(database_url)
-    store = PaymentsStore(engine)
-    store.create_tables()
-    scenario = Scenario(store, payments_bus)
+    engine = service_engine(database_url, metadata)
+    scenario = Scenario(SqlLedger(engine), payments_bus)
     yield scenario
     scenario.remove()
     engine.dispose()
@@ -127,7 +127,7 @@ def handler(database_url: str, scenario: Scenario) -> LambdaHandler:
         event_bus_name=scenario.bus.bus_name,
         service_name=scenario.service,
     )
-    return build_handler(settings, Clients(events=scenario.bus.events))
+    return payments_handler.build(settings, Clients(events=scenario.bus.events))
 
 
 def test_a_failure_holds_only_its_own_order_and_the_retry_succeeds(
@@ -164,7 +164,7 @@ def test_a_failure_holds_only_its_own_order_and_the_retry_succeeds(
         (Operation.AUTHORIZE, Result.AUTHORIZED),
         (Operation.CAPTURE, Result.CAPTURED),
     ]
-    assert [op.attempt for op in scenario.store.operations(flaky)[:2]] == [1, 2]
+    assert [op.attempt for op in scenario.ledger.operations(flaky)[:2]] == [1, 2]
     replies = replies_by_order(scenario.bus.replies(4))
     assert replies == {
         paid: ["PaymentAuthorized", "PaymentCaptured"],
@@ -204,13 +204,13 @@ def test_a_permanent_error_fails_every_delivery_and_is_recorded(
     for _ in range(3):
         assert len(failed_ids(handler(event, LambdaContextDouble()))) == 2
 
-    operations = scenario.store.operations(order)
+    operations = scenario.ledger.operations(order)
     assert [(op.result, op.attempt) for op in operations] == [
         (Result.PERMANENT_ERROR, 1),
         (Result.PERMANENT_ERROR, 2),
         (Result.PERMANENT_ERROR, 3),
     ]
-    assert scenario.store.authorization(order) is None
+    assert scenario.ledger.authorization(order) is None
 
 
 def test_the_same_command_twice_charges_once(scenario: Scenario, handler: LambdaHandler) -> None:
@@ -247,7 +247,7 @@ def test_a_resent_command_with_a_new_id_answers_again_and_charges_nothing(
         (Operation.AUTHORIZE, Result.REPEATED),
         (Operation.CAPTURE, Result.REPEATED),
     ]
-    with scenario.store.engine.connect() as connection:
+    with scenario.ledger.engine.connect() as connection:
         rows = connection.execute(
             select(func.count())
             .select_from(payments_authorizations)
@@ -313,7 +313,7 @@ def test_commands_from_a_real_fifo_queue_apply_in_order_per_order(
 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (
-        len(scenario.store.operations(kept)) < 3 or len(scenario.store.operations(cancelled)) < 2
+        len(scenario.ledger.operations(kept)) < 3 or len(scenario.ledger.operations(cancelled)) < 2
     ):
         messages = sqs.receive_message(
             QueueUrl=queue_url,

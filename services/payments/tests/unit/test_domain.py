@@ -7,34 +7,30 @@ import pytest
 from services.payments.domain import (
     Authorization,
     AuthorizationStatus,
+    AuthorizePayment,
+    CapturePayment,
+    Money,
     Operation,
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentDeclined,
+    PaymentVoided,
     PermanentProviderError,
     Result,
     TransientProviderError,
+    VoidPayment,
     authorization_id_for,
     authorize,
     capture,
     provider_decision,
     void,
 )
-from shared.contracts import (
-    AuthorizePayment,
-    CapturePayment,
-    Money,
-    PaymentAuthorized,
-    PaymentCaptured,
-    PaymentDeclined,
-    PaymentVoided,
-    VoidPayment,
-)
 
 TOTAL = Money(amount=4200, currency="EUR")
 
 
 def authorize_command(token: str = "tok_approve", order_id: str = "o1") -> AuthorizePayment:
-    return AuthorizePayment(
-        order_id=order_id, amount=TOTAL, customer_email="ada@example.com", payment_token=token
-    )
+    return AuthorizePayment(order_id=order_id, amount=TOTAL, payment_token=token)
 
 
 def authorized(order_id: str = "o1") -> Authorization:

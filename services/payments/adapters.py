@@ -26,12 +26,11 @@ from sqlalchemy import (
 from services.payments.domain import (
     Authorization,
     AuthorizationStatus,
+    Money,
     Operation,
     Outcome,
     Result,
 )
-from shared.consumer import create_tables
-from shared.contracts import Money
 
 metadata = MetaData()
 
@@ -78,12 +77,9 @@ class OperationRecord:
     detail: str
 
 
-class PaymentsStore:
+class SqlLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def create_tables(self) -> None:
-        create_tables(metadata, self.engine)
 
     def authorization(self, order_id: str) -> Authorization | None:
         with self.engine.connect() as connection:
@@ -98,7 +94,7 @@ class PaymentsStore:
             order_id=row.order_id,
             authorization_id=row.authorization_id,
             status=AuthorizationStatus(row.status),
-            amount=Money(amount=row.amount, currency=row.currency),
+            amount=Money(row.amount, row.currency),
             decline_reason=row.decline_reason,
         )
 

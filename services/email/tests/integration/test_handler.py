@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from services.email.adapters import email_sent
-from services.email.handler import EmailSettings, build
+from services.email.handler import EmailSettings
+from services.email.handler import handler as email_handler
 from services.email.tests.mailbox import mailbox
 from shared.contracts import (
     Money,
@@ -81,7 +82,7 @@ def endpoint(localstack: Any) -> str:
 def test_a_batch_sends_each_event_once_and_reports_only_the_malformed_record(
     database_url: str, engine: Engine, sender: str, order_id: str, recipient: str, endpoint: str
 ) -> None:
-    handler = build(settings(database_url, sender))
+    handler = email_handler.build(settings(database_url, sender))
     order_placed = placed(order_id, recipient)
     confirmed = order_placed.caused(
         "OrderConfirmed",
@@ -126,7 +127,7 @@ def test_a_batch_sends_each_event_once_and_reports_only_the_malformed_record(
 def test_the_sent_log_stops_a_second_mail_even_without_the_idempotency_record(
     database_url: str, engine: Engine, sender: str, order_id: str, recipient: str, endpoint: str
 ) -> None:
-    handler = build(settings(database_url, sender))
+    handler = email_handler.build(settings(database_url, sender))
     order_placed = placed(order_id, recipient)
     assert failed_ids(handler(sqs_event(envelope_record(order_placed, QUEUE)), CONTEXT)) == []
     with engine.begin() as connection:
@@ -140,7 +141,7 @@ def test_the_sent_log_stops_a_second_mail_even_without_the_idempotency_record(
 def test_a_cancellation_before_its_order_is_known_fails_until_the_order_arrives(
     database_url: str, engine: Engine, sender: str, order_id: str, recipient: str, endpoint: str
 ) -> None:
-    handler = build(settings(database_url, sender))
+    handler = email_handler.build(settings(database_url, sender))
     order_placed = placed(order_id, recipient)
     cancelled = order_placed.caused(
         "OrderCancelled",
@@ -175,7 +176,7 @@ def test_an_unverified_sender_fails_the_record_and_logs_the_reason(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     unverified = f"unverified-{unique_name}@example.com"
-    handler = build(settings(database_url, unverified))
+    handler = email_handler.build(settings(database_url, unverified))
     record = envelope_record(placed(order_id, recipient), QUEUE)
 
     response = handler(sqs_event(record), CONTEXT)
@@ -200,7 +201,7 @@ def test_an_unverified_sender_fails_the_record_and_logs_the_reason(
 def test_a_message_of_a_type_email_does_not_take_is_a_failure(
     database_url: str, engine: Engine, sender: str, order_id: str
 ) -> None:
-    handler = build(settings(database_url, sender))
+    handler = email_handler.build(settings(database_url, sender))
     held = envelope_for(OrderPutOnHold(order_id=order_id, reason="flagged for review"))
     record = envelope_record(held, QUEUE)
     assert failed_ids(handler(sqs_event(record), CONTEXT)) == [record["messageId"]]
@@ -209,7 +210,7 @@ def test_a_message_of_a_type_email_does_not_take_is_a_failure(
 def test_racing_deliveries_of_one_event_send_one_email(
     database_url: str, engine: Engine, sender: str, order_id: str, recipient: str, endpoint: str
 ) -> None:
-    handlers = [build(settings(database_url, sender)) for _ in range(3)]
+    handlers = [email_handler.build(settings(database_url, sender)) for _ in range(3)]
     order_placed = placed(order_id, recipient)
     start = threading.Barrier(len(handlers))
     failures: list[list[str]] = []

@@ -10,10 +10,9 @@ reads the winner's decision instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -32,18 +31,18 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from services.inventory.domain import (
     Reservation,
     ReservationStatus,
+    StockedProduct,
     decide_reservation,
     release,
     stock_to_return,
 )
-from shared.catalogue import Product
-from shared.consumer import create_tables
+from shared.catalogue import Product, load_catalogue
+from shared.database import upsert_insert
 
 metadata = MetaData()
 
@@ -72,26 +71,16 @@ inventory_reservations = Table(
 
 ATTEMPTS = 3
 
+T = TypeVar("T")
+
 
 class StockConflict(RuntimeError):
     """The stock changed between reading and decrementing it; the transaction is retried."""
 
 
-@dataclass(frozen=True, slots=True)
-class StockedProduct:
-    sku: str
-    name: str
-    description: str
-    prices: Mapping[str, int]
-    available: int
-
-
-class InventoryStore:
+class SqlStock:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-
-    def create_tables(self) -> None:
-        create_tables(metadata, self.engine)
 
     def seed(self, products: Iterable[Product]) -> int:
         """Add the products not stocked yet with their initial stock; returns how many.
@@ -109,9 +98,8 @@ class InventoryStore:
         ]
         if not rows:
             return 0
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         statement = (
-            dialect.insert(inventory_stock)
+            upsert_insert(self.engine)(inventory_stock)
             .values(rows)
             .on_conflict_do_nothing()
             .returning(inventory_stock.c.sku)
@@ -122,25 +110,11 @@ class InventoryStore:
     def reserve(self, order_id: str, requested: Mapping[str, int]) -> Reservation:
         """Reserve all of ``requested`` for the order or nothing; the decision already taken
         for this order if there is one."""
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                with self.engine.begin() as connection:
-                    return self._reserve(connection, order_id, requested)
-            except (IntegrityError, StockConflict):
-                if attempt == ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+        return self._retrying(lambda connection: self._reserve(connection, order_id, requested))
 
     def release(self, order_id: str) -> tuple[Reservation, Mapping[str, int]]:
         """Apply the order's cancellation; the reservation after it and the stock returned."""
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                with self.engine.begin() as connection:
-                    return self._release(connection, order_id)
-            except IntegrityError:
-                if attempt == ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+        return self._retrying(lambda connection: self._release(connection, order_id))
 
     def reservation(self, order_id: str) -> Reservation | None:
         with self.engine.connect() as connection:
@@ -157,6 +131,18 @@ class InventoryStore:
                 select(inventory_stock).where(inventory_stock.c.sku == sku)
             ).one_or_none()
         return None if row is None else _product(row._mapping)
+
+    def _retrying(self, work: Callable[[Connection], T]) -> T:
+        """``work`` in a transaction, again after losing a race (a conflicting insert or a
+        stock change), at most ``ATTEMPTS`` times."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            except (IntegrityError, StockConflict):
+                if attempt == ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     def _reserve(
         self, connection: Connection, order_id: str, requested: Mapping[str, int]
@@ -194,6 +180,13 @@ class InventoryStore:
                 .values(_row(after))
             )
         return after, returned
+
+
+def seeded_stock(engine: Engine) -> SqlStock:
+    """The stock with every catalogue product added that is not stocked yet (at cold start)."""
+    stock = SqlStock(engine)
+    stock.seed(load_catalogue())
+    return stock
 
 
 def _move_stock(connection: Connection, sku: str, delta: int) -> None:

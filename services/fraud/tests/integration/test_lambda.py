@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from services.fraud.public import FraudPolicy
 from shared.contracts import ORDERS_SOURCE, Money, OrderLine, OrderPlaced, envelope_for
 from shared.envelope import Envelope
+from shared.tests.bus_capture import BusCapture
 from shared.tests.deployment import Functions, package
 from shared.tests.polling import eventually
 from shared.tests.queues import arn_of, drain
@@ -30,20 +31,6 @@ def fraud_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return package("fraud", tmp_path_factory.mktemp("fraud-build"))
 
 
-@pytest.fixture
-def bus(localstack: Any, unique_name: str) -> Iterator[str]:
-    events = localstack.client("events")
-    events.create_event_bus(Name=unique_name)
-    yield unique_name
-    for rule in events.list_rules(EventBusName=unique_name)["Rules"]:
-        targets = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=unique_name)
-        ids = [target["Id"] for target in targets["Targets"]]
-        if ids:
-            events.remove_targets(Rule=rule["Name"], EventBusName=unique_name, Ids=ids)
-        events.delete_rule(Name=rule["Name"], EventBusName=unique_name)
-    events.delete_event_bus(Name=unique_name)
-
-
 def order(*lines: tuple[str, int, Money], country: str) -> Envelope:
     order_lines = tuple(
         OrderLine(sku=sku, quantity=quantity, unit_price=price) for sku, quantity, price in lines
@@ -58,6 +45,11 @@ def order(*lines: tuple[str, int, Money], country: str) -> Envelope:
             total=Money(amount=total, currency="EUR"),
         )
     )
+
+
+def verdict(body: str) -> Envelope:
+    """The envelope of a bus event copied to the capture queue."""
+    return Envelope.model_validate(json.loads(body)["detail"])
 
 
 def publish(events: Any, bus_name: str, detail: str) -> None:
@@ -82,22 +74,12 @@ def test_screened_orders_get_one_verdict_each_and_others_none(
     database_url: str,
     engine: Engine,
     orders: list[str],
-    bus: str,
+    fraud_bus: BusCapture,
     fraud_zip: bytes,
 ) -> None:
     events, sqs = localstack.client("events"), localstack.client("sqs")
-    verdicts_url = queues(f"{unique_name}-verdicts")
+    bus, verdicts_url = fraud_bus.bus_name, fraud_bus.queue_url
     dlq_url = queues(f"{unique_name}-fraud-dlq")
-    events.put_rule(
-        Name=f"{unique_name}-capture",
-        EventBusName=bus,
-        EventPattern=json.dumps({"source": ["shop.fraud"]}),
-    )
-    events.put_targets(
-        Rule=f"{unique_name}-capture",
-        EventBusName=bus,
-        Targets=[{"Id": "capture", "Arn": arn_of(sqs, verdicts_url), "InputPath": "$.detail"}],
-    )
     with Functions(localstack) as functions:
         function_arn = functions.create(
             unique_name,
@@ -139,7 +121,7 @@ def test_screened_orders_get_one_verdict_each_and_others_none(
         received: list[Envelope] = []
 
         def verdicts_arrived() -> bool:
-            received.extend(Envelope.model_validate_json(body) for body in drain(sqs, verdicts_url))
+            received.extend(verdict(body) for body in drain(sqs, verdicts_url))
             return len(received) >= 2
 
         eventually(verdicts_arrived, "two verdicts on the bus")
@@ -152,7 +134,7 @@ def test_screened_orders_get_one_verdict_each_and_others_none(
 
         eventually(duplicate_ignored, "the redelivery to be recognised")
         late = sqs.receive_message(QueueUrl=verdicts_url, WaitTimeSeconds=2).get("Messages", [])
-        received.extend(Envelope.model_validate_json(message["Body"]) for message in late)
+        received.extend(verdict(message["Body"]) for message in late)
 
     verdicts = {verdict.correlation_id: verdict for verdict in received}
     assert len(received) == 2 and set(verdicts) == {

@@ -25,8 +25,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from shared.contracts import FraudCheckPassed, OrderFlaggedForReview, OrderPlaced
-
 DISPOSABLE_EMAIL_DOMAINS: frozenset[str] = frozenset(
     {
         "10minutemail.com",
@@ -44,6 +42,31 @@ DISPOSABLE_EMAIL_DOMAINS: frozenset[str] = frozenset(
     }
 )
 DEFAULT_HOME_COUNTRIES: tuple[str, ...] = ("AT", "BE", "DE", "ES", "FR", "IT", "NL")
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    """In minor units of the currency."""
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    sku: str
+    quantity: int
+    unit_price: Money
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlaced:
+    """The order as the fraud rules read it."""
+
+    order_id: str
+    customer_email: str
+    shipping_country: str
+    lines: tuple[OrderLine, ...]
+    total: Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,14 +154,3 @@ def _signals(order: OrderPlaced, rules: ScoringRules) -> Iterator[Signal]:
         yield Signal("bulk_high_value_item", 30, skus)
     if len(order.lines) >= rules.many_lines:
         yield Signal("many_lines", 10, f"{len(order.lines)} lines")
-
-
-def verdict_for(
-    order: OrderPlaced, assessment: Assessment
-) -> FraudCheckPassed | OrderFlaggedForReview:
-    """The reply the orders service gets: a flag with the reasons, or a pass with the score."""
-    if assessment.flagged:
-        return OrderFlaggedForReview(
-            order_id=order.order_id, score=assessment.score, reasons=assessment.reasons
-        )
-    return FraudCheckPassed(order_id=order.order_id, score=assessment.score)

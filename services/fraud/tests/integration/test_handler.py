@@ -4,52 +4,28 @@ replying on a real bus (LocalStack) that a test rule copies into a queue."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 from sqlalchemy import Engine, select
 
 from services.fraud.adapters import fraud_verdicts
-from services.fraud.handler import FraudSettings, build
+from services.fraud.handler import FraudSettings
+from services.fraud.handler import handler as fraud_handler
+from shared import aws
+from shared.consumer import Clients
 from shared.contracts import Money, OrderCancelled, OrderLine, OrderPlaced, envelope_for
 from shared.envelope import Envelope, MalformedMessage
+from shared.settings import AwsSettings
 from shared.tests.aws_events import LambdaContextDouble, eventbridge_event
+from shared.tests.bus_capture import BusCapture
 from shared.tests.idempotency_records import forget_idempotency
 
 pytestmark = pytest.mark.integration
 
 CONTEXT = LambdaContextDouble("fraud")
 WATCH = Money(amount=129_900, currency="EUR")
-
-
-@pytest.fixture
-def bus(localstack: Any, unique_name: str, queues: Callable[..., str]) -> Iterator[tuple[str, str]]:
-    """A bus of its own and a rule copying every ``shop.fraud`` event into a queue."""
-    events, sqs = localstack.client("events"), localstack.client("sqs")
-    events.create_event_bus(Name=unique_name)
-    queue_url = queues(f"{unique_name}-verdicts")
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    events.put_rule(
-        Name=f"{unique_name}-capture",
-        EventBusName=unique_name,
-        EventPattern=json.dumps({"source": ["shop.fraud"]}),
-    )
-    events.put_targets(
-        Rule=f"{unique_name}-capture",
-        EventBusName=unique_name,
-        Targets=[{"Id": "capture", "Arn": queue_arn}],
-    )
-    yield unique_name, queue_url
-    events.remove_targets(Rule=f"{unique_name}-capture", EventBusName=unique_name, Ids=["capture"])
-    events.delete_rule(Name=f"{unique_name}-capture", EventBusName=unique_name)
-    events.delete_event_bus(Name=unique_name)
 
 
 def settings(database_url: str, bus_name: str) -> FraudSettings:
@@ -72,24 +48,6 @@ def rule_event(envelope: Envelope) -> dict[str, Any]:
     return eventbridge_event(json.loads(envelope.to_json()), envelope.type)
 
 
-def captured(sqs: Any, queue_url: str, expected: int, seconds: float = 10) -> list[dict[str, Any]]:
-    """Bus events copied to the queue: polls until ``expected`` arrived, then one more empty
-    long poll so an extra (duplicate) event would be seen too."""
-    received: list[dict[str, Any]] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        wait = 1 if len(received) >= expected else 2
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
-        ).get("Messages", [])
-        for message in messages:
-            received.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        if len(received) >= expected and not messages:
-            break
-    return received
-
-
 def verdict_rows(engine: Engine, order_id: str) -> list[Any]:
     with engine.connect() as connection:
         return list(
@@ -100,16 +58,15 @@ def verdict_rows(engine: Engine, order_id: str) -> list[Any]:
 
 
 def test_a_risky_order_is_flagged_on_the_bus_once_even_when_delivered_twice(
-    localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
+    database_url: str, engine: Engine, fraud_bus: BusCapture, order_id: str
 ) -> None:
-    bus_name, queue_url = bus
-    handler = build(settings(database_url, bus_name))
+    handler = fraud_handler.build(settings(database_url, fraud_bus.bus_name))
     order_placed = placed(order_id, quantity=3)
 
     handler(rule_event(order_placed), CONTEXT)
     handler(rule_event(order_placed), CONTEXT)  # EventBridge retries carry a new event id
 
-    events = captured(localstack.client("sqs"), queue_url, expected=1)
+    events = fraud_bus.replies(1, quiet_seconds=1)
     assert [(event["source"], event["detail-type"]) for event in events] == [
         ("shop.fraud", "OrderFlaggedForReview")
     ]
@@ -128,54 +85,49 @@ def test_a_risky_order_is_flagged_on_the_bus_once_even_when_delivered_twice(
 
 
 def test_an_order_that_scores_low_passes_with_its_score(
-    localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
+    database_url: str, engine: Engine, fraud_bus: BusCapture, order_id: str
 ) -> None:
-    bus_name, queue_url = bus
-    build(settings(database_url, bus_name))(rule_event(placed(order_id, quantity=1)), CONTEXT)
-    events = captured(localstack.client("sqs"), queue_url, expected=1)
+    fraud_handler.build(settings(database_url, fraud_bus.bus_name))(
+        rule_event(placed(order_id, quantity=1)), CONTEXT
+    )
+    events = fraud_bus.replies(1, quiet_seconds=1)
     assert [event["detail-type"] for event in events] == ["FraudCheckPassed"]
     assert events[0]["detail"]["payload"] == {"order_id": order_id, "score": 20}
 
 
 def test_a_redelivery_after_the_idempotency_record_expired_publishes_nothing_new(
-    localstack: Any, database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
+    database_url: str, engine: Engine, fraud_bus: BusCapture, order_id: str
 ) -> None:
-    bus_name, queue_url = bus
-    handler = build(settings(database_url, bus_name))
+    handler = fraud_handler.build(settings(database_url, fraud_bus.bus_name))
     order_placed = placed(order_id, quantity=1, email="x@mailinator.com")
     handler(rule_event(order_placed), CONTEXT)
     with engine.begin() as connection:
         forget_idempotency(connection, "fraud", [order_placed.event_id])
     handler(rule_event(order_placed), CONTEXT)
-    events = captured(localstack.client("sqs"), queue_url, expected=1)
+    events = fraud_bus.replies(1, quiet_seconds=1)
     assert [event["detail"]["payload"]["score"] for event in events] == [55]
     assert len(verdict_rows(engine, order_id)) == 1
 
 
 def test_a_verdict_that_could_not_be_published_is_published_unchanged_on_retry(
-    localstack: Any,
-    database_url: str,
-    engine: Engine,
-    bus: tuple[str, str],
-    order_id: str,
+    database_url: str, engine: Engine, fraud_bus: BusCapture, order_id: str
 ) -> None:
-    bus_name, queue_url = bus
     order_placed = placed(order_id, quantity=3)
-    unreachable_bus = boto3.client(
-        "events",
-        endpoint_url="http://127.0.0.1:9",
-        region_name="us-east-1",
-        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    nowhere = AwsSettings(aws_endpoint_url="http://127.0.0.1:9")
+    unreachable_bus = aws.client("events", nowhere, connect_timeout=1, max_attempts=1)
+    broken = fraud_handler.build(
+        settings(database_url, fraud_bus.bus_name), Clients(events=unreachable_bus)
     )
-    broken = build(settings(database_url, bus_name), events=unreachable_bus)
     with pytest.raises(EndpointConnectionError):
         broken(rule_event(order_placed), CONTEXT)
     [row] = verdict_rows(engine, order_id)
     assert (row.verdict, row.published) == ("OrderFlaggedForReview", False)
 
-    build(settings(database_url, bus_name))(rule_event(order_placed), CONTEXT)
+    fraud_handler.build(settings(database_url, fraud_bus.bus_name))(
+        rule_event(order_placed), CONTEXT
+    )
 
-    events = captured(localstack.client("sqs"), queue_url, expected=1)
+    events = fraud_bus.replies(1, quiet_seconds=1)
     assert len(events) == 1
     assert events[0]["detail"] == json.loads(row.verdict_event)
     assert verdict_rows(engine, order_id)[0].published
@@ -191,18 +143,18 @@ def test_a_verdict_that_could_not_be_published_is_published_unchanged_on_retry(
     ids=["no detail", "string detail", "invalid payload"],
 )
 def test_a_malformed_event_raises_and_records_nothing(
-    database_url: str, engine: Engine, bus: tuple[str, str], detail: Any
+    database_url: str, engine: Engine, fraud_bus: BusCapture, detail: Any
 ) -> None:
-    handler = build(settings(database_url, bus[0]))
+    handler = fraud_handler.build(settings(database_url, fraud_bus.bus_name))
     with pytest.raises(MalformedMessage):
         handler(eventbridge_event(detail), CONTEXT)
     assert verdict_rows(engine, "ord-x") == []
 
 
 def test_an_event_fraud_does_not_screen_raises(
-    database_url: str, engine: Engine, bus: tuple[str, str], order_id: str
+    database_url: str, engine: Engine, fraud_bus: BusCapture, order_id: str
 ) -> None:
     other = envelope_for(OrderCancelled(order_id=order_id, reason="customer request"))
     with pytest.raises(MalformedMessage, match="not a message this consumer takes"):
-        build(settings(database_url, bus[0]))(rule_event(other), CONTEXT)
+        fraud_handler.build(settings(database_url, fraud_bus.bus_name))(rule_event(other), CONTEXT)
     assert verdict_rows(engine, order_id) == []
