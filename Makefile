@@ -14,7 +14,7 @@ STACK_ARGS = --stack $(or $(STACK),shop) --port $(LOCALSTACK_PORT) --api-port $(
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo up down status localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock package deploy destroy
+.PHONY: new-consumer remove-consumer help install demo up down status localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock package deploy destroy
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -74,6 +74,14 @@ lint: $(VENV)/.installed $(LS_VENV)/.installed ## Ruff, mypy strict (the LocalSt
 
 bench: install ## Figures of every issue: local cloud, deploy, placement, pipeline (tables + build/*.json)
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m bench $(STACK_ARGS) --rounds 3 --budget 330 $(BENCH_ARGS)
+
+new-consumer: $(VENV)/.installed ## Add services/<NAME>/ in the consumers' shape and its template entry (NAME=demo-consumer)
+	@test -n "$(NAME)" || { echo "usage: make new-consumer NAME=demo-consumer"; exit 2; }
+	$(PY) -m infra.scaffold.consumer new $(NAME)
+
+remove-consumer: $(VENV)/.installed ## Remove what `make new-consumer NAME=...` added
+	@test -n "$(NAME)" || { echo "usage: make remove-consumer NAME=demo-consumer"; exit 2; }
+	$(PY) -m infra.scaffold.consumer remove $(NAME)
 
 package: $(VENV)/.installed ## Build the Lambda zips under build/lambda/ (only what changed)
 	$(PY) -m infra.cloudformation.packaging

@@ -19,10 +19,13 @@ from infra.cloudformation.profiles import (
 )
 from infra.cloudformation.target import DeployError, Target
 from infra.cloudformation.template import TEMPLATE_PATH, build_template, render
+from infra.cloudformation.topology.blocks import pascal
+from infra.cloudformation.topology.consumers import CONSUMERS
 from infra.cloudformation.topology.parameters import VISIBILITY_TO_FUNCTION_TIMEOUT
 from services.fraud.public import FraudPolicy
 
 TEMPLATE = build_template()
+QUEUE_KINDS = ("Queue", "DeadLetterQueue")
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
 PARAMETERS: dict[str, Any] = TEMPLATE["Parameters"]
 
@@ -90,7 +93,12 @@ def test_every_queue_has_a_dead_letter_queue_or_is_one() -> None:
         }
     )
     queues = of_type("AWS::SQS::Queue")
-    assert len(queues) == 11
+    assert set(queues) == {
+        *(f"{pascal(consumer.service)}{kind}" for consumer in CONSUMERS for kind in QUEUE_KINDS),
+        "OrderUpdatesQueue",
+        "OrderUpdatesDeadLetterQueue",
+        "FraudDeadLetterQueue",
+    }
     for logical_id, properties in queues.items():
         is_dlq = logical_id in dead_letter_queues
         assert is_dlq or "RedrivePolicy" in properties, f"{logical_id} has no DLQ"
@@ -119,7 +127,9 @@ def test_fifo_queues_send_to_fifo_dead_letter_queues() -> None:
 
 def test_every_event_source_mapping_reports_batch_item_failures() -> None:
     mappings = of_type("AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 4
+    assert set(mappings) == {
+        f"{pascal(consumer.service)}EventSourceMapping" for consumer in CONSUMERS
+    }
     for logical_id, properties in mappings.items():
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
         assert properties["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "MaximumConcurrency"}}
@@ -205,7 +215,12 @@ def test_profiles_and_emulator_values_name_template_parameters() -> None:
 
 def test_every_function_has_its_configuration_and_a_log_group_with_retention() -> None:
     functions = of_type("AWS::Lambda::Function")
-    assert len(functions) == 7
+    assert set(functions) == {
+        *(f"{pascal(consumer.service)}Function" for consumer in CONSUMERS),
+        "FraudFunction",
+        "InventoryCatalogueFunction",
+        "AnalyticsDashboardFunction",
+    }
     for logical_id, properties in functions.items():
         variables = properties["Environment"]["Variables"]
         assert {
