@@ -135,9 +135,9 @@ class OrderService:
             recorded = self.store.append(
                 command.order_id, 0, new_events, outbox, idempotency_key=key
             )
-        except IdempotencyKeyTaken:
-            assert idempotency_key is not None
-            earlier = self._placed_with(idempotency_key, fingerprint)
+        except IdempotencyKeyTaken as taken:
+            # a placement with this key committed after the check above
+            earlier = self._placed_with(taken.key, fingerprint)
             if earlier is None:
                 raise
             return earlier

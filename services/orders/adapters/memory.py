@@ -150,12 +150,7 @@ class InMemoryOutbox:
             for index, row in unsent:
                 record = row.record
                 claimed = claims[record.destination]
-                leased = row.locked_until is not None and row.locked_until >= now
-                if (
-                    leased
-                    or len(claimed) == limit
-                    or (record.destination, record.stream) in blocked
-                ):
+                if (record.destination, record.stream) in blocked or len(claimed) == limit:
                     continue
                 claimed.append(record)
                 rows[index] = _OutboxRow(

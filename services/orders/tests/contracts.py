@@ -154,7 +154,7 @@ class EventStoreContract:
             assert read[1].event_id == winners[0].event_id
             assert outbox.status([queue]).backlog == 1
 
-    def test_outbox_messages_are_written_with_their_events(
+    def test_outbox_rows_are_written_with_their_events(
         self, store: EventStore, outbox: Outbox
     ) -> None:
         stream_id = stream()

@@ -49,7 +49,7 @@ def test_migrate_is_idempotent_and_safe_concurrently(database_url: str) -> None:
         engine.dispose()
 
 
-def test_the_migrations_build_every_table_of_the_adapters(engine: Engine) -> None:
+def test_migrations_match_the_store_tables(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -63,7 +63,7 @@ def test_the_migrations_build_every_table_of_the_adapters(engine: Engine) -> Non
     assert diff == []
 
 
-def test_migration_0002_builds_the_read_model_and_key_tables(engine: Engine) -> None:
+def test_migration_0002_matches_the_read_model_and_key_tables(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 

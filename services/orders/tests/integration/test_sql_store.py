@@ -59,7 +59,7 @@ class TestPostgres(SqlContract):
             pytest.skip("set TEST_DATABASE_URL to a PostgreSQL database")
         yield from _engine(url)
 
-    def test_the_unique_constraint_catches_writers_that_pass_the_pre_check(
+    def test_unique_constraint_catches_writers_that_pass_the_pre_check(
         self, store: SqlEventStore
     ) -> None:
         stream_id = stream()
