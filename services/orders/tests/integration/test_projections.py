@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
 
-from services.orders.adapters import summaries as projections
+from services.orders.adapters import summaries as read_model
 from services.orders.adapters.event_store import SqlEventStore
 from services.orders.adapters.summaries import OrderSummaries
 from services.orders.adapters.tables import (
@@ -141,7 +141,7 @@ def test_a_failing_batch_changes_neither_rows_nor_position(
 ) -> None:
     first, second = _place(service), _place(service)
     before = summaries.tracking_position(projection)
-    real_apply = projections._apply
+    real_apply = read_model._apply
     applied: list[int] = []
 
     def apply_then_fail(conn: Any, event: Any) -> None:
@@ -150,7 +150,7 @@ def test_a_failing_batch_changes_neither_rows_nor_position(
         real_apply(conn, event)
         applied.append(event.position)
 
-    monkeypatch.setattr(projections, "_apply", apply_then_fail)
+    monkeypatch.setattr(read_model, "_apply", apply_then_fail)
     with pytest.raises(RuntimeError, match="halfway"):
         summaries.project_pending(name=projection, gap_timeout=NO_WAIT)
 
@@ -158,7 +158,7 @@ def test_a_failing_batch_changes_neither_rows_nor_position(
     assert _rows(engine, [first, second]) == []  # ...and rolled back with it
     assert summaries.tracking_position(projection) == before
 
-    monkeypatch.setattr(projections, "_apply", real_apply)
+    monkeypatch.setattr(read_model, "_apply", real_apply)
     summaries.catch_up(name=projection, gap_timeout=NO_WAIT)
     assert [row["order_id"] for row in _rows(engine, [first, second])] == [first, second]
 
@@ -361,12 +361,12 @@ def test_two_projectors_placing_the_same_order_at_once_do_not_collide(
     def apply_alongside() -> None:
         try:
             with postgres.begin() as conn:
-                projections._apply(conn, placed)
+                read_model._apply(conn, placed)
         except BaseException as error:  # reported by the assertion below
             failures.append(error)
 
     with postgres.connect() as first, first.begin():
-        projections._apply(first, placed)
+        read_model._apply(first, placed)
         second = threading.Thread(target=apply_alongside)
         second.start()
         deadline = time.monotonic() + 10
