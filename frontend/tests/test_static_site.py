@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.orders.domain.model import COUNTRY_CODES
+from services.orders.public import COUNTRY_CODES
 
 SITE = Path(__file__).resolve().parents[1]
 INDEX = SITE / "index.html"

@@ -16,44 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.orders.application import UnknownOrder
+from services.orders.backoff import Backoff
+from services.orders.service import UnknownOrder
+from services.orders.settings import WorkerSettings
 from shared.envelope import Envelope, MalformedMessage, parse_envelope
-from shared.settings import AwsSettings
 
 log = logging.getLogger("orders.worker")
 
 ApplyReply = Callable[[Envelope], None]
-
-
-class WorkerSettings(BaseSettings):
-    """Tuning of the worker (``ORDERS_WORKER_*``)."""
-
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_WORKER_")
-
-    wait_seconds: int = Field(default=5, ge=0, le=20)
-    """Long-poll wait; also the longest a stop request waits for the poll in flight."""
-    transient_retry_seconds: int = Field(default=2, ge=0, le=43200)
-    backoff_max_seconds: float = Field(default=10.0, gt=0)
-
-
-def worker_client(aws: AwsSettings, settings: WorkerSettings) -> Any:
-    """An SQS client whose read timeout outlasts the long poll."""
-    return boto3.client(
-        "sqs",
-        region_name=aws.aws_region,
-        endpoint_url=aws.aws_endpoint_url,
-        config=Config(
-            connect_timeout=2,
-            read_timeout=settings.wait_seconds + 10,
-            retries={"mode": "standard", "max_attempts": 2},
-        ),
-    )
 
 
 @dataclass
@@ -134,16 +106,15 @@ class OrderUpdatesWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop`` is set; back off (capped) while the queue is unreachable."""
-        failures = 0
+        backoff = Backoff(0.2, self.settings.backoff_max_seconds)
         log.info("worker started on %s", self.queue_url)
         while not stop.is_set():
             try:
                 self.poll_once()
             except (BotoCoreError, ClientError) as error:
-                delay = min(self.settings.backoff_max_seconds, 0.2 * 2.0**failures)
-                failures += 1
-                log.warning("cannot receive order updates (%s); retrying in %.1fs", error, delay)
-                stop.wait(delay)
+                wait = backoff.next_delay()
+                log.warning("cannot receive order updates (%s); retrying in %.1fs", error, wait)
+                stop.wait(wait)
                 continue
-            failures = 0
+            backoff.reset()
         log.info("worker stopped")

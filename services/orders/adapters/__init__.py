@@ -1,21 +1,7 @@
-"""Adapters of the orders service: the SQL event store with its transactional outbox."""
+"""Adapters of the orders service: what its ports (``services.orders.ports``) stand for.
 
-from services.orders.adapters.event_store import (
-    ConcurrencyError,
-    DuplicateEventError,
-    NewEvent,
-    OutboxMessage,
-    OutboxRecord,
-    RecordedEvent,
-    SqlEventStore,
-)
-
-__all__ = [
-    "ConcurrencyError",
-    "DuplicateEventError",
-    "NewEvent",
-    "OutboxMessage",
-    "OutboxRecord",
-    "RecordedEvent",
-    "SqlEventStore",
-]
+SQL (``tables``, ``event_store``, ``outbox``, ``summaries``, ``migrations``), in memory
+(``memory``), the wire messages of ``shared.contracts`` (``wire``), the reference catalogue
+(``catalogue``), the brokers the relay publishes to (``publishers``, ``aws_clients``) and the
+stack's queues and alarms for operators (``queue_operations``).
+"""

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.orders.adapters.event_store import ConcurrencyError
-from services.orders.application import IdempotencyKeyReused, UnknownOrder
 from services.orders.domain.model import DomainError, InvalidOrder
+from services.orders.ports import ConcurrencyError
+from services.orders.service import IdempotencyKeyReused, UnknownOrder
 
 PROBLEM_JSON = "application/problem+json"
 

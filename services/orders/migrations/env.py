@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from services.orders.adapters.event_store import metadata
+from services.orders.adapters.tables import metadata
 from shared.database import create_engine_for
 
 config = context.config

@@ -1,4 +1,5 @@
-"""Fixtures of the API tests: an app on the test database that never publishes."""
+"""Fixtures of the API tests: the API from the composition root on the test database, with no
+AWS behind it (it never publishes)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from services.orders.adapters.event_store import events_table, outbox_table
-from services.orders.api import create_app
-from services.orders.application import idempotency_keys_table
-from services.orders.config import OrdersSettings
-from shared.database import create_engine_for
-
-OPERATOR_TOKEN = "operator-token-for-tests-0123456789"
+from services.orders import bootstrap
+from services.orders.adapters.tables import events_table, idempotency_keys_table, outbox_table
+from services.orders.settings import OrdersSettings
+from services.orders.tests.api.order_requests import OPERATOR_TOKEN
 
 
 @pytest.fixture
@@ -28,24 +27,28 @@ def settings(database_url: str) -> OrdersSettings:
         payments_queue_url="http://127.0.0.1:9/000000000000/payments-not-used.fifo",
         event_bus_name="orders-not-used",
         updates_queue_url="http://127.0.0.1:9/000000000000/order-updates-not-used",
-        operator_token=OPERATOR_TOKEN,
+        operator_token=SecretStr(OPERATOR_TOKEN),
         currency="EUR",
     )
 
 
 @pytest.fixture
-def client(settings: OrdersSettings) -> Iterator[TestClient]:
-    app = create_app(settings, project_in_background=False)
+def orders(settings: OrdersSettings) -> Iterator[bootstrap.Orders]:
+    orders = bootstrap.orders(settings.database_url)
+    yield orders
+    orders.close()
+
+
+@pytest.fixture
+def client(orders: bootstrap.Orders, settings: OrdersSettings) -> Iterator[TestClient]:
+    app = bootstrap.api(orders, settings, emulator_check=lambda: None)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def engine(settings: OrdersSettings, client: TestClient) -> Iterator[Engine]:
-    """The test database, migrated by the app."""
-    engine = create_engine_for(settings.database_url)
-    yield engine
-    engine.dispose()
+def engine(orders: bootstrap.Orders) -> Engine:
+    return orders.engine
 
 
 class Writes:

@@ -10,19 +10,24 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.orders.api import create_app
-from services.orders.config import OrdersSettings
+from services.orders import bootstrap
+from services.orders.settings import OrdersSettings
+from shared.settings import AwsSettings
 
 pytestmark = pytest.mark.integration
 
 
 @contextmanager
 def _client(settings: OrdersSettings, topic_arn: str) -> Iterator[TestClient]:
-    app = create_app(
-        settings.model_copy(update={"topic_arn": topic_arn}), project_in_background=False
-    )
-    with TestClient(app) as client:
-        yield client
+    orders = bootstrap.orders(settings.database_url)
+    try:
+        app = bootstrap.api(
+            orders, settings.model_copy(update={"topic_arn": topic_arn}), AwsSettings()
+        )
+        with TestClient(app) as client:
+            yield client
+    finally:
+        orders.close()
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, make_url, text
 
+from services.orders import bootstrap
 from services.orders.adapters.event_store import SqlEventStore
-from services.orders.adapters.migrations import migrate
-from services.orders.application import OrderService
+from services.orders.service import OrderService
 from shared.database import create_engine_for
 
 
@@ -20,21 +20,25 @@ def orders_database_url(database_url: str) -> str:
 
 
 @pytest.fixture
-def engine(orders_database_url: str) -> Iterator[Engine]:
-    migrate(orders_database_url)
-    engine = create_engine_for(orders_database_url)
-    yield engine
-    engine.dispose()
+def orders(orders_database_url: str) -> Iterator[bootstrap.Orders]:
+    orders = bootstrap.orders(orders_database_url)
+    yield orders
+    orders.close()
 
 
 @pytest.fixture
-def store(engine: Engine) -> SqlEventStore:
-    return SqlEventStore(engine)
+def engine(orders: bootstrap.Orders) -> Engine:
+    return orders.engine
 
 
 @pytest.fixture
-def service(engine: Engine) -> OrderService:
-    return OrderService.for_engine(engine)
+def store(orders: bootstrap.Orders) -> SqlEventStore:
+    return orders.store
+
+
+@pytest.fixture
+def service(orders: bootstrap.Orders) -> OrderService:
+    return orders.service
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from services.orders.adapters.event_store import NewEvent, OutboxMessage, SqlEventStore
-from services.orders.application import OrderService
+from services.orders import bootstrap
+from services.orders.adapters.tables import summaries_table
 from services.orders.domain.commands import LineRequest, PlaceOrder
-from services.orders.projections import list_summaries, summaries_table
+from services.orders.ports import NewEvent, OutboxMessage
+from services.orders.service import OrderService
 from shared import contracts
-from shared.database import create_engine_for
 from shared.tests.polling import eventually
 from shared.tests.queues import arn_of
 
@@ -28,6 +28,12 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[4]
 TOKEN = "operator-token-for-tests-0123456789"
+ORDER = {
+    "customer_email": "ada@example.com",
+    "shipping_country": "DE",
+    "lines": [{"sku": "MUG-001", "quantity": 1}],
+    "payment_token": "tok_approve",
+}
 
 
 def _cli(*args: str, env: dict[str, str], **kwargs: Any) -> Any:
@@ -123,18 +129,18 @@ def test_migrate_then_outbox_status_reports_backlog_and_lag(env: dict[str, str])
     assert empty.returncode == 0, empty.stderr
     assert json.loads(empty.stdout) == {"backlog": 0, "lag_seconds": 0.0, "destinations": {}}
 
-    engine = create_engine_for(env["ORDERS_DATABASE_URL"])
+    orders = bootstrap.orders(env["ORDERS_DATABASE_URL"])
     try:
         envelope = contracts.envelope_for(contracts.InventoryReserved(order_id="order-1"))
         body = envelope.model_dump(mode="json")
-        SqlEventStore(engine).append(
+        orders.store.append(
             "order-1",
             0,
             [NewEvent(type=envelope.type, payload=body["payload"], event_id=envelope.event_id)],
             [OutboxMessage("sns", body), OutboxMessage("sns", body), OutboxMessage("fifo", body)],
         )
     finally:
-        engine.dispose()
+        orders.close()
     result = _cli("outbox-status", "--json", env=env)
     status = json.loads(result.stdout)
     assert status["backlog"] == 3
@@ -146,7 +152,7 @@ def test_migrate_then_outbox_status_reports_backlog_and_lag(env: dict[str, str])
     assert "sns=2" in human
 
 
-def test_serve_answers_and_stops_on_sigterm(env: dict[str, str]) -> None:
+def test_serve_answers_keeps_the_summaries_and_stops_on_sigterm(env: dict[str, str]) -> None:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "services.orders", "serve", "--port", str(port)],
@@ -157,17 +163,26 @@ def test_serve_answers_and_stops_on_sigterm(env: dict[str, str]) -> None:
         text=True,
         start_new_session=True,
     )
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5)
     try:
 
         def answers() -> bool:
             try:
-                return httpx.get(f"http://127.0.0.1:{port}/api/health").status_code == 200
+                return api.get("/api/health").status_code == 200
             except httpx.TransportError:
                 assert process.poll() is None, process.communicate()[0]
                 return False
 
         eventually(answers, "the API answers")
+        placed = api.post("/api/orders", json=ORDER)
+        assert placed.status_code == 201, placed.text
+        order_id = placed.json()["order_id"]
+        eventually(
+            lambda: order_id in _listed(api),
+            "the projector beside the API summarised the order",
+        )
     finally:
+        api.close()
         process.send_signal(signal.SIGTERM)
         try:
             output = process.communicate(timeout=20)[0]
@@ -177,6 +192,31 @@ def test_serve_answers_and_stops_on_sigterm(env: dict[str, str]) -> None:
             pytest.fail(f"serve did not stop:\n{output}")
     assert process.returncode == 0, output
     assert _processes_in_group(process.pid) == []
+
+
+def _listed(api: httpx.Client) -> list[str]:
+    page = api.get("/api/orders", params={"limit": 100}).json()
+    return [item["order_id"] for item in page["items"]]
+
+
+def test_relay_until_empty_publishes_the_outbox_and_exits(
+    env: dict[str, str], localstack: Any
+) -> None:
+    assert _cli("migrate", env=env).returncode == 0
+    orders = bootstrap.orders(env["ORDERS_DATABASE_URL"])
+    try:
+        order_id = _place(orders.service)
+    finally:
+        orders.close()
+
+    result = _cli("relay", "--until-empty", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("published 3 outbox records in ")
+    status = json.loads(_cli("outbox-status", "--json", env=env).stdout)
+    assert status["backlog"] == 0
+    published = _receive(localstack.client("sqs"), env["TEST_TOPIC_CAPTURE"])
+    assert [(m["type"], m["correlation_id"]) for m in published] == [("OrderPlaced", order_id)]
 
 
 def _processes_in_group(group: int) -> list[int]:
@@ -225,26 +265,17 @@ def test_run_serves_relays_applies_replies_and_stops_cleanly(
                 return False
 
         eventually(healthy, "the API answers")
-        placed = api.post(
-            "/api/orders",
-            json={
-                "customer_email": "ada@example.com",
-                "shipping_country": "DE",
-                "lines": [{"sku": "MUG-001", "quantity": 1}],
-                "payment_token": "tok_approve",
-            },
-        )
+        placed = api.post("/api/orders", json=ORDER)
         assert placed.status_code == 201, placed.text
         order_id = placed.json()["order_id"]
 
         published: list[dict[str, Any]] = []
-        eventually(
-            lambda: (
-                published.extend(_receive(sqs, env["TEST_TOPIC_CAPTURE"]))
-                or any(m["type"] == "OrderPlaced" for m in published)
-            ),
-            "the relay published OrderPlaced",
-        )
+
+        def order_placed_published() -> bool:
+            published.extend(_receive(sqs, env["TEST_TOPIC_CAPTURE"]))
+            return any(m["type"] == "OrderPlaced" for m in published)
+
+        eventually(order_placed_published, "the relay published OrderPlaced")
         amount = contracts.Money(amount=1299, currency="EUR")
         for reply in (
             contracts.InventoryReserved(order_id=order_id),
@@ -300,11 +331,11 @@ def test_project_keeps_summaries_up_to_date_and_rebuild_replays_the_log(
     env: dict[str, str],
 ) -> None:
     assert _cli("migrate", env=env).returncode == 0
-    engine = create_engine_for(env["ORDERS_DATABASE_URL"])
-    service = OrderService.for_engine(engine)
+    orders = bootstrap.orders(env["ORDERS_DATABASE_URL"])
+    service = orders.service
 
     def summarised() -> set[str]:
-        return {summary.order_id for summary in list_summaries(engine, limit=100).items}
+        return {summary.order_id for summary in orders.summaries.page(limit=100).items}
 
     try:
         first = _place(service)
@@ -325,7 +356,7 @@ def test_project_keeps_summaries_up_to_date_and_rebuild_replays_the_log(
             output = project.communicate(timeout=20)[0]
         assert project.returncode == 0, output
 
-        with engine.begin() as conn:
+        with orders.engine.begin() as conn:
             conn.execute(summaries_table.delete())
         assert summarised() == set()
         rebuilt = _cli("rebuild-projections", env=env)
@@ -333,7 +364,7 @@ def test_project_keeps_summaries_up_to_date_and_rebuild_replays_the_log(
         assert "order summaries rebuilt from 2 events" in rebuilt.stdout
         assert summarised() == {first, second}
     finally:
-        engine.dispose()
+        orders.close()
 
 
 def _place(service: OrderService) -> str:

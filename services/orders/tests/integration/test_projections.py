@@ -12,20 +12,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, insert, select, text
 
-from services.orders import projections
-from services.orders.adapters.event_store import SqlEventStore, events_table
-from services.orders.application import OrderService
-from services.orders.domain.commands import LineRequest, PlaceOrder
-from services.orders.projections import (
-    catch_up,
-    list_summaries,
-    project_pending,
+from services.orders.adapters import summaries as read_model
+from services.orders.adapters.event_store import SqlEventStore
+from services.orders.adapters.summaries import OrderSummaries
+from services.orders.adapters.tables import (
+    events_table,
     projection_positions_table,
-    rebuild_projections,
-    run_projector,
     summaries_table,
-    tracking_position,
 )
+from services.orders.domain.commands import LineRequest, PlaceOrder
+from services.orders.ports import NewEvent
+from services.orders.projector import Projector
+from services.orders.service import OrderService
 from shared.contracts import (
     FraudCheckPassed,
     InventoryReserved,
@@ -45,6 +43,11 @@ def orders_database_url(own_database_url: str) -> str:
     """A database of this test alone: its summaries table is the only one, and another test's
     projector (or rebuild) would write or empty this test's rows in a shared one."""
     return own_database_url
+
+
+@pytest.fixture
+def summaries(engine: Engine) -> OrderSummaries:
+    return OrderSummaries(engine)
 
 
 @pytest.fixture
@@ -70,8 +73,7 @@ def _place(service: OrderService, quantity: int = 2) -> str:
         lines=(LineRequest("MUG-001", quantity), LineRequest("STICK-004", 1)),
         payment_token="tok_approve",
     )
-    order_id: str = service.place(command).order["order_id"]
-    return order_id
+    return service.place(command).order.order_id
 
 
 def _row(engine: Engine, order_id: str) -> dict[str, Any] | None:
@@ -95,10 +97,10 @@ def _authorized(order_id: str) -> Any:
 
 
 def test_summaries_follow_the_log_and_the_tracking_position_moves(
-    service: OrderService, engine: Engine, projection: str
+    service: OrderService, engine: Engine, projection: str, summaries: OrderSummaries
 ) -> None:
     order_id = _place(service)
-    assert project_pending(engine, name=projection, gap_timeout=NO_WAIT) >= 1
+    assert summaries.project_pending(name=projection, gap_timeout=NO_WAIT) >= 1
 
     placed = _row(engine, order_id)
     assert placed is not None
@@ -108,16 +110,16 @@ def test_summaries_follow_the_log_and_the_tracking_position_moves(
     assert (placed["customer_email"], placed["shipping_country"]) == ("grace@example.com", "FR")
     assert placed["final_at"] is None
     [recorded] = service.store.read_stream(order_id)
-    assert tracking_position(engine, projection) >= recorded.position
+    assert summaries.tracking_position(projection) >= recorded.position
 
     service.apply_reply(envelope_for(OrderFlaggedForReview(order_id=order_id, score=80)))
-    catch_up(engine, name=projection, gap_timeout=NO_WAIT)
+    summaries.catch_up(name=projection, gap_timeout=NO_WAIT)
     assert _row(engine, order_id)["status"] == "on_hold"  # type: ignore[index]
 
     service.apply_reply(envelope_for(InventoryReserved(order_id=order_id)))
     service.apply_reply(_authorized(order_id))
     service.review(order_id, approve=True, reviewer="ops")
-    catch_up(engine, name=projection, gap_timeout=NO_WAIT)
+    summaries.catch_up(name=projection, gap_timeout=NO_WAIT)
 
     confirmed = _row(engine, order_id)
     assert confirmed is not None
@@ -126,16 +128,20 @@ def test_summaries_follow_the_log_and_the_tracking_position_moves(
     assert confirmed["version"] == last.version
     assert confirmed["last_position"] == last.position
     assert confirmed["final_at"] is not None
-    assert tracking_position(engine, projection) >= last.position
-    assert project_pending(engine, name=projection, gap_timeout=NO_WAIT) == 0
+    assert summaries.tracking_position(projection) >= last.position
+    assert summaries.project_pending(name=projection, gap_timeout=NO_WAIT) == 0
 
 
 def test_a_failing_batch_changes_neither_rows_nor_position(
-    service: OrderService, engine: Engine, projection: str, monkeypatch: pytest.MonkeyPatch
+    service: OrderService,
+    engine: Engine,
+    projection: str,
+    monkeypatch: pytest.MonkeyPatch,
+    summaries: OrderSummaries,
 ) -> None:
     first, second = _place(service), _place(service)
-    before = tracking_position(engine, projection)
-    real_apply = projections._apply
+    before = summaries.tracking_position(projection)
+    real_apply = read_model._apply
     applied: list[int] = []
 
     def apply_then_fail(conn: Any, event: Any) -> None:
@@ -144,23 +150,23 @@ def test_a_failing_batch_changes_neither_rows_nor_position(
         real_apply(conn, event)
         applied.append(event.position)
 
-    monkeypatch.setattr(projections, "_apply", apply_then_fail)
+    monkeypatch.setattr(read_model, "_apply", apply_then_fail)
     with pytest.raises(RuntimeError, match="halfway"):
-        project_pending(engine, name=projection, gap_timeout=NO_WAIT)
+        summaries.project_pending(name=projection, gap_timeout=NO_WAIT)
 
     assert applied  # the first order was applied inside the failed transaction...
     assert _rows(engine, [first, second]) == []  # ...and rolled back with it
-    assert tracking_position(engine, projection) == before
+    assert summaries.tracking_position(projection) == before
 
-    monkeypatch.setattr(projections, "_apply", real_apply)
-    catch_up(engine, name=projection, gap_timeout=NO_WAIT)
+    monkeypatch.setattr(read_model, "_apply", real_apply)
+    summaries.catch_up(name=projection, gap_timeout=NO_WAIT)
     assert [row["order_id"] for row in _rows(engine, [first, second])] == [first, second]
 
 
 def test_concurrent_projectors_apply_each_event_once(
-    service: OrderService, engine: Engine, projection: str
+    service: OrderService, engine: Engine, projection: str, summaries: OrderSummaries
 ) -> None:
-    start = tracking_position(engine, projection)
+    start = summaries.tracking_position(projection)
     orders = [_place(service) for _ in range(6)]
     for order_id in orders:
         service.apply_reply(envelope_for(InventoryReserved(order_id=order_id)))
@@ -170,8 +176,8 @@ def test_concurrent_projectors_apply_each_event_once(
     def project() -> None:
         barrier.wait()
         total = 0
-        while applied := project_pending(
-            engine, name=projection, batch_size=2, gap_timeout=NO_WAIT
+        while applied := summaries.project_pending(
+            name=projection, batch_size=2, gap_timeout=NO_WAIT
         ):
             total += applied
         counts.append(total)
@@ -182,7 +188,7 @@ def test_concurrent_projectors_apply_each_event_once(
     for thread in threads:
         thread.join(timeout=60)
 
-    end = tracking_position(engine, projection)
+    end = summaries.tracking_position(projection)
     with engine.connect() as conn:
         in_range = conn.execute(
             select(func.count()).where(
@@ -197,59 +203,61 @@ def test_concurrent_projectors_apply_each_event_once(
     assert {row["version"] for row in rows} == {2}
 
 
-def test_a_rebuild_gives_the_same_rows(service: OrderService, engine: Engine) -> None:
+def test_a_rebuild_gives_the_same_rows(
+    service: OrderService, engine: Engine, summaries: OrderSummaries
+) -> None:
     orders = [_place(service, quantity=n) for n in (1, 2, 3)]
     service.cancel(orders[0])
     service.apply_reply(envelope_for(FraudCheckPassed(order_id=orders[1])))
-    catch_up(engine, gap_timeout=NO_WAIT)
+    summaries.catch_up(gap_timeout=NO_WAIT)
     projected = _rows(engine, orders)
 
-    replayed = rebuild_projections(engine, gap_timeout=NO_WAIT)
+    replayed = summaries.rebuild(gap_timeout=NO_WAIT)
 
     assert replayed >= 5  # 3 placed, 1 cancelled, 1 verdict
     assert _rows(engine, orders) == projected
     assert len(projected) == 3
-    assert tracking_position(engine) >= service.store.read_stream(orders[-1])[-1].position
+    assert summaries.tracking_position() >= service.store.read_stream(orders[-1])[-1].position
 
 
-def test_events_it_cannot_read_are_skipped(engine: Engine, projection: str) -> None:
+def test_events_it_cannot_read_are_skipped(
+    engine: Engine, projection: str, summaries: OrderSummaries
+) -> None:
     store = SqlEventStore(engine)
-    from services.orders.adapters.event_store import NewEvent
-
     stream = f"foreign-{uuid.uuid4()}"
     store.append(stream, 0, [NewEvent(type="OrderPlaced", payload={"n": 1})])
     store.append(stream, 1, [NewEvent(type="SomethingElse", payload={})])
-    catch_up(engine, name=projection, gap_timeout=NO_WAIT)
+    summaries.catch_up(name=projection, gap_timeout=NO_WAIT)
     assert _row(engine, stream) is None
-    assert tracking_position(engine, projection) >= store.read_stream(stream)[-1].position
+    assert summaries.tracking_position(projection) >= store.read_stream(stream)[-1].position
 
 
 def test_list_pages_newest_first_and_filters_by_status(
-    service: OrderService, engine: Engine
+    service: OrderService, engine: Engine, summaries: OrderSummaries
 ) -> None:
     orders = [_place(service) for _ in range(3)]
     service.cancel(orders[2])
-    catch_up(engine, gap_timeout=NO_WAIT)
+    summaries.catch_up(gap_timeout=NO_WAIT)
 
     seen: list[str] = []
     after = None
     while len(seen) < 200:
-        page = list_summaries(engine, limit=1, after=after)
+        page = summaries.page(limit=1, after=after)
         seen += [summary.order_id for summary in page.items]
         if page.next_cursor is None or set(orders) <= set(seen):
             break
         after = page.next_cursor
     assert [o for o in seen if o in orders] == orders[::-1]
-    cancelled = list_summaries(engine, status="cancelled", limit=100).items
+    cancelled = summaries.page(status="cancelled", limit=100).items
     assert orders[2] in [s.order_id for s in cancelled]
     assert all(s.status == "cancelled" for s in cancelled)
 
 
-def test_run_projector_keeps_up_until_stopped(service: OrderService, engine: Engine) -> None:
+def test_the_projector_keeps_up_until_stopped(
+    service: OrderService, engine: Engine, summaries: OrderSummaries
+) -> None:
     stop = threading.Event()
-    thread = threading.Thread(
-        target=run_projector, args=(engine, stop), kwargs={"poll_interval": 0.02}
-    )
+    thread = threading.Thread(target=Projector(summaries, poll_interval=0.02).run, args=(stop,))
     thread.start()
     try:
         order_id = _place(service)
@@ -295,7 +303,7 @@ def _raw_placed_row(stream_id: str) -> dict[str, Any]:
 
 
 def test_a_position_that_commits_late_is_waited_for_not_skipped(
-    postgres: Engine, service: OrderService, projection: str
+    postgres: Engine, service: OrderService, projection: str, summaries: OrderSummaries
 ) -> None:
     slow_order = str(uuid.uuid4())
     with postgres.connect() as slow:
@@ -309,19 +317,19 @@ def test_a_position_that_commits_late_is_waited_for_not_skipped(
         fast_position = service.store.read_stream(fast_order)[0].position
         assert fast_position > slow_position
 
-        project_pending(postgres, name=projection, gap_timeout=timedelta(seconds=60))
-        assert tracking_position(postgres, projection) < slow_position
+        summaries.project_pending(name=projection, gap_timeout=timedelta(seconds=60))
+        assert summaries.tracking_position(projection) < slow_position
 
         slow_transaction.commit()
 
-    catch_up(postgres, name=projection, gap_timeout=NO_WAIT)
-    assert tracking_position(postgres, projection) >= fast_position
+    summaries.catch_up(name=projection, gap_timeout=NO_WAIT)
+    assert summaries.tracking_position(projection) >= fast_position
     assert _row(postgres, slow_order) is not None
     assert _row(postgres, fast_order) is not None
 
 
 def test_a_gap_left_by_a_rollback_is_passed_once_it_is_old(
-    postgres: Engine, service: OrderService, projection: str
+    postgres: Engine, service: OrderService, projection: str, summaries: OrderSummaries
 ) -> None:
     with postgres.connect() as aborted, aborted.begin() as transaction:
         lost_position = aborted.execute(
@@ -333,34 +341,12 @@ def test_a_gap_left_by_a_rollback_is_passed_once_it_is_old(
     after_gap = _place(service)
     after_position = service.store.read_stream(after_gap)[0].position
 
-    catch_up(postgres, name=projection, gap_timeout=timedelta(seconds=60))
-    assert tracking_position(postgres, projection) < lost_position  # may still fill: wait
+    summaries.catch_up(name=projection, gap_timeout=timedelta(seconds=60))
+    assert summaries.tracking_position(projection) < lost_position  # may still fill: wait
 
-    catch_up(postgres, name=projection, gap_timeout=NO_WAIT)  # the gap is old enough now
-    assert tracking_position(postgres, projection) >= after_position
+    summaries.catch_up(name=projection, gap_timeout=NO_WAIT)  # the gap is old enough now
+    assert summaries.tracking_position(projection) >= after_position
     assert _row(postgres, after_gap) is not None
-
-
-def test_migration_0002_matches_the_read_model_and_key_tables(engine: Engine) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from services.orders.adapters.event_store import metadata
-    from services.orders.application import idempotency_keys_table
-
-    mine = {
-        idempotency_keys_table.name,
-        summaries_table.name,
-        projection_positions_table.name,
-    }
-
-    def only_mine(item: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
-        table = item if type_ == "table" else getattr(item, "table", None)
-        return table is None or table.name in mine
-
-    with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"include_object": only_mine})
-        assert compare_metadata(context, metadata) == []
 
 
 def test_two_projectors_placing_the_same_order_at_once_do_not_collide(
@@ -375,12 +361,12 @@ def test_two_projectors_placing_the_same_order_at_once_do_not_collide(
     def apply_alongside() -> None:
         try:
             with postgres.begin() as conn:
-                projections._apply(conn, placed)
+                read_model._apply(conn, placed)
         except BaseException as error:  # reported by the assertion below
             failures.append(error)
 
     with postgres.connect() as first, first.begin():
-        projections._apply(first, placed)
+        read_model._apply(first, placed)
         second = threading.Thread(target=apply_alongside)
         second.start()
         deadline = time.monotonic() + 10

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from services.orders.application import OrderService
 from services.orders.domain.commands import LineRequest, PlaceOrder
-from services.orders.worker import OrderUpdatesWorker, WorkerSettings
+from services.orders.service import OrderService
+from services.orders.settings import WorkerSettings
+from services.orders.worker import OrderUpdatesWorker
 from shared import contracts
 from shared.envelope import Envelope
 from shared.tests.polling import eventually
@@ -64,6 +65,18 @@ def _replies(order_id: str) -> list[Envelope]:
     ]
 
 
+class Polls:
+    """The messages a worker applied over the polls so far."""
+
+    def __init__(self, worker: OrderUpdatesWorker) -> None:
+        self.worker = worker
+        self.applied: list[str] = []
+
+    def applied_after_one_more(self, count: int) -> bool:
+        self.applied.extend(self.worker.poll_once().applied)
+        return len(self.applied) == count
+
+
 def _depth(sqs: Any, url: str) -> int:
     attributes = sqs.get_queue_attributes(
         QueueUrl=url,
@@ -87,10 +100,10 @@ def test_replies_are_applied_and_deleted_and_the_order_is_confirmed(
     _send(sqs, queue, *(e.to_json() for e in _replies(order_id)))
     worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
 
-    applied: list[str] = []
-    eventually(lambda: applied.extend(worker.poll_once().applied) or len(applied) == 3, "3 applied")
+    polls = Polls(worker)
+    eventually(lambda: polls.applied_after_one_more(3), "3 applied")
 
-    assert service.get(order_id).to_dict()["status"] == "confirmed"
+    assert str(service.get(order_id).state.status) == "confirmed"
     assert _depth(sqs, queue) == 0
 
 
@@ -103,8 +116,8 @@ def test_a_redelivered_reply_is_absorbed(
     _send(sqs, queue, reserved.to_json(), reserved.to_json())
     worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
 
-    applied: list[str] = []
-    eventually(lambda: applied.extend(worker.poll_once().applied) or len(applied) == 2, "2 taken")
+    polls = Polls(worker)
+    eventually(lambda: polls.applied_after_one_more(2), "2 taken")
 
     history = [e.event_id for e in service.history(order_id)]
     assert history.count(reserved.event_id) == 1
@@ -142,7 +155,7 @@ def test_poison_goes_to_the_dead_letter_queue_and_good_messages_still_flow(
     assert sorted(m["Body"] for m in messages["Messages"]) == sorted(
         ["{not json", unknown_order.to_json(), not_a_reply.to_json()]
     )
-    assert service.get(order_id).to_dict()["stock"] == "reserved"
+    assert str(service.get(order_id).state.stock) == "reserved"
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "orders.worker")
     assert "MalformedMessage: message is not JSON" in logged
     assert "UnknownOrder" in logged

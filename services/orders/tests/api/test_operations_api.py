@@ -10,26 +10,16 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
-from services.orders.config import OrdersSettings
-from services.orders.operations import OpsSettings, QueueOperations
-from services.orders.ops_api import create_ops_router
+from services.orders.adapters.queue_operations import QueueOperations
+from services.orders.api.operations import operations_router
+from services.orders.settings import OperationsSettings
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "operator-token-for-tests-0123456789"
 AUTHORIZED = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def orders_settings() -> OrdersSettings:
-    return OrdersSettings(
-        database_url="sqlite://",
-        topic_arn="arn:aws:sns:us-east-1:000000000000:unused",
-        payments_queue_url="http://127.0.0.1/unused.fifo",
-        event_bus_name="unused",
-        updates_queue_url="http://127.0.0.1/unused",
-        operator_token=TOKEN,
-    )
 
 
 @pytest.fixture
@@ -51,10 +41,10 @@ def client(localstack: Any, stack: dict[str, str]) -> TestClient:
     ops = QueueOperations(
         localstack.client("sqs"),
         localstack.client("cloudwatch"),
-        OpsSettings(stack_name=stack["prefix"]),
+        OperationsSettings(stack_name=stack["prefix"]),
     )
     app = FastAPI()
-    app.include_router(create_ops_router(orders_settings(), ops))
+    app.include_router(operations_router(SecretStr(TOKEN), ops))
     return TestClient(app)
 
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from services.orders.operations import (
+from services.orders.adapters.queue_operations import (
     NotRedrivable,
-    OpsSettings,
     QueueOperations,
     QueuePair,
     UnknownQueue,
 )
+from services.orders.settings import OperationsSettings
 from shared.tests.polling import eventually
 from shared.tests.queues import arn_of
 
@@ -23,6 +23,13 @@ pytestmark = pytest.mark.integration
 
 def dead_letter_of(ops: QueueOperations, dlq_name: str) -> QueuePair:
     return next(p for p in ops.queues() if p.dead_letter and p.dead_letter.name == dlq_name)
+
+
+def depths_of(ops: QueueOperations, dlq_name: str) -> tuple[int, int]:
+    """Messages waiting in the dead-letter queue ``dlq_name`` and in its source queue."""
+    pair = dead_letter_of(ops, dlq_name)
+    assert pair.dead_letter is not None and pair.queue is not None
+    return pair.dead_letter.messages, pair.queue.messages
 
 
 @pytest.fixture
@@ -44,7 +51,9 @@ def stack(localstack: Any, queues: Callable[..., str], unique_name: str) -> dict
         ),
     )
     queues(f"{unique_name}-fraud-dlq")
-    ops = QueueOperations(sqs, localstack.client("cloudwatch"), OpsSettings(stack_name=unique_name))
+    ops = QueueOperations(
+        sqs, localstack.client("cloudwatch"), OperationsSettings(stack_name=unique_name)
+    )
     return {"sqs": sqs, "ops": ops, "prefix": unique_name, "source": source, "dlq": dlq}
 
 
@@ -93,10 +102,7 @@ def test_reads_depths_and_redrives_a_dead_letter_back_to_its_source(
 ) -> None:
     sqs, ops, prefix = stack["sqs"], stack["ops"], stack["prefix"]
     poison(sqs, stack["source"])
-    eventually(
-        lambda: dead_letter_of(ops, f"{prefix}-inventory-dlq").dead_letter.messages == 1,
-        "the DLQ depth reads 1",
-    )
+    eventually(lambda: depths_of(ops, f"{prefix}-inventory-dlq")[0] == 1, "the DLQ depth reads 1")
 
     started = ops.redrive(f"{prefix}-inventory-dlq")
 
@@ -104,14 +110,12 @@ def test_reads_depths_and_redrives_a_dead_letter_back_to_its_source(
         f"{prefix}-inventory-dlq",
         f"{prefix}-inventory",
     )
-    pair = eventually(
-        lambda: (
-            (p := dead_letter_of(ops, f"{prefix}-inventory-dlq")).dead_letter.messages == 0
-            and p.queue.messages == 1
-            and p
-        ),
+    eventually(
+        lambda: depths_of(ops, f"{prefix}-inventory-dlq") == (0, 1),
         "the message is back in the source queue",
     )
+    pair = dead_letter_of(ops, f"{prefix}-inventory-dlq")
+    assert pair.dead_letter is not None
     assert pair.dead_letter.last_redrive is not None
     assert pair.dead_letter.last_redrive.status in {"RUNNING", "COMPLETED"}
     body = sqs.receive_message(QueueUrl=stack["source"], WaitTimeSeconds=1)["Messages"][0]["Body"]
@@ -132,10 +136,7 @@ def test_redrives_a_fifo_dead_letter_queue(stack: dict[str, Any]) -> None:
     ops.redrive(dead_letter)
 
     eventually(
-        lambda: (
-            (p := dead_letter_of(ops, dead_letter)).dead_letter.messages == 0
-            and p.queue.messages == 1
-        ),
+        lambda: depths_of(ops, dead_letter) == (0, 1),
         "the FIFO dead letter is back in payments.fifo",
     )
 

@@ -1,4 +1,4 @@
-"""HTTP surface of operations: queue and DLQ depths, alarm states, DLQ redrive.
+"""``/api/ops``: the stack's queue and DLQ depths, alarm states, DLQ redrive.
 
 Every route needs the operator token (`Authorization: Bearer <token>`). Problems are answered
 as `application/problem+json` by the router itself, so it keeps that shape in any app.
@@ -13,12 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
-from services.orders.api.operator import operator_guard
-from services.orders.api.problems import PROBLEM_JSON, ApiProblem
-from services.orders.config import OrdersSettings
-from services.orders.operations import (
+from services.orders.adapters.queue_operations import (
     AlarmState,
     NotRedrivable,
     QueueDepth,
@@ -27,6 +24,8 @@ from services.orders.operations import (
     RedriveRefused,
     UnknownQueue,
 )
+from services.orders.api.operator_token import operator_guard
+from services.orders.api.problems import PROBLEM_JSON, ApiProblem
 
 
 class ProblemRoute(APIRoute):
@@ -122,9 +121,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_ops_router(settings: OrdersSettings, ops: QueueOperations) -> APIRouter:
-    """Routes under `/api/ops`, guarded by `settings.operator_token`."""
-    require_operator = operator_guard(settings.operator_token)
+def operations_router(operator_token: SecretStr, ops: QueueOperations) -> APIRouter:
+    """Routes under `/api/ops`, guarded by `operator_token`."""
+    require_operator = operator_guard(operator_token)
 
     router = APIRouter(
         prefix="/api/ops",

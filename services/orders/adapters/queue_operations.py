@@ -1,4 +1,5 @@
-"""The operator's view of the stack's queues and alarms, and DLQ redrive (SQS + CloudWatch).
+"""The operator's view of the whole stack's queues and alarms, and DLQ redrive (SQS +
+CloudWatch); the operations routes of the API (``services.orders.api.operations``) serve it.
 
 Queues are discovered by the stack's name prefix (physical names are `<stack>-<logical>`);
 each queue is paired with its dead-letter queue through its `RedrivePolicy`. A redrive is an
@@ -14,11 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared import aws
-from shared.settings import AwsSettings
+from services.orders.settings import OperationsSettings
 
 QUEUE_ATTRIBUTES = [
     "QueueArn",
@@ -26,18 +24,6 @@ QUEUE_ATTRIBUTES = [
     "ApproximateNumberOfMessagesNotVisible",
     "RedrivePolicy",
 ]
-
-
-class OpsSettings(BaseSettings):
-    """Which stack the operations view looks at (`ORDERS_STACK_NAME`)."""
-
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_")
-
-    stack_name: str = Field(default="shop", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
-
-    @property
-    def name_prefix(self) -> str:
-        return f"{self.stack_name}-"
 
 
 class UnknownQueue(LookupError):
@@ -133,18 +119,10 @@ def _pair_name(pair: QueuePair) -> str:
 class QueueOperations:
     """Reads depths and alarm states of one stack and starts redrives."""
 
-    def __init__(self, sqs: Any, cloudwatch: Any, settings: OpsSettings) -> None:
+    def __init__(self, sqs: Any, cloudwatch: Any, settings: OperationsSettings) -> None:
         self._sqs = sqs
         self._cloudwatch = cloudwatch
         self._prefix = settings.name_prefix
-
-    @classmethod
-    def from_settings(
-        cls, settings: OpsSettings, aws_settings: AwsSettings | None = None
-    ) -> QueueOperations:
-        return cls(
-            aws.client("sqs", aws_settings), aws.client("cloudwatch", aws_settings), settings
-        )
 
     def queues(self) -> list[QueuePair]:
         depths = [self._depth(url) for url in self._queue_urls()]

@@ -1,25 +1,21 @@
-"""The pure parts of the service layer: domain <-> wire translation, pricing, what a
-decision puts in the outbox, request fingerprints and the projector's gap rule."""
+"""Translation between domain records and wire messages, and what a decision puts in the
+outbox."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.orders.adapters.event_store import RecordedEvent
-from services.orders.application import (
+from services.orders.adapters.wire import (
     DOMAIN_EVENTS,
-    OrderService,
-    catalogue_for,
-    request_fingerprint,
+    ReceivedReply,
+    records_of,
     to_domain,
     to_wire,
 )
 from services.orders.domain import events as domain
 from services.orders.domain.money import Money
-from services.orders.projections import _contiguous
 from shared import contracts
 from shared.envelope import Envelope, MalformedMessage
 
@@ -97,27 +93,12 @@ def test_unreadable_payloads_are_malformed(
         to_domain(type_name, payload)
 
 
-def test_the_catalogue_prices_in_the_requested_currency() -> None:
-    assert catalogue_for("USD")["MUG-001"] == Money(1399, "USD")
-    assert catalogue_for("GBP")["WATCH-006"] == Money(114900, "GBP")
-
-
-def test_a_product_without_a_price_in_the_currency_keeps_one_it_has() -> None:
-    assert catalogue_for("JPY")["MUG-001"].currency != "JPY"
-
-
-def test_fingerprints_ignore_key_order_but_not_values() -> None:
-    body = {"a": 1, "lines": [{"sku": "X", "quantity": 1}]}
-    assert request_fingerprint(body) == request_fingerprint(dict(reversed(body.items())))
-    assert request_fingerprint(body) != request_fingerprint({**body, "a": 2})
-
-
 def test_a_decision_puts_own_events_on_sns_and_bus_and_commands_on_fifo() -> None:
     cause = uuid.uuid4()
     confirmed = domain.OrderConfirmed(ORDER, Money(2598, "EUR"))
     capture = domain.CapturePayment(ORDER, "auth-1", Money(2598, "EUR"))
 
-    new_events, outbox = OrderService.records_of(ORDER, [confirmed, capture], cause_id=cause)
+    new_events, outbox = records_of(ORDER, [confirmed, capture], cause_id=cause)
 
     [event] = new_events
     assert event.type == "OrderConfirmed"
@@ -141,42 +122,14 @@ def test_a_recorded_reply_keeps_its_envelope_and_is_not_republished() -> None:
     assert isinstance(reply, domain.InventoryRejected)
     cancelled = domain.OrderCancelled(ORDER, "out of stock")
 
-    new_events, outbox = OrderService.records_of(
-        ORDER, [reply, cancelled], cause_id=received.event_id, reply=(reply, received, wire)
+    new_events, outbox = records_of(
+        ORDER,
+        [reply, cancelled],
+        cause_id=received.event_id,
+        reply=ReceivedReply(reply, received, wire),
     )
 
     assert (new_events[0].type, new_events[0].event_id) == ("InventoryRejected", received.event_id)
     assert new_events[0].payload["short_skus"] == ["MUG-001"]
     assert new_events[0].metadata["occurred_at"] == received.occurred_at.isoformat()
     assert [m.body["type"] for m in outbox] == ["OrderCancelled", "OrderCancelled"]
-
-
-def _event(position: int, age: timedelta) -> RecordedEvent:
-    return RecordedEvent(
-        position=position,
-        event_id=uuid.uuid4(),
-        stream_id="s",
-        version=1,
-        type="OrderPlaced",
-        schema_version=1,
-        payload={},
-        metadata={},
-        recorded_at=datetime.now(UTC) - age,
-    )
-
-
-def test_the_projector_stops_at_a_fresh_gap() -> None:
-    fresh = timedelta(0)
-    events = [_event(11, fresh), _event(12, fresh), _event(14, fresh), _event(15, fresh)]
-    batch = _contiguous(10, events, gap_timeout=timedelta(seconds=3))
-    assert [e.position for e in batch] == [11, 12]
-
-
-def test_the_projector_passes_a_gap_once_the_event_after_it_is_old() -> None:
-    events = [_event(11, timedelta(seconds=5)), _event(13, timedelta(seconds=4))]
-    batch = _contiguous(10, events, gap_timeout=timedelta(seconds=3))
-    assert [e.position for e in batch] == [11, 13]
-
-
-def test_a_gap_right_after_the_tracking_position_is_waited_for_too() -> None:
-    assert _contiguous(10, [_event(12, timedelta(0))], gap_timeout=timedelta(seconds=3)) == []

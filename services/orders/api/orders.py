@@ -1,0 +1,209 @@
+"""``/api/orders``: place, read, list, cancel and review orders.
+
+Handlers are thin: they parse the request, call ``OrderService`` (writes, authoritative reads
+from the stream) or the summary read model (lists), and shape the answer. Publishing is the
+outbox relay's job: the API only appends.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+
+from services.orders.adapters.summaries import OrderSummaries
+from services.orders.api.operator_token import operator_guard
+from services.orders.api.problems import OPERATOR_RESPONSES, PROBLEM_RESPONSES, ApiProblem
+from services.orders.api.responses import order_document, summary_document
+from services.orders.api.schemas import (
+    CancelIn,
+    OrderOut,
+    OrderPageOut,
+    PlaceOrderIn,
+    ReviewIn,
+    TimelineEntryOut,
+    TimelineOut,
+)
+from services.orders.domain.commands import LineRequest, PlaceOrder
+from services.orders.domain.model import OrderStatus
+from services.orders.service import OrderService
+
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+ETAG = re.compile(r'(?:W/)?"?(\d{1,9})"?')
+
+IfMatch = Annotated[
+    str | None, Header(description="ETag of GET: refuse (409) if the order changed")
+]
+
+
+def orders_router(
+    service: OrderService,
+    summaries: OrderSummaries,
+    *,
+    operator_token: SecretStr,
+    currency: str,
+) -> APIRouter:
+    router = APIRouter(prefix="/api/orders", tags=["orders"], responses=PROBLEM_RESPONSES)
+    require_operator = operator_guard(operator_token)
+
+    @router.post(
+        "",
+        status_code=201,
+        response_model=OrderOut,
+        summary="Place an order (prices come from the catalogue)",
+    )
+    def place_order(
+        body: PlaceOrderIn,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                description="Optional. The same key with the same body returns the first"
+                " response again; with another body it is refused (422)."
+            ),
+        ] = None,
+    ) -> Any:
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise ApiProblem(
+                400,
+                "Malformed request",
+                "Idempotency-Key must be 1-200 visible ASCII characters.",
+            )
+        command = PlaceOrder(
+            order_id=service.new_order_id(),
+            customer_email=body.customer_email,
+            shipping_country=body.shipping_country,
+            currency=body.currency or currency,
+            lines=tuple(LineRequest(line.sku, line.quantity) for line in body.lines),
+            payment_token=body.payment_token,
+        )
+        placement = service.place(
+            command,
+            idempotency_key=idempotency_key,
+            fingerprint=request_fingerprint(body.model_dump(mode="json")),
+        )
+        headers = {"Location": f"/api/orders/{placement.order.order_id}"}
+        if placement.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return JSONResponse(order_document(placement.order), status_code=201, headers=headers)
+
+    @router.get("", response_model=OrderPageOut, summary="Orders, newest first (read model)")
+    def list_orders(
+        status: Annotated[
+            OrderStatus | None, Query(description="only orders in this status")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, Query(description="`next_cursor` of the page before")] = None,
+    ) -> Any:
+        page = summaries.page(
+            status=None if status is None else str(status),
+            limit=limit,
+            after=None if cursor is None else _decode_cursor(cursor),
+        )
+        return {
+            "items": [summary_document(summary) for summary in page.items],
+            "next_cursor": None if page.next_cursor is None else _encode_cursor(*page.next_cursor),
+        }
+
+    @router.get("/{order_id}", response_model=OrderOut, summary="An order, from its event stream")
+    def get_order(order_id: str, response: Response) -> Any:
+        view = service.get(order_id)
+        response.headers["ETag"] = f'"{view.state.version}"'
+        return order_document(view)
+
+    @router.get(
+        "/{order_id}/events", response_model=TimelineOut, summary="The order's event timeline"
+    )
+    def order_events(order_id: str) -> Any:
+        return {
+            "order_id": order_id,
+            "events": [
+                TimelineEntryOut(
+                    position=event.position,
+                    version=event.version,
+                    type=event.type,
+                    schema_version=event.schema_version,
+                    payload=dict(event.payload),
+                    event_id=event.event_id,
+                    causation_id=event.metadata.get("causation_id"),
+                    correlation_id=event.metadata.get("correlation_id"),
+                    occurred_at=event.metadata.get("occurred_at"),
+                    recorded_at=event.recorded_at,
+                )
+                for event in service.history(order_id)
+            ],
+        }
+
+    @router.post(
+        "/{order_id}/cancel",
+        response_model=OrderOut,
+        summary="Cancel an order before it is confirmed (again: no change)",
+    )
+    def cancel_order(order_id: str, body: CancelIn | None = None, if_match: IfMatch = None) -> Any:
+        reason = (body or CancelIn()).reason
+        view = service.cancel(order_id, reason, expected_version=_expected_version(if_match))
+        return order_document(view)
+
+    @router.post(
+        "/{order_id}/review",
+        response_model=OrderOut,
+        summary="Approve or reject an order on hold (operator token)",
+        dependencies=[Depends(require_operator)],
+        responses=OPERATOR_RESPONSES,
+    )
+    def review_order(order_id: str, body: ReviewIn, if_match: IfMatch = None) -> Any:
+        view = service.review(
+            order_id,
+            body.decision == "approve",
+            body.reviewer,
+            body.reason,
+            expected_version=_expected_version(if_match),
+        )
+        return order_document(view)
+
+    return router
+
+
+def request_fingerprint(body: Mapping[str, Any]) -> str:
+    """A digest of a request body that ignores key order and whitespace."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    match = ETAG.fullmatch(if_match.strip())
+    if match is None:
+        raise ApiProblem(
+            400,
+            "Malformed request",
+            f'If-Match {if_match!r} is not an order version ETag such as "3".',
+        )
+    return int(match.group(1))
+
+
+def _encode_cursor(placed_at: datetime, order_id: str) -> str:
+    raw = json.dumps([placed_at.isoformat(), order_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        placed_at, order_id = json.loads(raw)
+        return datetime.fromisoformat(placed_at), str(order_id)
+    except (binascii.Error, ValueError, TypeError) as error:
+        raise ApiProblem(
+            400,
+            "Malformed request",
+            "cursor is not a `next_cursor` this API handed out.",
+        ) from error

@@ -1,0 +1,57 @@
+"""The JSON documents the API answers with: an order (``OrderOut``) and an order summary
+(``OrderSummaryOut``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.orders.adapters.summaries import OrderSummary
+from services.orders.domain.money import Money
+from services.orders.service import OrderView
+
+
+def order_document(view: OrderView) -> dict[str, Any]:
+    state, placed = view.state, view.placed
+    return {
+        "order_id": state.order_id,
+        "status": str(state.status),
+        "version": state.version,
+        "customer_email": placed.customer_email,
+        "shipping_country": placed.shipping_country,
+        "lines": [
+            {
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": _money(line.unit_price),
+                "subtotal": _money(line.subtotal),
+            }
+            for line in placed.lines
+        ],
+        "item_count": sum(line.quantity for line in placed.lines),
+        "total": _money(placed.total),
+        "stock": str(state.stock),
+        "payment": str(state.payment),
+        "fraud": str(state.fraud),
+        "cancel_reason": state.cancel_reason,
+        "placed_at": view.placed_at.isoformat(),
+        "updated_at": view.updated_at.isoformat(),
+    }
+
+
+def summary_document(summary: OrderSummary) -> dict[str, Any]:
+    return {
+        "order_id": summary.order_id,
+        "status": summary.status,
+        "total": {"amount": summary.total_amount, "currency": summary.currency},
+        "item_count": summary.item_count,
+        "customer_email": summary.customer_email,
+        "shipping_country": summary.shipping_country,
+        "version": summary.version,
+        "placed_at": summary.placed_at.isoformat(),
+        "updated_at": summary.updated_at.isoformat(),
+        "final_at": None if summary.final_at is None else summary.final_at.isoformat(),
+    }
+
+
+def _money(money: Money) -> dict[str, Any]:
+    return {"amount": money.amount, "currency": money.currency}

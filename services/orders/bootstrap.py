@@ -1,0 +1,162 @@
+"""The composition root of the orders service.
+
+Every entry point asks here for what it needs: the commands of ``python -m services.orders``
+(the HTTP API, the outbox relay, the order-updates worker, the projector, the database commands)
+and the tests that run them. Nothing else builds engines, stores, AWS clients or the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import ArgumentError
+
+from services.orders.adapters.aws_clients import relay_client, worker_client
+from services.orders.adapters.catalogue import ReferenceCatalogue
+from services.orders.adapters.event_store import SqlEventStore
+from services.orders.adapters.migrations import migrate
+from services.orders.adapters.outbox import SqlOutbox
+from services.orders.adapters.publishers import BusPublisher, FifoPublisher, SnsPublisher
+from services.orders.adapters.queue_operations import QueueOperations
+from services.orders.adapters.summaries import OrderSummaries
+from services.orders.api.app import create_app
+from services.orders.api.health import Check
+from services.orders.ports import Destination, Publisher
+from services.orders.projector import Projector
+from services.orders.relay import OutboxRelay
+from services.orders.service import OrderService
+from services.orders.settings import (
+    OperationsSettings,
+    OrdersSettings,
+    RelaySettings,
+    WorkerSettings,
+)
+from services.orders.worker import OrderUpdatesWorker
+from shared import aws
+from shared.database import create_engine_for
+from shared.settings import AwsSettings, ConfigurationError, load
+
+
+@dataclass(frozen=True)
+class Orders:
+    """The orders service on its database: what every entry point is built from."""
+
+    engine: Engine
+    store: SqlEventStore
+    outbox: SqlOutbox
+    summaries: OrderSummaries
+    service: OrderService
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def orders(database_url: str, *, migrated: bool = True) -> Orders:
+    """The service on ``database_url``, migrated to the latest revision first (unless
+    ``migrated`` is False). A URL SQLAlchemy cannot use is a ``ConfigurationError`` naming
+    ``ORDERS_DATABASE_URL``."""
+    try:
+        engine = create_engine_for(database_url)
+    except (ArgumentError, ValueError) as error:
+        raise ConfigurationError(f"invalid configuration: ORDERS_DATABASE_URL: {error}") from error
+    if migrated:
+        migrate(database_url)
+    store = SqlEventStore(engine)
+    return Orders(
+        engine=engine,
+        store=store,
+        outbox=SqlOutbox(engine),
+        summaries=OrderSummaries(engine),
+        service=OrderService(store, ReferenceCatalogue()),
+    )
+
+
+def api(
+    orders: Orders,
+    settings: OrdersSettings,
+    aws_settings: AwsSettings | None = None,
+    *,
+    operations: QueueOperations | None = None,
+    emulator_check: Check | None = None,
+) -> FastAPI:
+    """The HTTP API on ``orders``. Its health checks ping the database and (unless
+    ``emulator_check`` replaces it) read the order-events topic's attributes."""
+    aws_settings = aws_settings or load(AwsSettings)
+    return create_app(
+        orders.service,
+        orders.summaries,
+        operator_token=settings.operator_token,
+        currency=settings.currency,
+        health_checks={
+            "database": lambda: _ping(orders.engine),
+            "emulator": emulator_check or _topic_check(settings.topic_arn, aws_settings),
+        },
+        operations=operations,
+    )
+
+
+def queue_operations(
+    aws_settings: AwsSettings, settings: OperationsSettings | None = None
+) -> QueueOperations:
+    """The operations view of the stack ``ORDERS_STACK_NAME`` names."""
+    return QueueOperations(
+        aws.client("sqs", aws_settings),
+        aws.client("cloudwatch", aws_settings),
+        settings or load(OperationsSettings),
+    )
+
+
+def relay(
+    orders: Orders,
+    settings: OrdersSettings,
+    aws_settings: AwsSettings,
+    tuning: RelaySettings | None = None,
+) -> OutboxRelay:
+    """The relay of ``orders``' outbox to the topic, the payments queue and the bus."""
+    publishers: dict[str, Publisher] = {
+        Destination.SNS: SnsPublisher(relay_client("sns", aws_settings), settings.topic_arn),
+        Destination.BUS: BusPublisher(
+            relay_client("events", aws_settings), settings.event_bus_name
+        ),
+        Destination.FIFO: FifoPublisher(
+            relay_client("sqs", aws_settings), settings.payments_queue_url
+        ),
+    }
+    return OutboxRelay(orders.outbox, publishers, tuning or load(RelaySettings))
+
+
+def worker(
+    orders: Orders,
+    settings: OrdersSettings,
+    aws_settings: AwsSettings,
+    tuning: WorkerSettings | None = None,
+) -> OrderUpdatesWorker:
+    """The worker applying the replies on the order-updates queue to ``orders``."""
+    tuning = tuning or load(WorkerSettings)
+    return OrderUpdatesWorker(
+        worker_client(aws_settings, tuning.wait_seconds),
+        settings.updates_queue_url,
+        orders.service.apply_reply,
+        tuning,
+    )
+
+
+def projector(orders: Orders) -> Projector:
+    """The projector keeping ``orders``' summaries up to date."""
+    return Projector(orders.summaries)
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _topic_check(topic_arn: str, aws_settings: AwsSettings) -> Check:
+    single_attempt = aws_settings.model_copy(update={"aws_max_attempts": 1})
+
+    def check() -> None:
+        aws.client("sns", single_attempt).get_topic_attributes(TopicArn=topic_arn)
+
+    return check

@@ -1,0 +1,67 @@
+"""Every setting of the orders service: environment variables prefixed ``ORDERS_``.
+
+Read them with ``shared.settings.load``, which names every bad or missing variable; the AWS
+endpoint and region are ``shared.settings.AwsSettings`` (unprefixed ``AWS_*``). ``make deploy``
+prints the values that come from the stack outputs.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the events live (``ORDERS_DATABASE_URL``): all the database-only commands need."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_")
+
+    database_url: str = Field(min_length=1)
+
+
+class OrdersSettings(DatabaseSettings):
+    """Where the service publishes, what it consumes, and who operates it."""
+
+    topic_arn: str = Field(min_length=1)
+    payments_queue_url: str = Field(min_length=1)
+    event_bus_name: str = Field(min_length=1)
+    updates_queue_url: str = Field(min_length=1)
+    operator_token: SecretStr = Field(min_length=16)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+
+
+class OperationsSettings(BaseSettings):
+    """Which stack the operations view looks at (``ORDERS_STACK_NAME``)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_")
+
+    stack_name: str = Field(default="shop", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+
+    @property
+    def name_prefix(self) -> str:
+        return f"{self.stack_name}-"
+
+
+class RelaySettings(BaseSettings):
+    """Tuning of the outbox relay (``ORDERS_RELAY_*``); the defaults favour low latency."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_RELAY_")
+
+    idle_interval_seconds: float = Field(default=0.05, gt=0, le=60)
+    claim_size: int = Field(default=100, ge=1, le=1000)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    backoff_initial_seconds: float = Field(default=0.2, gt=0)
+    backoff_max_seconds: float = Field(default=10.0, gt=0)
+    status_interval_seconds: float = Field(default=30.0, gt=0)
+    publish_concurrency: int = Field(default=8, ge=1, le=64)
+
+
+class WorkerSettings(BaseSettings):
+    """Tuning of the order-updates worker (``ORDERS_WORKER_*``)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_WORKER_")
+
+    wait_seconds: int = Field(default=5, ge=0, le=20)
+    """Long-poll wait; also the longest a stop request waits for the poll in flight."""
+    transient_retry_seconds: int = Field(default=2, ge=0, le=43200)
+    backoff_max_seconds: float = Field(default=10.0, gt=0)
