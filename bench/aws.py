@@ -7,22 +7,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from shared import aws
+from shared.settings import AwsSettings
+
 REGION = "us-east-1"
 
 
 def emulator_client(service: str, endpoint: str) -> Any:
-    """A boto3 client for ``endpoint`` (a connection pool wide enough for the bench's threads)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 3}),
-    )
+    """A client for ``endpoint`` from the repository's one factory (credentials from the
+    environment, ``test`` for LocalStack), its pool wide enough for the bench's threads."""
+    settings = AwsSettings(aws_endpoint_url=endpoint, aws_region=REGION, aws_max_attempts=3)
+    return aws.client(service, settings, max_pool_connections=32)
 
 
 def queue_arn(sqs: Any, queue_url: str) -> str:
