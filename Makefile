@@ -108,5 +108,5 @@ lock: $(VENV)/.installed ## Re-pin requirements/*.txt from requirements/*.in
 	  ../$(VENV)/bin/pip-compile -q --strip-extras --no-header $$f.in -o $$f.txt; done
 
 clean: localstack-down ## Remove virtual environments, LocalStack state and caches
-	rm -rf $(VENV) $(LS_VENV) .localstack .data .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(LS_VENV) .localstack .data build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache test-artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
