@@ -11,10 +11,33 @@ from typing import Any
 import pytest
 
 
+@pytest.fixture(scope="session")
+def postgres_database_url() -> Iterator[str | None]:
+    """With TEST_DATABASE_URL, a database of this test run (each xdist worker its own) on that
+    server, dropped at the end: nothing another run, branch or schema version left in the named
+    database can disturb it. None without TEST_DATABASE_URL."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        yield None
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"test_run_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """PostgreSQL when TEST_DATABASE_URL is set, otherwise a fresh SQLite file."""
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+def database_url(postgres_database_url: str | None, tmp_path: Path) -> str:
+    """PostgreSQL (this run's database) when TEST_DATABASE_URL is set, else a fresh SQLite file."""
+    return postgres_database_url or f"sqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture(scope="session")

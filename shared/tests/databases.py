@@ -1,5 +1,5 @@
 """The test database of one service: its tables and the idempotency records, on SQLite or on
-the shared PostgreSQL test database (TEST_DATABASE_URL), whose rows each test removes itself."""
+this run's PostgreSQL database (TEST_DATABASE_URL), whose rows each test removes itself."""
 
 from __future__ import annotations
 

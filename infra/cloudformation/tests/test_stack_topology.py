@@ -21,6 +21,8 @@ from infra.cloudformation.operations import queue_depths
 from infra.cloudformation.profiles import TEST_PROFILE
 from infra.cloudformation.target import DeployError, Target
 from infra.cloudformation.template import build_template
+from infra.cloudformation.topology.blocks import pascal
+from infra.cloudformation.topology.consumers import CONSUMERS
 from infra.cloudformation.topology.messaging import ORDER_EVENT_TYPES
 from infra.cloudformation.topology.site import (
     ALL_VIEWER_EXCEPT_HOST_HEADER,
@@ -193,16 +195,21 @@ def test_topic_subscriptions_filter_on_the_event_type_with_raw_delivery(stack: D
         assert attributes.get("FilterPolicyScope", "MessageAttributes") == "MessageAttributes"
         by_queue[subscription["Endpoint"]] = json.loads(attributes["FilterPolicy"])
     assert by_queue == {
-        stack.outputs["InventoryQueueArn"]: {"type": ["OrderPlaced", "OrderCancelled"]},
-        stack.outputs["EmailQueueArn"]: {
-            "type": ["OrderPlaced", "OrderConfirmed", "OrderCancelled"]
-        },
-        stack.outputs["AnalyticsQueueArn"]: {"type": ORDER_EVENT_TYPES},
+        stack.outputs[f"{pascal(consumer.service)}QueueArn"]: {"type": consumer.subscribed_types}
+        for consumer in CONSUMERS
+        if consumer.subscribed_types is not None
     }
+    assert by_queue[stack.outputs["InventoryQueueArn"]] == {
+        "type": ["OrderPlaced", "OrderCancelled"]
+    }
+    assert by_queue[stack.outputs["EmailQueueArn"]] == {
+        "type": ["OrderPlaced", "OrderConfirmed", "OrderCancelled"]
+    }
+    assert by_queue[stack.outputs["AnalyticsQueueArn"]] == {"type": ORDER_EVENT_TYPES}
 
 
 def test_every_queue_redrives_to_its_dead_letter_queue(stack: Deployed) -> None:
-    for name in ("Inventory", "Email", "Analytics", "Payments", "OrderUpdates"):
+    for name in (*(pascal(consumer.service) for consumer in CONSUMERS), "OrderUpdates"):
         attributes = queue_attributes(stack, f"{name}QueueUrl")
         dlq = queue_attributes(stack, f"{name}DlqUrl")
         redrive = json.loads(attributes["RedrivePolicy"])
@@ -454,7 +461,8 @@ def test_every_dead_letter_queue_has_an_alarm_to_ops_alerts(stack: Deployed) -> 
     )["MetricAlarms"]
     watched = {dimension["Value"] for alarm in alarms for dimension in alarm["Dimensions"]}
     dlqs = {url.rsplit("/", 1)[1] for key, url in stack.outputs.items() if key.endswith("DlqUrl")}
-    assert len(dlqs) == 6 and watched == dlqs
+    assert len(dlqs) == len(CONSUMERS) + 2  # and the order-updates and fraud DLQs
+    assert watched == dlqs
     for alarm in alarms:
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert alarm["Period"] == int(TEST_PROFILE["AlarmPeriodSeconds"])
@@ -470,5 +478,5 @@ def test_the_bus_is_archived(stack: Deployed) -> None:
 def test_dlq_command_lists_every_queue(stack: Deployed) -> None:
     rows = queue_depths(stack.target)
     names = {name for name, _, _ in rows}
-    assert len(names) == 11
+    assert len(names) == 2 * len(CONSUMERS) + 3  # order-updates, its DLQ, the fraud DLQ
     assert all(name.startswith(stack.target.stack_name) for name in names)

@@ -93,24 +93,34 @@ def run(copy: Path, *command: str) -> subprocess.CompletedProcess[str]:
 def test_a_new_consumer_passes_its_own_tests_joins_the_template_and_is_removed_cleanly(
     repository_copy: Path, localstack: Any
 ) -> None:
-    made = run(repository_copy, "-m", "infra.scaffold.consumer", "new", "demo-probe")
+    made = run(repository_copy, "-m", "infra.scaffold.consumer", "new", "demo-probe-long-name-abc")
     assert made.returncode == 0, made.stderr
 
-    folder = repository_copy / "services" / "demo_probe"
+    folder = repository_copy / "services" / "demo_probe_long_name_abc"
     assert {"domain.py", "service.py", "adapters.py", "handler.py"} <= {
         path.name for path in folder.iterdir()
     }
-    checked = run(repository_copy, "-m", "ruff", "check", "services/demo_probe")
+    checked = run(repository_copy, "-m", "ruff", "check", "services/demo_probe_long_name_abc")
     assert checked.returncode == 0, checked.stdout
     tested = run(
-        repository_copy, "-m", "pytest", "-q", "-p", "no:cacheprovider", "services/demo_probe"
+        repository_copy,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "services/demo_probe_long_name_abc",
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "5 passed" in tested.stdout, tested.stdout
     template = yaml.safe_load((repository_copy / "infra/cloudformation/template.yaml").read_text())
-    for resource in ("DemoProbeQueue", "DemoProbeDeadLetterQueue", "DemoProbeFunction"):
+    for resource in (
+        "DemoProbeLongNameAbcQueue",
+        "DemoProbeLongNameAbcDeadLetterQueue",
+        "DemoProbeLongNameAbcFunction",
+    ):
         assert resource in template["Resources"], resource
-    assert "DemoProbeDatabaseUrl" in template["Parameters"]
+    assert "DemoProbeLongNameAbcDatabaseUrl" in template["Parameters"]
     policy = run(
         repository_copy,
         *("-m", "pytest", "-q", "-p", "no:cacheprovider"),
@@ -118,7 +128,9 @@ def test_a_new_consumer_passes_its_own_tests_joins_the_template_and_is_removed_c
     )
     assert policy.returncode == 0, policy.stdout
 
-    removed = run(repository_copy, "-m", "infra.scaffold.consumer", "remove", "demo-probe")
+    removed = run(
+        repository_copy, "-m", "infra.scaffold.consumer", "remove", "demo-probe-long-name-abc"
+    )
     assert removed.returncode == 0, removed.stderr
     assert git(repository_copy, "status", "--porcelain") == ""
     assert (repository_copy / CONSUMERS_MODULE).read_text() == (ROOT / CONSUMERS_MODULE).read_text()

@@ -3,7 +3,6 @@ PostgreSQL; and what only PostgreSQL can show."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,11 +52,10 @@ class TestSqlite(SqlContract):
 
 class TestPostgres(SqlContract):
     @pytest.fixture
-    def engine(self) -> Iterator[Engine]:
-        url = os.environ.get("TEST_DATABASE_URL", "")
-        if not url.startswith("postgresql"):
+    def engine(self, postgres_database_url: str | None) -> Iterator[Engine]:
+        if postgres_database_url is None:
             pytest.skip("set TEST_DATABASE_URL to a PostgreSQL database")
-        yield from _engine(url)
+        yield from _engine(postgres_database_url)
 
     def test_unique_constraint_catches_writers_that_pass_the_pre_check(
         self, store: SqlEventStore
