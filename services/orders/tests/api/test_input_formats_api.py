@@ -5,6 +5,7 @@ enforces."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import uuid
@@ -252,3 +253,14 @@ def _parameter(spec: dict[str, Any], path: str, method: str, name: str) -> dict[
     strings = [branch for branch in schema.get("anyOf", [schema]) if branch.get("type") == "string"]
     string: dict[str, Any] = strings[0]
     return string
+
+
+def test_a_lone_surrogate_is_refused_naming_the_field(client: TestClient, writes: Any) -> None:
+    body = order_body()
+    raw = json.dumps(body).replace(body["customer_email"], "a\\ud800b@example.com")
+
+    response = client.post("/api/orders", content=raw, headers={"content-type": "application/json"})
+
+    problem = expect_problem(response, 422, "Invalid request")
+    assert [error["field"] for error in problem["errors"]] == ["customer_email"]
+    assert writes.mentioning(body["payment_token"]) == []
