@@ -8,14 +8,16 @@ and the tests that run them. Nothing else builds engines, stores, AWS clients or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import ArgumentError
 
-from services.orders.adapters.aws_clients import relay_client, worker_client
+from services.orders.adapters.aws_clients import metrics_client, relay_client, worker_client
 from services.orders.adapters.catalogue import ReferenceCatalogue
 from services.orders.adapters.event_store import SqlEventStore
+from services.orders.adapters.metrics import ProjectionMetrics
 from services.orders.adapters.migrations import migrate
 from services.orders.adapters.outbox import SqlOutbox
 from services.orders.adapters.publishers import BusPublisher, FifoPublisher, SnsPublisher
@@ -30,6 +32,7 @@ from services.orders.service import OrderService
 from services.orders.settings import (
     OperationsSettings,
     OrdersSettings,
+    ProjectorSettings,
     RelaySettings,
     WorkerSettings,
 )
@@ -143,9 +146,21 @@ def worker(
     )
 
 
-def projector(orders: Orders) -> Projector:
-    """The projector keeping ``orders``' summaries up to date."""
-    return Projector(orders.summaries)
+def projector(
+    orders: Orders,
+    aws_settings: AwsSettings | None = None,
+    tuning: ProjectorSettings | None = None,
+) -> Projector:
+    """The projector keeping ``orders``' summaries up to date; it counts the events it sets
+    aside in CloudWatch (``ProjectionEventsSetAside``)."""
+    tuning = tuning or load(ProjectorSettings)
+    return Projector(
+        orders.summaries,
+        metrics=ProjectionMetrics(metrics_client(aws_settings or load(AwsSettings))),
+        poll_interval=tuning.poll_interval_seconds,
+        batch_size=tuning.batch_size,
+        gap_timeout=timedelta(seconds=tuning.gap_timeout_seconds),
+    )
 
 
 def _ping(engine: Engine) -> None:

@@ -31,7 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         app = bootstrap.api(orders, settings, aws, operations=bootstrap.queue_operations(aws))
         server = http_server(app, args.host, args.port, args.log_level)
-        return Supervisor().run([_projector(orders)], server)
+        return Supervisor().run([_projector(orders, aws)], server)
     finally:
         orders.close()
 
@@ -45,7 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         loops = [
             Loop("relay", bootstrap.relay(orders, settings, aws).run),
             Loop("worker", bootstrap.worker(orders, settings, aws).run),
-            _projector(orders),
+            _projector(orders, aws),
         ]
         server = http_server(app, args.host, args.port, args.log_level)
         return Supervisor().run(loops, server)
@@ -81,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_project(args: argparse.Namespace) -> int:
     orders = bootstrap.orders(load(DatabaseSettings).database_url)
     try:
-        return Supervisor().run([_projector(orders)])
+        return Supervisor().run([_projector(orders, load(AwsSettings))])
     finally:
         orders.close()
 
@@ -93,12 +93,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild_projections(args: argparse.Namespace) -> int:
+    """Rebuild the summaries from the whole log, retrying every set-aside event on the way."""
     orders = bootstrap.orders(load(DatabaseSettings).database_url)
     try:
-        replayed = orders.summaries.rebuild()
+        rebuilt = orders.summaries.rebuild()
     finally:
         orders.close()
-    print(f"order summaries rebuilt from {replayed} events")
+    print(f"order summaries rebuilt from {rebuilt.events} events")
+    for event in rebuilt.set_aside:
+        print(
+            f"still set aside: {event.event_type} at position {event.position} of stream"
+            f" {event.stream_id} (attempt {event.attempts}): {event.error}"
+        )
+    if rebuilt.set_aside:
+        print(f"{len(rebuilt.set_aside)} events still set aside: fix their cause and run again")
     return 0
 
 
@@ -112,8 +120,8 @@ def cmd_outbox_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _projector(orders: bootstrap.Orders) -> Loop:
-    return Loop("projector", bootstrap.projector(orders).run)
+def _projector(orders: bootstrap.Orders, aws: AwsSettings) -> Loop:
+    return Loop("projector", bootstrap.projector(orders, aws).run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,7 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("worker", cmd_worker, "apply the replies on the order-updates queue")
     command("project", cmd_project, "keep the order summaries up to date")
-    command("rebuild-projections", cmd_rebuild_projections, "rebuild the order summaries")
+    command(
+        "rebuild-projections",
+        cmd_rebuild_projections,
+        "rebuild the order summaries from the event log, retrying the set-aside events",
+    )
     command("migrate", cmd_migrate, "upgrade the database to the latest migration")
     outbox = command("outbox-status", cmd_outbox_status, "outbox backlog and lag per destination")
     outbox.add_argument("--json", action="store_true", help="print JSON")

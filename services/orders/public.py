@@ -4,6 +4,16 @@ Everything else is reached through its HTTP API (``/api``, documented at ``/api/
 command line (``python -m services.orders --help``).
 """
 
+from services.orders.adapters.metrics import (
+    METRICS_NAMESPACE,
+    PROJECTION_EVENTS_SET_ASIDE,
+    SERVICE_DIMENSION,
+)
 from services.orders.domain.model import COUNTRY_CODES
 
-__all__ = ["COUNTRY_CODES"]
+__all__ = [
+    "COUNTRY_CODES",
+    "METRICS_NAMESPACE",
+    "PROJECTION_EVENTS_SET_ASIDE",
+    "SERVICE_DIMENSION",
+]

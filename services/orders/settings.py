@@ -65,3 +65,14 @@ class WorkerSettings(BaseSettings):
     """Long-poll wait; also the longest a stop request waits for the poll in flight."""
     transient_retry_seconds: int = Field(default=2, ge=0, le=43200)
     backoff_max_seconds: float = Field(default=10.0, gt=0)
+
+
+class ProjectorSettings(BaseSettings):
+    """Tuning of the projector of the order summaries (``ORDERS_PROJECTOR_*``)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_PROJECTOR_")
+
+    poll_interval_seconds: float = Field(default=0.2, gt=0, le=60)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    gap_timeout_seconds: float = Field(default=3.0, ge=0, le=600)
+    """How long a position gap may stay open before it counts as a rolled-back transaction."""

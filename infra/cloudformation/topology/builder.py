@@ -1,5 +1,5 @@
 """`TemplateBuilder`: resources and outputs, and the pieces several concerns share (queues,
-dead-letter alarms, queue policies, functions with their role and log group)."""
+alarms, queue policies, functions with their role and log group)."""
 
 from __future__ import annotations
 
@@ -47,16 +47,38 @@ class TemplateBuilder:
         return self.add(logical_id, "AWS::SQS::Queue", properties)
 
     def dlq_alarm(self, dlq: str) -> None:
-        self.add(
+        self.alarm(
             f"{dlq}DepthAlarm",
+            f"{dlq}-not-empty",
+            sub(f"Messages wait in ${{{dlq}.QueueName}}: inspect, redrive"),
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            dimensions=[{"Name": "QueueName", "Value": get_att(dlq, "QueueName")}],
+            statistic="Maximum",
+        )
+
+    def alarm(
+        self,
+        logical_id: str,
+        name: str,
+        description: Any,
+        *,
+        namespace: str,
+        metric: str,
+        dimensions: list[Json],
+        statistic: str,
+    ) -> None:
+        """An alarm to the ops-alerts topic as soon as the metric is above 0 in one period."""
+        self.add(
+            logical_id,
             "AWS::CloudWatch::Alarm",
             {
-                "AlarmName": sub(f"${{AWS::StackName}}-{dlq}-not-empty"),
-                "AlarmDescription": sub(f"Messages wait in ${{{dlq}.QueueName}}: inspect, redrive"),
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [{"Name": "QueueName", "Value": get_att(dlq, "QueueName")}],
-                "Statistic": "Maximum",
+                "AlarmName": sub(f"${{AWS::StackName}}-{name}"),
+                "AlarmDescription": description,
+                "Namespace": namespace,
+                "MetricName": metric,
+                "Dimensions": dimensions,
+                "Statistic": statistic,
                 "Period": ref("AlarmPeriodSeconds"),
                 "EvaluationPeriods": 1,
                 "Threshold": 0,

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from infra.cloudformation.topology.blocks import get_att, if_messaging_key, ref, sub
 from infra.cloudformation.topology.builder import TemplateBuilder
+from services.orders.public import (
+    METRICS_NAMESPACE,
+    PROJECTION_EVENTS_SET_ASIDE,
+    SERVICE_DIMENSION,
+)
 from shared import contracts
 from shared.contracts import ORDER_EVENTS, ORDERS_SOURCE
 
@@ -118,12 +123,23 @@ def add_email_identity(builder: TemplateBuilder) -> None:
 
 
 def add_order_updates(builder: TemplateBuilder) -> None:
-    """The queue of the orders service, fed by a rule with the replies of the other services."""
+    """The queue of the orders service, fed by a rule with the replies of the other services,
+    and the alarm on the events its read model sets aside."""
     builder.queue("OrderUpdatesDeadLetterQueue", "order-updates-dlq", fifo=False, dlq=None)
     builder.queue(
         "OrderUpdatesQueue", "order-updates", fifo=False, dlq="OrderUpdatesDeadLetterQueue"
     )
     builder.dlq_alarm("OrderUpdatesDeadLetterQueue")
+    builder.alarm(
+        "ProjectionEventsSetAsideAlarm",
+        "orders-projection-events-set-aside",
+        "The orders read model set events aside: GET /api/ops/set-aside-events, fix the cause,"
+        " run python -m services.orders rebuild-projections",
+        namespace=METRICS_NAMESPACE,
+        metric=PROJECTION_EVENTS_SET_ASIDE,
+        dimensions=[SERVICE_DIMENSION],
+        statistic="Sum",
+    )
     builder.add(
         "OrderUpdatesRule",
         "AWS::Events::Rule",

@@ -1,4 +1,5 @@
-"""The clients of the relay and the worker, from the one factory with their own tuning."""
+"""The clients of the relay, the worker and the metrics, from the one factory with their own
+tuning."""
 
 from __future__ import annotations
 
@@ -31,4 +32,16 @@ def worker_client(settings: AwsSettings, wait_seconds: int) -> Any:
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=wait_seconds + 10,
         max_attempts=2,
+    )
+
+
+def metrics_client(settings: AwsSettings) -> Any:
+    """A CloudWatch client that gives up soon (one retry, short timeouts): a metric is not worth
+    holding up the loop that counts it."""
+    return aws.client(
+        "cloudwatch",
+        settings,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=5,
+        max_attempts=1,
     )

@@ -10,6 +10,9 @@ before another commits position 7. A projection stops at such a gap and waits fo
 fill; a gap left behind by a rolled-back transaction never fills, so once the first event
 after the gap was recorded more than ``gap_timeout`` ago (no append transaction lives that
 long) the gap counts as empty and the projection moves on.
+
+One bad event never stops it: an event whose data the summaries cannot hold is set aside
+(``services.orders.adapters.set_aside``) and the projection moves past it; a rebuild retries it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, up
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from services.orders.adapters import set_aside
 from services.orders.adapters.event_store import read_events_after
+from services.orders.adapters.set_aside import SetAsideEvent, SetAsideList
 from services.orders.adapters.tables import projection_positions_table, summaries_table, utc
 from services.orders.ports import RecordedEvent
 from shared import contracts
@@ -61,6 +66,17 @@ class OrderSummary:
 
 
 @dataclass(frozen=True)
+class Projected:
+    """What a projection did: the events it moved past, and those among them set aside."""
+
+    events: int
+    set_aside: tuple[SetAsideEvent, ...] = ()
+
+    def __add__(self, other: Projected) -> Projected:
+        return Projected(self.events + other.events, self.set_aside + other.set_aside)
+
+
+@dataclass(frozen=True)
 class SummaryPage:
     items: list[OrderSummary]
     next_cursor: tuple[datetime, str] | None
@@ -78,22 +94,24 @@ class OrderSummaries:
         batch_size: int = 500,
         gap_timeout: timedelta = DEFAULT_GAP_TIMEOUT,
         name: str = ORDER_SUMMARIES,
-    ) -> int:
-        """Apply the next batch of events after the tracking position; the number applied.
-        Call it until it returns 0 to catch up (``catch_up``)."""
+    ) -> Projected:
+        """Apply the next batch of events after the tracking position, setting aside those that
+        cannot be stored. Call it until it moves past no event to catch up (``catch_up``)."""
         with self.engine.begin() as conn:
             position = _locked_position(conn, name)
             pending = read_events_after(conn, position, batch_size)
             batch = contiguous(position, pending, gap_timeout=gap_timeout)
-            for event in batch:
-                _apply(conn, event)
-            if batch:
-                conn.execute(
-                    update(projection_positions_table)
-                    .where(projection_positions_table.c.name == name)
-                    .values(position=batch[-1].position, updated_at=datetime.now(UTC))
-                )
-            return len(batch)
+            if not batch:
+                return Projected(0)
+            now = datetime.now(UTC)
+            unstorable = _apply_batch(conn, batch)
+            set_aside_now = set_aside.settle(conn, name, batch, unstorable, now)
+            conn.execute(
+                update(projection_positions_table)
+                .where(projection_positions_table.c.name == name)
+                .values(position=batch[-1].position, updated_at=now)
+            )
+            return Projected(len(batch), tuple(set_aside_now))
 
     def catch_up(
         self,
@@ -101,18 +119,21 @@ class OrderSummaries:
         batch_size: int = 500,
         gap_timeout: timedelta = DEFAULT_GAP_TIMEOUT,
         name: str = ORDER_SUMMARIES,
-    ) -> int:
-        """Project until nothing is pending; the number of events applied."""
-        total = 0
-        while applied := self.project_pending(
-            batch_size=batch_size, gap_timeout=gap_timeout, name=name
-        ):
-            total += applied
+    ) -> Projected:
+        """Project until nothing is pending."""
+        total = Projected(0)
+        while (
+            projected := self.project_pending(
+                batch_size=batch_size, gap_timeout=gap_timeout, name=name
+            )
+        ).events:
+            total += projected
         return total
 
-    def rebuild(self, *, gap_timeout: timedelta = DEFAULT_GAP_TIMEOUT) -> int:
-        """Empty the summaries, reset the tracking position and replay the whole event log, in
-        one transaction for the reset; the number of events replayed."""
+    def rebuild(self, *, gap_timeout: timedelta = DEFAULT_GAP_TIMEOUT) -> Projected:
+        """Empty the summaries, reset the tracking position and replay the whole event log (the
+        reset in one transaction). Every set-aside event is retried on the way: its record goes
+        if it is stored now, and stays (one more attempt) if not."""
         with self.engine.begin() as conn:
             _locked_position(conn, ORDER_SUMMARIES)
             conn.execute(delete(summaries_table))
@@ -122,6 +143,11 @@ class OrderSummaries:
                 .values(position=0, updated_at=datetime.now(UTC))
             )
         return self.catch_up(gap_timeout=gap_timeout)
+
+    def set_aside_events(self, *, limit: int = 100) -> SetAsideList:
+        """The events set aside by every projection, oldest first, and how many there are."""
+        with self.engine.connect() as conn:
+            return set_aside.listed(conn, limit=limit)
 
     def tracking_position(self, name: str = ORDER_SUMMARIES) -> int:
         with self.engine.connect() as conn:
@@ -200,6 +226,32 @@ def contiguous(
         batch.append(event)
         expected = event.position + 1
     return batch
+
+
+def _apply_batch(
+    conn: Connection, batch: Sequence[RecordedEvent]
+) -> list[tuple[RecordedEvent, str]]:
+    """Apply ``batch``; the events that could not be stored, with why. The batch is tried at
+    once first; only when one of its events cannot be stored is it applied one event at a time,
+    each in a savepoint. Any other failure fails the whole transaction."""
+    try:
+        with conn.begin_nested():
+            for event in batch:
+                _apply(conn, event)
+        return []
+    except set_aside.STORE_ERRORS as error:
+        if not set_aside.cannot_store(error):
+            raise
+    unstorable: list[tuple[RecordedEvent, str]] = []
+    for event in batch:
+        try:
+            with conn.begin_nested():
+                _apply(conn, event)
+        except set_aside.STORE_ERRORS as error:
+            if not set_aside.cannot_store(error):
+                raise
+            unstorable.append((event, set_aside.describe(error)))
+    return unstorable
 
 
 def _put_summary(conn: Connection, **row: Any) -> None:

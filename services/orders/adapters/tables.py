@@ -99,6 +99,20 @@ projection_positions_table = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+projection_set_aside_table = Table(
+    "orders_projection_set_aside",
+    metadata,
+    Column("projection", String(100), primary_key=True),
+    Column("position", Position, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False),
+    Column("stream_id", String(200), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("error", String(1000), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_failed_at", DateTime(timezone=True), nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+)
+
 
 def utc(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; everything these tables hold is UTC."""

@@ -22,6 +22,7 @@ from services.orders.api.limits import BodySizeLimit
 from services.orders.api.operations import operations_router
 from services.orders.api.orders import orders_router
 from services.orders.api.problems import install_problem_handlers
+from services.orders.api.projections import projections_router
 from services.orders.service import OrderService
 
 DOCS_ASSETS = "/api/docs-assets"
@@ -36,7 +37,8 @@ def create_app(
     health_checks: Mapping[str, Check],
     operations: QueueOperations | None = None,
 ) -> FastAPI:
-    """The orders API; the operations routes (``/api/ops``) when ``operations`` is given."""
+    """The orders API; the read model's set-aside events under ``/api/ops`` always, the stack's
+    queues and alarms there when ``operations`` is given."""
     app = FastAPI(
         title="Orders API",
         summary="Event-sourced orders: place, follow, cancel and review orders.",
@@ -52,6 +54,7 @@ def create_app(
         orders_router(service, summaries, operator_token=operator_token, currency=currency)
     )
     app.include_router(health_router(health_checks))
+    app.include_router(projections_router(operator_token, summaries))
     if operations is not None:
         app.include_router(operations_router(operator_token, operations))
     return app

@@ -7,22 +7,27 @@ outbox relay's job: the API only appends.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
-import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from services.orders.adapters.summaries import OrderSummaries
+from services.orders.api.formats import (
+    CursorQuery,
+    IdempotencyKeyHeader,
+    IfMatchHeader,
+    OrderIdInPath,
+    decode_cursor,
+    encode_cursor,
+    expected_version,
+)
 from services.orders.api.operator_token import operator_guard
-from services.orders.api.problems import OPERATOR_RESPONSES, PROBLEM_RESPONSES, ApiProblem
+from services.orders.api.problems import OPERATOR_RESPONSES, PROBLEM_RESPONSES
 from services.orders.api.responses import order_document, summary_document
 from services.orders.api.schemas import (
     CancelIn,
@@ -36,13 +41,6 @@ from services.orders.api.schemas import (
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.domain.model import OrderStatus
 from services.orders.service import OrderService
-
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
-ETAG = re.compile(r'(?:W/)?"?(\d{1,9})"?')
-
-IfMatch = Annotated[
-    str | None, Header(description="ETag of GET: refuse (409) if the order changed")
-]
 
 
 def orders_router(
@@ -61,22 +59,7 @@ def orders_router(
         response_model=OrderOut,
         summary="Place an order (prices come from the catalogue)",
     )
-    def place_order(
-        body: PlaceOrderIn,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                description="Optional. The same key with the same body returns the first"
-                " response again; with another body it is refused (422)."
-            ),
-        ] = None,
-    ) -> Any:
-        if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-            raise ApiProblem(
-                400,
-                "Malformed request",
-                "Idempotency-Key must be 1-200 visible ASCII characters.",
-            )
+    def place_order(body: PlaceOrderIn, idempotency_key: IdempotencyKeyHeader = None) -> Any:
         command = PlaceOrder(
             order_id=service.new_order_id(),
             customer_email=body.customer_email,
@@ -101,20 +84,20 @@ def orders_router(
             OrderStatus | None, Query(description="only orders in this status")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, Query(description="`next_cursor` of the page before")] = None,
+        cursor: CursorQuery = None,
     ) -> Any:
         page = summaries.page(
             status=None if status is None else str(status),
             limit=limit,
-            after=None if cursor is None else _decode_cursor(cursor),
+            after=None if cursor is None else decode_cursor(cursor),
         )
         return {
             "items": [summary_document(summary) for summary in page.items],
-            "next_cursor": None if page.next_cursor is None else _encode_cursor(*page.next_cursor),
+            "next_cursor": None if page.next_cursor is None else encode_cursor(*page.next_cursor),
         }
 
     @router.get("/{order_id}", response_model=OrderOut, summary="An order, from its event stream")
-    def get_order(order_id: str, response: Response) -> Any:
+    def get_order(order_id: OrderIdInPath, response: Response) -> Any:
         view = service.get(order_id)
         response.headers["ETag"] = f'"{view.state.version}"'
         return order_document(view)
@@ -122,7 +105,7 @@ def orders_router(
     @router.get(
         "/{order_id}/events", response_model=TimelineOut, summary="The order's event timeline"
     )
-    def order_events(order_id: str) -> Any:
+    def order_events(order_id: OrderIdInPath) -> Any:
         return {
             "order_id": order_id,
             "events": [
@@ -147,9 +130,11 @@ def orders_router(
         response_model=OrderOut,
         summary="Cancel an order before it is confirmed (again: no change)",
     )
-    def cancel_order(order_id: str, body: CancelIn | None = None, if_match: IfMatch = None) -> Any:
+    def cancel_order(
+        order_id: OrderIdInPath, body: CancelIn | None = None, if_match: IfMatchHeader = None
+    ) -> Any:
         reason = (body or CancelIn()).reason
-        view = service.cancel(order_id, reason, expected_version=_expected_version(if_match))
+        view = service.cancel(order_id, reason, expected_version=expected_version(if_match))
         return order_document(view)
 
     @router.post(
@@ -159,13 +144,15 @@ def orders_router(
         dependencies=[Depends(require_operator)],
         responses=OPERATOR_RESPONSES,
     )
-    def review_order(order_id: str, body: ReviewIn, if_match: IfMatch = None) -> Any:
+    def review_order(
+        order_id: OrderIdInPath, body: ReviewIn, if_match: IfMatchHeader = None
+    ) -> Any:
         view = service.review(
             order_id,
             body.decision == "approve",
             body.reviewer,
             body.reason,
-            expected_version=_expected_version(if_match),
+            expected_version=expected_version(if_match),
         )
         return order_document(view)
 
@@ -176,34 +163,3 @@ def request_fingerprint(body: Mapping[str, Any]) -> str:
     """A digest of a request body that ignores key order and whitespace."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _expected_version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    match = ETAG.fullmatch(if_match.strip())
-    if match is None:
-        raise ApiProblem(
-            400,
-            "Malformed request",
-            f'If-Match {if_match!r} is not an order version ETag such as "3".',
-        )
-    return int(match.group(1))
-
-
-def _encode_cursor(placed_at: datetime, order_id: str) -> str:
-    raw = json.dumps([placed_at.isoformat(), order_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        placed_at, order_id = json.loads(raw)
-        return datetime.fromisoformat(placed_at), str(order_id)
-    except (binascii.Error, ValueError, TypeError) as error:
-        raise ApiProblem(
-            400,
-            "Malformed request",
-            "cursor is not a `next_cursor` this API handed out.",
-        ) from error

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from services.orders.domain.model import DomainError, InvalidOrder
 from services.orders.ports import ConcurrencyError
@@ -110,6 +111,21 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on the request's path (Starlette's 405 names
+    only the methods of the first route that matched the path)."""
+    routes = request.app.router.routes
+
+    def answers(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+    return [method for method in HTTP_METHODS if answers(method)]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def api_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiProblem)
@@ -177,12 +193,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(
-            exc.status_code,
-            title,
-            str(exc.detail),
-            instance=request.url.path,
-            headers=dict(exc.headers or {}),
+            exc.status_code, title, str(exc.detail), instance=request.url.path, headers=headers
         )
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

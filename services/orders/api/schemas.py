@@ -1,4 +1,5 @@
-"""Request and response bodies of the orders API (types only; the domain checks the rules)."""
+"""Request and response bodies of the orders API (types and formats only; the domain checks the
+rules). Every text a client sends is ``Text``: control characters are refused."""
 
 from __future__ import annotations
 
@@ -8,22 +9,24 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.orders.api.formats import Text
+
 
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class LineIn(Request):
-    sku: str = Field(min_length=1, max_length=64, examples=["MUG-001"])
+    sku: Text = Field(min_length=1, max_length=64, examples=["MUG-001"])
     quantity: int = Field(gt=0, le=10_000, examples=[2])
 
 
 class PlaceOrderIn(Request):
-    customer_email: str = Field(min_length=3, max_length=254, examples=["ada@example.com"])
-    shipping_country: str = Field(
+    customer_email: Text = Field(min_length=3, max_length=254, examples=["ada@example.com"])
+    shipping_country: Text = Field(
         min_length=2, max_length=2, description="ISO 3166-1 alpha-2", examples=["DE"]
     )
-    currency: str | None = Field(
+    currency: Text | None = Field(
         default=None,
         min_length=3,
         max_length=3,
@@ -31,17 +34,17 @@ class PlaceOrderIn(Request):
         examples=["EUR"],
     )
     lines: list[LineIn] = Field(min_length=1, max_length=100)
-    payment_token: str = Field(min_length=1, max_length=64, examples=["tok_approve"])
+    payment_token: Text = Field(min_length=1, max_length=64, examples=["tok_approve"])
 
 
 class CancelIn(Request):
-    reason: str = Field(default="cancelled by customer", min_length=1, max_length=500)
+    reason: Text = Field(default="cancelled by customer", min_length=1, max_length=500)
 
 
 class ReviewIn(Request):
     decision: Literal["approve", "reject"]
-    reviewer: str = Field(min_length=1, max_length=200)
-    reason: str = Field(default="rejected on review", min_length=1, max_length=500)
+    reviewer: Text = Field(min_length=1, max_length=200)
+    reason: Text = Field(default="rejected on review", min_length=1, max_length=500)
 
 
 class MoneyOut(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +17,12 @@ pytestmark = pytest.mark.integration
 
 def test_unknown_routes_and_methods_answer_problems(client: TestClient) -> None:
     expect_problem(client.get("/api/nothing-here"), 404, "Not found")
-    expect_problem(client.delete("/api/orders"), 405, "Method not allowed")
+    not_allowed = client.delete("/api/orders")
+    expect_problem(not_allowed, 405, "Method not allowed")
+    assert not_allowed.headers["allow"] == "GET, POST"
+    one_order = client.put(f"/api/orders/{uuid.uuid4()}")
+    expect_problem(one_order, 405, "Method not allowed")
+    assert one_order.headers["allow"] == "GET"
 
 
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:

@@ -91,7 +91,9 @@ def test_a_stale_if_match_is_a_conflict_and_writes_nothing(
 def test_a_malformed_if_match_is_refused(client: TestClient) -> None:
     order = place(client)
     response = client.post(f"/api/orders/{order['order_id']}/cancel", headers={"If-Match": "v1"})
-    assert "If-Match" in expect_problem(response, 400, "Malformed request")["detail"]
+    problem = expect_problem(response, 422, "Invalid request")
+    assert [error["field"] for error in problem["errors"]] == ["header.if-match"]
+    assert client.get(f"/api/orders/{order['order_id']}").json()["status"] == "awaiting_replies"
 
 
 # --- review --------------------------------------------------------------------------------

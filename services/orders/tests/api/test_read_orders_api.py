@@ -100,7 +100,7 @@ def test_orders_are_listed_newest_first_by_page_and_status(
         ({"status": "lost"}, 422, "Invalid request", "query.status"),
         ({"limit": 0}, 422, "Invalid request", "query.limit"),
         ({"limit": 101}, 422, "Invalid request", "query.limit"),
-        ({"cursor": "not-a-cursor"}, 400, "Malformed request", "cursor"),
+        ({"cursor": "not-a-cursor"}, 422, "Invalid request", "query.cursor"),
     ],
 )
 def test_bad_list_parameters_are_refused(

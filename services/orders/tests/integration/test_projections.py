@@ -100,7 +100,7 @@ def test_summaries_follow_the_log_and_the_tracking_position_moves(
     service: OrderService, engine: Engine, projection: str, summaries: OrderSummaries
 ) -> None:
     order_id = _place(service)
-    assert summaries.project_pending(name=projection, gap_timeout=NO_WAIT) >= 1
+    assert summaries.project_pending(name=projection, gap_timeout=NO_WAIT).events >= 1
 
     placed = _row(engine, order_id)
     assert placed is not None
@@ -129,7 +129,7 @@ def test_summaries_follow_the_log_and_the_tracking_position_moves(
     assert confirmed["last_position"] == last.position
     assert confirmed["final_at"] is not None
     assert summaries.tracking_position(projection) >= last.position
-    assert summaries.project_pending(name=projection, gap_timeout=NO_WAIT) == 0
+    assert summaries.project_pending(name=projection, gap_timeout=NO_WAIT).events == 0
 
 
 def test_a_failing_batch_changes_neither_rows_nor_position(
@@ -178,7 +178,7 @@ def test_concurrent_projectors_apply_each_event_once(
         total = 0
         while applied := summaries.project_pending(
             name=projection, batch_size=2, gap_timeout=NO_WAIT
-        ):
+        ).events:
             total += applied
         counts.append(total)
 
@@ -212,7 +212,7 @@ def test_a_rebuild_gives_the_same_rows(
     summaries.catch_up(gap_timeout=NO_WAIT)
     projected = _rows(engine, orders)
 
-    replayed = summaries.rebuild(gap_timeout=NO_WAIT)
+    replayed = summaries.rebuild(gap_timeout=NO_WAIT).events
 
     assert replayed >= 5  # 3 placed, 1 cancelled, 1 verdict
     assert _rows(engine, orders) == projected

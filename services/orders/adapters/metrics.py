@@ -1,0 +1,40 @@
+"""The orders service's own CloudWatch metrics: namespace ``Shop``, dimension service=orders
+(the Lambdas' powertools metrics use the same namespace). Publishing never fails the caller: a
+CloudWatch outage is logged and the count is lost, the state it counts stays in the database."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+METRICS_NAMESPACE = "Shop"
+SERVICE_DIMENSION = {"Name": "service", "Value": "orders"}
+PROJECTION_EVENTS_SET_ASIDE = "ProjectionEventsSetAside"
+
+log = logging.getLogger(__name__)
+
+
+class ProjectionMetrics:
+    """Counts what the projector does that an operator must hear of."""
+
+    def __init__(self, cloudwatch: Any) -> None:
+        self.cloudwatch = cloudwatch
+
+    def events_set_aside(self, count: int) -> None:
+        """Add ``count`` to ``ProjectionEventsSetAside`` (the alarm of the same name fires)."""
+        try:
+            self.cloudwatch.put_metric_data(
+                Namespace=METRICS_NAMESPACE,
+                MetricData=[
+                    {
+                        "MetricName": PROJECTION_EVENTS_SET_ASIDE,
+                        "Dimensions": [SERVICE_DIMENSION],
+                        "Value": count,
+                        "Unit": "Count",
+                    }
+                ],
+            )
+        except (BotoCoreError, ClientError) as error:
+            log.warning("could not publish %s=%d: %s", PROJECTION_EVENTS_SET_ASIDE, count, error)
