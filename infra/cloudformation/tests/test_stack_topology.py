@@ -456,9 +456,14 @@ def test_site_name_is_an_alias_of_the_distribution(stack: Deployed) -> None:
 
 
 def test_every_dead_letter_queue_has_an_alarm_to_ops_alerts(stack: Deployed) -> None:
-    alarms = client(stack, "cloudwatch").describe_alarms(
+    every_alarm = client(stack, "cloudwatch").describe_alarms(
         AlarmNamePrefix=f"{stack.target.stack_name}-"
     )["MetricAlarms"]
+    alarms = [alarm for alarm in every_alarm if alarm["Namespace"] == "AWS/SQS"]
+    [projection] = [alarm for alarm in every_alarm if alarm["Namespace"] == "Shop"]
+    assert projection["MetricName"] == "ProjectionEventsSetAside"
+    assert projection["Dimensions"] == [{"Name": "service", "Value": "orders"}]
+    assert projection["AlarmActions"] == [stack.outputs["AlertsTopicArn"]]
     watched = {dimension["Value"] for alarm in alarms for dimension in alarm["Dimensions"]}
     dlqs = {url.rsplit("/", 1)[1] for key, url in stack.outputs.items() if key.endswith("DlqUrl")}
     assert len(dlqs) == len(CONSUMERS) + 2  # and the order-updates and fraud DLQs
