@@ -109,7 +109,7 @@ MALFORMED_ORDER_IDS = [
     "not-an-order",
     "%20",
     str(uuid.UUID(int=7)).upper(),
-    f"{uuid.uuid4()}0",
+    f"{uuid.UUID(int=8)}0",  # one character too long
     "x" * 300,
     "%C3%A9",
 ]
