@@ -17,6 +17,7 @@ from services.orders.adapters.aws_clients import relay_client, worker_client
 from services.orders.adapters.catalogue import ReferenceCatalogue
 from services.orders.adapters.event_store import SqlEventStore
 from services.orders.adapters.migrations import migrate
+from services.orders.adapters.operations_log import SqlOperationsLog
 from services.orders.adapters.outbox import SqlOutbox
 from services.orders.adapters.publishers import BusPublisher, FifoPublisher, SnsPublisher
 from services.orders.adapters.queue_operations import QueueOperations
@@ -35,7 +36,9 @@ from services.orders.settings import (
 )
 from services.orders.worker import OrderUpdatesWorker
 from shared import aws
+from shared import operators as operator_directory
 from shared.database import create_engine_for
+from shared.operators import OperatorRegistry, Operators, OperatorSettings
 from shared.settings import AwsSettings, ConfigurationError, load
 
 
@@ -47,6 +50,7 @@ class Orders:
     store: SqlEventStore
     outbox: SqlOutbox
     summaries: OrderSummaries
+    operations_log: SqlOperationsLog
     service: OrderService
 
     def close(self) -> None:
@@ -69,6 +73,7 @@ def orders(database_url: str, *, migrated: bool = True) -> Orders:
         store=store,
         outbox=SqlOutbox(engine),
         summaries=OrderSummaries(engine),
+        operations_log=SqlOperationsLog(engine),
         service=OrderService(store, ReferenceCatalogue()),
     )
 
@@ -78,16 +83,19 @@ def api(
     settings: OrdersSettings,
     aws_settings: AwsSettings | None = None,
     *,
+    operators: Operators,
     operations: QueueOperations | None = None,
     emulator_check: Check | None = None,
 ) -> FastAPI:
-    """The HTTP API on ``orders``. Its health checks ping the database and (unless
-    ``emulator_check`` replaces it) read the order-events topic's attributes."""
+    """The HTTP API on ``orders`` for its customers and ``operators``. Its health checks ping
+    the database and (unless ``emulator_check`` replaces it) read the order-events topic's
+    attributes."""
     aws_settings = aws_settings or load(AwsSettings)
     return create_app(
         orders.service,
         orders.summaries,
-        operator_token=settings.operator_token,
+        orders.operations_log,
+        operators=operators,
         currency=settings.currency,
         health_checks={
             "database": lambda: _ping(orders.engine),
@@ -95,6 +103,18 @@ def api(
         },
         operations=operations,
     )
+
+
+def operators(aws_settings: AwsSettings, settings: OperatorSettings | None = None) -> Operators:
+    """The operators of ``OPERATORS_PATH`` in Parameter Store, cached briefly."""
+    return operator_directory.operators(settings or load(OperatorSettings), aws_settings)
+
+
+def operator_registry(
+    aws_settings: AwsSettings, settings: OperatorSettings | None = None
+) -> OperatorRegistry:
+    """Adds and removes the operators of ``OPERATORS_PATH``."""
+    return operator_directory.registry(settings or load(OperatorSettings), aws_settings)
 
 
 def queue_operations(
