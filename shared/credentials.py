@@ -26,6 +26,13 @@ def digest_of(credential: str) -> str:
     return hashlib.sha256(credential.encode()).hexdigest()
 
 
+def bearer_credential(authorization: str | None) -> str | None:
+    """The credential of an ``Authorization: Bearer <credential>`` header, else None."""
+    scheme, _, credential = (authorization or "").strip().partition(" ")
+    credential = credential.strip()
+    return credential if scheme.lower() == "bearer" and credential else None
+
+
 def matches(credential: str, digest: str | None) -> bool:
     """Whether ``credential`` is the one ``digest`` was made from, in constant time (also when
     ``digest`` is None: nothing matches it)."""
