@@ -1,5 +1,5 @@
-"""`make demo` (``python -m infra.local.stack run``): the whole shop comes up, and Ctrl-C leaves no
-process of it running."""
+"""`make demo` (``python -m infra.local.stack run``): the whole shop comes up with a demo operator
+whose credential it prints, and Ctrl-C leaves no process of it running."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from infra.local.localstack_runner import STATE_DIR
@@ -76,6 +77,12 @@ def test_ctrl_c_stops_every_process_the_demo_started() -> None:
         assert any(f"http://{stack}.localhost:{port}/" in line for line in lines)
         assert processes_mentioning(f"127.0.0.1:{port}"), "LocalStack and what it runs"
         assert processes_mentioning(f"--port\0{api_port}"), "the orders service"
+        [operator] = [line.split() for line in lines if line.strip().startswith("operator ")]
+        assert operator[:3] == ["operator", "demo,", "credential"]
+        orders = f"http://127.0.0.1:{api_port}/api/orders"
+        as_demo = {"Authorization": f"Bearer {operator[3]}"}
+        assert httpx.get(orders, headers=as_demo, timeout=10).status_code == 200
+        assert httpx.get(orders, timeout=10).status_code == 401
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=90) == 0, demo.stdout.read()
