@@ -70,5 +70,5 @@ export function credentialPanel(onChange) {
 
 /** True when a problem means the credential is missing or wrong (the panel then asks again). */
 export function isCredentialProblem(error) {
-  return error?.status === 401 || error?.status === 403;
+  return error?.status === 401;
 }

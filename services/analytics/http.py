@@ -3,8 +3,8 @@ CloudFront at ``/api/analytics*``, for operators only.
 
 ``GET /api/analytics?minutes=N&top=K`` answers the JSON of ``services.analytics.domain.dashboard``
 (N minutes of series, default 60, at most 1440; K top SKUs, default 10, at most 100) to a
-request with an operator's credential (``Authorization: Bearer <credential>``; 401 without one,
-403 with one that is no operator's, 503 while the operators cannot be read). Entry point
+request with an operator's credential (``Authorization: Bearer <credential>``; 401 without one
+or with one that is no operator's, 503 while the operators cannot be read). Entry point
 ``services.analytics.http.handler``; environment ``DATABASE_URL``, ``OPERATORS_PATH`` (and
 ``OPERATORS_CACHE_SECONDS``).
 """
@@ -72,7 +72,11 @@ def _refusal(operators: Operators, authorization: str | None) -> Response[str] |
     except DirectoryUnavailable:
         return _error(503, "operators cannot be identified right now", {"Retry-After": "5"})
     if operator is None:
-        return _error(403, "the credential is not an operator's")
+        return _error(
+            401,
+            "the credential is not an operator's",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return None
 
 

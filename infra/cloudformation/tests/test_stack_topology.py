@@ -361,7 +361,7 @@ def test_distribution_serves_the_bucket_and_routes_api_paths(stack: Deployed) ->
     assert config["DefaultRootObject"] == "index.html"
     assert config["Aliases"]["Items"] == [site_domain_name(stack.target.stack_name)]
     errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]["Items"]}
-    assert set(errors) == {403, 404}
+    assert set(errors) == {403}, "an API's 404 must reach the client"
     assert all(
         str(e["ResponseCode"]) == "200" and e["ResponsePagePath"] == "/index.html"
         for e in errors.values()

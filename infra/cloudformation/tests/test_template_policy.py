@@ -317,3 +317,10 @@ def test_parameter_store_is_read_only_on_the_operators_path() -> None:
     variables = of_type("AWS::Lambda::Function")["AnalyticsDashboardFunction"]["Environment"]
     assert variables["Variables"]["OPERATORS_PATH"] == {"Fn::Sub": "/${AWS::StackName}/operators"}
     assert TEMPLATE["Outputs"]["OperatorsPath"]["Value"] == variables["Variables"]["OPERATORS_PATH"]
+
+
+def test_only_the_buckets_403_falls_back_to_the_single_page_app() -> None:
+    """Custom error responses apply to the API behaviours too: an API's 404 (an unknown order, a
+    wrong token) must reach the client; the APIs never answer 403."""
+    config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    assert [error["ErrorCode"] for error in config["CustomErrorResponses"]] == [403]

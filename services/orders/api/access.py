@@ -3,8 +3,9 @@
 Both send their credential as ``Authorization: Bearer <credential>`` (never in a URL, so no
 access log or referrer carries it). An order answers only its customer's token (and operators
 reading it); a wrong token gets the very 404 an unknown order gets, so order ids cannot be
-probed. Operators are identified by ``shared.operators``; the name of the one who acts comes
-from the credential, never from the request.
+probed. A credential that is no operator's is 401 (RFC 6750 ``invalid_token``), never 403: the
+edge answers 403s with the single-page app. Operators are identified by ``shared.operators``;
+the name of the one who acts comes from the credential, never from the request.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ OperatorCredential = Annotated[HTTPAuthorizationCredentials | None, Depends(OPER
 
 
 def operator_guard(operators: Operators) -> Callable[..., Operator]:
-    """A dependency answering the operator who sends the request (401 without a credential,
-    403 with one that is no operator's)."""
+    """A dependency answering the operator who sends the request (401 without a credential or
+    with one that is no operator's)."""
 
     def require_operator(credentials: OperatorCredential) -> Operator:
         if credentials is None:
@@ -49,9 +50,10 @@ def operator_guard(operators: Operators) -> Callable[..., Operator]:
         operator = _identify(operators, credentials.credentials)
         if operator is None:
             raise ApiProblem(
-                403,
+                401,
                 "Operator credential wrong",
                 "The credential is not an operator's (or that operator was removed).",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         return operator
 

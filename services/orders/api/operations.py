@@ -133,8 +133,7 @@ def _action_out(action: OperatorAction) -> OperatorActionOut:
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": title, "content": {PROBLEM_JSON: {}}}
     for status, title in [
-        (401, "Operator credential missing"),
-        (403, "Operator credential wrong"),
+        (401, "Operator credential missing, or wrong"),
         (404, "Unknown queue"),
         (409, "Redrive not possible"),
         (503, "Operator directory unavailable"),

@@ -102,7 +102,10 @@ def orders_router(
             idempotency_key=idempotency_key,
             fingerprint=request_fingerprint(body.model_dump(mode="json")),
         )
-        headers = {"Location": f"/api/orders/{placement.order.order_id}"}
+        headers = {
+            "Location": f"/api/orders/{placement.order.order_id}",
+            "Cache-Control": "no-store",
+        }
         if placement.replayed:
             headers["Idempotent-Replayed"] = "true"
         return JSONResponse(placed_document(placement), status_code=201, headers=headers)
@@ -141,6 +144,7 @@ def orders_router(
     def get_order(order_id: str, response: Response) -> Any:
         view = service.get(order_id)
         response.headers["ETag"] = f'"{view.state.version}"'
+        response.headers["Cache-Control"] = "private, no-store"
         return order_document(view)
 
     @router.get(

@@ -51,8 +51,7 @@ PROBLEM_RESPONSES = _documented(
 )
 _DIRECTORY_UNAVAILABLE = (503, "Operator directory unavailable")
 OPERATOR_RESPONSES = _documented(
-    (401, "Operator credential missing"),
-    (403, "Operator credential wrong"),
+    (401, "Operator credential missing, or wrong"),
     _DIRECTORY_UNAVAILABLE,
 )
 CUSTOMER_RESPONSES = _documented((401, "Access token missing"))

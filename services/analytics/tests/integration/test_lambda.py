@@ -119,5 +119,5 @@ def test_events_from_the_queue_are_counted_once_and_served_by_the_function_url(
             {"error": "minutes must be between 1 and 1440, got 100000"},
         )
         assert get(url, "minutes=10", None)[0] == 401
-        assert get(url, "minutes=10", "not-an-operator-credential")[0] == 403
+        assert get(url, "minutes=10", "not-an-operator-credential")[0] == 401
         assert sqs.receive_message(QueueUrl=dlq_url).get("Messages") is None

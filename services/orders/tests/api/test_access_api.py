@@ -74,7 +74,7 @@ def test_an_anonymous_client_or_a_customer_cannot_list_orders(client: TestClient
     customer = client.get("/api/orders", headers=customer_of(order))
 
     expect_problem(anonymous, 401, "Operator credential missing")
-    expect_problem(customer, 403, "Operator credential wrong")
+    expect_problem(customer, 401, "Operator credential wrong")
     assert order["customer_email"] not in anonymous.text + customer.text
 
 
@@ -100,6 +100,7 @@ def test_the_customer_with_the_token_reads_follows_and_cancels_the_order(
     cancelled = ORDER_ROUTES["cancel"](client, order["order_id"], mine)
 
     assert (read.status_code, followed.status_code, cancelled.status_code) == (200, 200, 200)
+    assert read.headers["cache-control"] == "private, no-store"
     assert read.json()["customer_email"] == order["customer_email"]
     assert [e["type"] for e in followed.json()["events"]] == ["OrderPlaced"]
     assert cancelled.json()["status"] == "cancelled"
@@ -223,7 +224,7 @@ def test_a_removed_operator_is_refused_within_the_cache_lifetime(
             time.sleep(0.1)
 
         expect_problem(
-            client.get("/api/orders", headers=bearer(credential)), 403, "Operator credential wrong"
+            client.get("/api/orders", headers=bearer(credential)), 401, "Operator credential wrong"
         )
         expect_problem(
             client.get(f"/api/orders/{order['order_id']}", headers=bearer(credential)),

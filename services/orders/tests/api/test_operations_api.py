@@ -86,12 +86,13 @@ def test_every_route_needs_an_operator_credential(
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.headers["www-authenticate"] == "Bearer"
     assert missing.json()["title"] == "Operator credential missing"
-    assert wrong.status_code == 403
+    assert wrong.status_code == 401
+    assert wrong.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     assert wrong.headers["content-type"] == "application/problem+json"
     assert wrong.json() | {"instance": path} == {
         "type": "/api/docs#problem-operator-credential-wrong",
         "title": "Operator credential wrong",
-        "status": 403,
+        "status": 401,
         "detail": "The credential is not an operator's (or that operator was removed).",
         "instance": path,
         "errors": [],

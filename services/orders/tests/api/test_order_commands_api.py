@@ -181,14 +181,15 @@ def test_review_without_an_operator_credential_is_401(
 
 
 @pytest.mark.parametrize("credential", ["not-an-operator-credential", "the order's own token"])
-def test_review_with_a_credential_that_is_no_operators_is_403(
+def test_review_with_a_credential_that_is_no_operators_is_401(
     client: TestClient, engine: Engine, writes: Any, orders: bootstrap.Orders, credential: str
 ) -> None:
     order = _on_hold(client, orders)
     before = mark_now(writes, engine)
     sent = order["access_token"] if credential == "the order's own token" else credential
     response = _review(client, order["order_id"], sent)
-    expect_problem(response, 403, "Operator credential wrong")
+    expect_problem(response, 401, "Operator credential wrong")
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     assert before.mentioning(order["order_id"]) == []
     current = client.get(f"/api/orders/{order['order_id']}", headers=customer_of(order))
     assert current.json()["status"] == "on_hold"

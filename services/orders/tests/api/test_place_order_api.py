@@ -34,6 +34,7 @@ def test_placing_prices_lines_from_the_catalogue_and_queues_the_messages(
     order = response.json()
     uuid.UUID(order["order_id"], version=4)
     assert response.headers["location"] == f"/api/orders/{order['order_id']}"
+    assert response.headers["cache-control"] == "no-store"  # it carries the access token
     assert order["status"] == "awaiting_replies"
     assert order["customer_email"] == body["customer_email"]
     assert order["total"] == {"amount": 2 * 1299 + 3900, "currency": "EUR"}
