@@ -108,8 +108,10 @@ class OrderService:
 
     def holds_access(self, order_id: str, access_token: str) -> bool:
         """Whether ``access_token`` is the one the order's placement handed out. Takes as long
-        for an order that does not exist, so the answer cannot tell the two apart."""
-        return matches(access_token, self.store.access_digest(order_id))
+        for an order that does not exist, so the answer cannot tell the two apart; an id this
+        service never hands out (not a UUID) is not even looked up."""
+        digest = self.store.access_digest(order_id) if _is_order_id(order_id) else None
+        return matches(access_token, digest)
 
     # commands
 
@@ -270,6 +272,14 @@ def _view(history: Sequence[domain.Event], recorded: Sequence[RecordedEvent]) ->
         placed_at=recorded[0].recorded_at,
         updated_at=recorded[-1].recorded_at,
     )
+
+
+def _is_order_id(text: str) -> bool:
+    """Whether ``text`` is an order id as ``new_order_id`` makes them (a canonical UUID)."""
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def _request_id(idempotency_key: str | None) -> uuid.UUID:

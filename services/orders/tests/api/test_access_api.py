@@ -148,6 +148,13 @@ def test_a_wrong_token_and_an_unknown_order_get_the_same_answer(
     assert "etag" not in existing.headers
 
 
+@pytest.mark.parametrize("order_id", ["%00", "not-an-order-id", "x" * 300, "%F0%9F%90%8D"])
+def test_an_id_no_order_can_have_is_an_unknown_order(client: TestClient, order_id: str) -> None:
+    token = bearer(place(client)["access_token"])
+    for route in ORDER_ROUTES.values():
+        expect_problem(route(client, order_id, token), 404, "Unknown order")
+
+
 def test_a_wrong_token_takes_as_long_as_an_unknown_order(
     client: TestClient, orders: bootstrap.Orders
 ) -> None:
