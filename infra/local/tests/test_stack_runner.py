@@ -4,6 +4,7 @@ whose credential it prints, and Ctrl-C leaves no process of it running."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -77,10 +78,13 @@ def test_ctrl_c_stops_every_process_the_demo_started() -> None:
         assert any(f"http://{stack}.localhost:{port}/" in line for line in lines)
         assert processes_mentioning(f"127.0.0.1:{port}"), "LocalStack and what it runs"
         assert processes_mentioning(f"--port\0{api_port}"), "the orders service"
-        [operator] = [line.split() for line in lines if line.strip().startswith("operator ")]
-        assert operator[:3] == ["operator", "demo,", "credential"]
+        [credential] = [
+            found[1]
+            for line in lines
+            if (found := re.match(r"\s+operator\s+demo, credential (\S+)$", line))
+        ]
         orders = f"http://127.0.0.1:{api_port}/api/orders"
-        as_demo = {"Authorization": f"Bearer {operator[3]}"}
+        as_demo = {"Authorization": f"Bearer {credential}"}
         assert httpx.get(orders, headers=as_demo, timeout=10).status_code == 200
         assert httpx.get(orders, timeout=10).status_code == 401
 
