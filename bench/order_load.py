@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.orders_service import access
 from bench.processes import json_of, python_module
 
 FINAL_STATUSES = frozenset({"confirmed", "cancelled", "on_hold"})
@@ -99,14 +100,18 @@ async def _place_and_follow(
             return record
         order_id = placed.json()["order_id"]
         record["order_id"] = order_id
+        record["access_token"] = placed.json()["access_token"]
+        customer = access(record["access_token"])
         status = placed.json()["status"]
         while status not in FINAL_STATUSES and time.time() < deadline:
             await asyncio.sleep(poll_s)
-            reply = await client.get(f"{plan.api_url}/api/orders/{order_id}")
+            reply = await client.get(f"{plan.api_url}/api/orders/{order_id}", headers=customer)
             if reply.status_code == 200:
                 status = reply.json()["status"]
         record["status"] = status
-        events = (await client.get(f"{plan.api_url}/api/orders/{order_id}/events")).json()
+        events = (
+            await client.get(f"{plan.api_url}/api/orders/{order_id}/events", headers=customer)
+        ).json()
     except httpx.HTTPError as error:
         record["error"] = f"{type(error).__name__}: {error}"
         return record

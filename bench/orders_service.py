@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.processes import ROOT, free_port, json_of, python_module, serving, stop
 
-OPERATOR_TOKEN = "bench-operator-token-0123456789"
+OPERATORS_PATH = "/bench/operators"  # the bench acts as no operator: orders are read by token
 LOG_LEVEL = ("--log-level", "WARNING")
 
 
@@ -31,12 +31,17 @@ def environment(
         "ORDERS_PAYMENTS_QUEUE_URL": payments_queue_url,
         "ORDERS_EVENT_BUS_NAME": event_bus_name,
         "ORDERS_UPDATES_QUEUE_URL": updates_queue_url,
-        "ORDERS_OPERATOR_TOKEN": OPERATOR_TOKEN,
+        "OPERATORS_PATH": OPERATORS_PATH,
         "AWS_ENDPOINT_URL": aws_endpoint_url,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+
+
+def access(token: str) -> dict[str, str]:
+    """The headers of the customer holding an order's access token (placement returned it)."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _cli(*args: str) -> list[str]:

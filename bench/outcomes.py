@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from bench.order_load import FINAL_STATUSES, timeline
+from bench.orders_service import access
 from bench.stats import latency_summary, percentile
 
 
@@ -76,14 +77,17 @@ def backlog_grew(orders: Sequence[Mapping[str, Any]], slack_s: float = 2.0) -> b
 
 
 def refresh_orders(api_url: str, orders: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The orders as they stand now (status, events), read from the orders API."""
+    """The orders as they stand now (status, events), read from the orders API with each one's
+    access token."""
     refreshed = []
     with httpx.Client(base_url=api_url, timeout=30) as client:
         for order in orders:
             current = dict(order)
             if "order_id" in order:
-                current["status"] = client.get(f"/api/orders/{order['order_id']}").json()["status"]
-                events = client.get(f"/api/orders/{order['order_id']}/events").json()["events"]
+                url = f"/api/orders/{order['order_id']}"
+                customer = access(order["access_token"])
+                current["status"] = client.get(url, headers=customer).json()["status"]
+                events = client.get(f"{url}/events", headers=customer).json()["events"]
                 current.update(timeline(events))
             refreshed.append(current)
     return refreshed

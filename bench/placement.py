@@ -24,6 +24,7 @@ import httpx
 from bench import orders_service, targets
 from bench.databases import database
 from bench.http_load import ORDER, run_load
+from bench.orders_service import access
 from bench.processes import free_port, python_module, serving
 
 UNREACHABLE = "http://127.0.0.1:1"
@@ -57,7 +58,11 @@ def order_placed_bytes(scratch: Path) -> int:
     with orders_service.api(placement_environment(f"sqlite:///{scratch / 'size.db'}")) as url:
         placed = httpx.post(f"{url}/api/orders", json=ORDER, timeout=30)
         placed.raise_for_status()
-        events = httpx.get(f"{url}/api/orders/{placed.json()['order_id']}/events", timeout=30)
+        events = httpx.get(
+            f"{url}/api/orders/{placed.json()['order_id']}/events",
+            headers=access(placed.json()["access_token"]),
+            timeout=30,
+        )
     (event,) = [e for e in events.json()["events"] if e["type"] == "OrderPlaced"]
     return event_bytes(event)
 

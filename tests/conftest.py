@@ -8,7 +8,12 @@ at another target with no code change:
   ``http://127.0.0.1:4566/`` together with ``SHOP_SITE_HOST=shop.localhost``, since Python
   cannot resolve ``*.localhost``; the browser tests open ``http://shop.localhost:4566/``);
 - ``SHOP_STACK_NAME``: the CloudFormation stack whose outputs name the queues and the bus;
-- ``SHOP_OPERATOR_TOKEN``: the operator token of that deployment.
+- ``SHOP_OPERATOR_CREDENTIAL`` and ``SHOP_OPERATOR_NAME`` (optional): an operator of that
+  deployment; without them the suite adds an operator of its own (``python -m services.orders
+  operators add``, into the stack's ``OperatorsPath``) and removes it at the end.
+
+Customers read their orders with the access token placement returned (the client keeps each
+order's token); lists, reviews and the operations API use the operator's credential.
 
 Tests marked ``emulator_only`` read what only an emulator shows (the SES mailbox) and are
 skipped against AWS (no ``AWS_ENDPOINT_URL``).
@@ -23,6 +28,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,15 +44,17 @@ FINAL_STATUSES = frozenset({"confirmed", "cancelled"})
 
 @dataclass
 class Shop:
-    """A client of one deployed shop: its site, its stack outputs and its operator token."""
+    """A client of one deployed shop: its site, its stack outputs, an operator's credential and
+    the access token of every order it placed."""
 
     site: httpx.Client
     browser_url: str
     outputs: dict[str, str]
     parameters: dict[str, str]
-    operator_token: str
+    operator: Operator = field(repr=False)
     endpoint: str | None
     session: Any = field(repr=False)
+    tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def is_emulator(self) -> bool:
@@ -69,18 +77,29 @@ class Shop:
         )
         assert response.status_code == 201, response.text
         order: dict[str, Any] = response.json()
+        self.tokens[order["order_id"]] = order["access_token"]
         return order
 
+    def customer(self, order_id: str) -> dict[str, str]:
+        """The headers of the customer who placed ``order_id``."""
+        return {"Authorization": f"Bearer {self.tokens[order_id]}"}
+
+    def as_operator(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.operator.credential}"}
+
     def order(self, order_id: str) -> dict[str, Any]:
-        response = self.site.get(f"/api/orders/{order_id}")
+        response = self.site.get(f"/api/orders/{order_id}", headers=self.customer(order_id))
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
 
-    def event_types(self, order_id: str) -> list[str]:
-        response = self.site.get(f"/api/orders/{order_id}/events")
+    def events(self, order_id: str) -> list[dict[str, Any]]:
+        response = self.site.get(f"/api/orders/{order_id}/events", headers=self.customer(order_id))
         assert response.status_code == 200, response.text
-        return [event["type"] for event in _items(response.json())]
+        return _items(response.json())
+
+    def event_types(self, order_id: str) -> list[str]:
+        return [event["type"] for event in self.events(order_id)]
 
     def wait_for(
         self, order_id: str, condition: Callable[[dict[str, Any], list[str]], bool], timeout: float
@@ -106,12 +125,8 @@ class Shop:
     def review(self, order_id: str, approve: bool, reason: str = "checked by e2e") -> None:
         response = self.site.post(
             f"/api/orders/{order_id}/review",
-            json={
-                "decision": "approve" if approve else "reject",
-                "reviewer": "e2e reviewer",
-                "reason": reason,
-            },
-            headers={"Authorization": f"Bearer {self.operator_token}"},
+            json={"decision": "approve" if approve else "reject", "reason": reason},
+            headers=self.as_operator(),
         )
         assert response.status_code == 200, response.text
 
@@ -120,6 +135,29 @@ class Shop:
         with urllib.request.urlopen(f"{self.endpoint}/_aws/ses", timeout=5) as response:
             messages = json.load(response)["messages"]
         return [m for m in messages if recipient in m.get("Destination", {}).get("ToAddresses", [])]
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    credential: str
+
+
+@contextmanager
+def _operator(env: dict[str, str]) -> Iterator[Operator]:
+    """``SHOP_OPERATOR_CREDENTIAL``, or an operator of the suite's own for the block."""
+    given = os.environ.get("SHOP_OPERATOR_CREDENTIAL")
+    if given:
+        if not os.environ.get("SHOP_OPERATOR_NAME"):
+            pytest.fail("SHOP_OPERATOR_CREDENTIAL needs SHOP_OPERATOR_NAME, its operator's name")
+        yield Operator(os.environ["SHOP_OPERATOR_NAME"], given)
+        return
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    operator = Operator(name, shop_stack.add_operator(env, name))
+    try:
+        yield operator
+    finally:
+        shop_stack.remove_operator(env, name)
 
 
 def _items(body: Any) -> list[dict[str, Any]]:
@@ -164,15 +202,20 @@ def _configured_shop(session: Any, endpoint: str | None) -> Iterator[Shop]:
     host = os.environ.get("SHOP_SITE_HOST")
     browser_url = f"{url.scheme}://{host}:{url.port}/" if host and url.port else url.geturl()
     description = _stack_description(session, endpoint, stack)
-    with httpx.Client(
-        base_url=url.geturl(), headers={"Host": host} if host else {}, timeout=30
-    ) as site:
+    outputs = _outputs(description)
+    env = {**os.environ, "OPERATORS_PATH": outputs["OperatorsPath"]}
+    with (
+        httpx.Client(
+            base_url=url.geturl(), headers={"Host": host} if host else {}, timeout=30
+        ) as site,
+        _operator(env) as operator,
+    ):
         yield Shop(
             site=site,
             browser_url=browser_url,
-            outputs=_outputs(description),
+            outputs=outputs,
             parameters=_parameters(description),
-            operator_token=os.environ.get("SHOP_OPERATOR_TOKEN", ""),
+            operator=operator,
             endpoint=endpoint,
             session=session,
         )
@@ -186,15 +229,16 @@ def _own_shop(session: Any, endpoint: str) -> Iterator[Shop]:
         env = shop_stack.orders_environment(layout, outputs)
         shop_stack.start_orders(layout, env)
         description = _stack_description(session, endpoint, layout.stack)
-        with httpx.Client(
-            base_url=endpoint, headers={"Host": layout.site_host}, timeout=30
-        ) as site:
+        with (
+            httpx.Client(base_url=endpoint, headers={"Host": layout.site_host}, timeout=30) as site,
+            _operator(env) as operator,
+        ):
             yield Shop(
                 site=site,
                 browser_url=layout.site_url,
                 outputs=_outputs(description),
                 parameters=_parameters(description),
-                operator_token=env["ORDERS_OPERATOR_TOKEN"],
+                operator=operator,
                 endpoint=endpoint,
                 session=session,
             )

@@ -1,9 +1,12 @@
-// Analytics dashboard: orders and revenue over time, totals, top SKUs, conversion, cancellations.
+// Analytics dashboard (operators): orders and revenue over time, totals, top SKUs, conversion,
+// cancellations.
 import { analytics } from "./api.js";
 import { lineChart } from "./chart.js";
 import { h, heading, problemBox, replaceChildren, tableRegion } from "./dom.js";
 import { dateTime, money } from "./format.js";
+import { credentialPanel, isCredentialProblem } from "./operator.js";
 import { poll } from "./poll.js";
+import { operatorCredential, setOperatorCredential } from "./state.js";
 
 const REFRESH_MS = 5000;
 
@@ -110,23 +113,35 @@ function draw(area, data) {
 export function render(container) {
   const message = h("div");
   const area = h("div", { "aria-busy": "true" });
-  replaceChildren(container, heading("Analytics"), message, area);
-  return poll(
-    async () => {
-      const data = await analytics.dashboard();
-      replaceChildren(message);
+  const credential = credentialPanel(() => refresh().catch(showProblem));
+
+  function showProblem(error) {
+    area.removeAttribute("aria-busy");
+    if (isCredentialProblem(error)) {
+      setOperatorCredential("");
+      credential.redraw();
+    }
+    replaceChildren(message, problemBox(error));
+  }
+
+  async function refresh() {
+    const operator = operatorCredential();
+    if (!operator) {
       area.removeAttribute("aria-busy");
-      const open = [...area.querySelectorAll("details")].map((details) => details.open);
-      draw(area, data || {});
-      area.querySelectorAll("details").forEach((details, index) => {
-        details.open = Boolean(open[index]);
-      });
+      replaceChildren(area, h("p", {}, "Enter your operator credential to see the dashboard."));
       return true;
-    },
-    REFRESH_MS,
-    (error) => {
-      area.removeAttribute("aria-busy");
-      replaceChildren(message, problemBox(error));
-    },
-  );
+    }
+    const data = await analytics.dashboard(operator);
+    replaceChildren(message);
+    area.removeAttribute("aria-busy");
+    const open = [...area.querySelectorAll("details")].map((details) => details.open);
+    draw(area, data || {});
+    area.querySelectorAll("details").forEach((details, index) => {
+      details.open = Boolean(open[index]);
+    });
+    return true;
+  }
+
+  replaceChildren(container, heading("Analytics"), credential.element, message, area);
+  return poll(refresh, REFRESH_MS, showProblem);
 }

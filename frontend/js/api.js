@@ -53,8 +53,9 @@ async function problemOf(response) {
 }
 
 /**
- * Request JSON from `path`. Options: method, body (sent as JSON), headers, token (operator
- * bearer token). Resolves to the parsed body (null for an empty one); rejects with ApiProblem.
+ * Request JSON from `path`. Options: method, body (sent as JSON), headers, token (sent as
+ * `Authorization: Bearer`: an order's access token or an operator's credential). Resolves to
+ * the parsed body (null for an empty one); rejects with ApiProblem.
  */
 export async function request(path, { method = "GET", body, headers = {}, token } = {}) {
   const controller = new AbortController();
@@ -110,35 +111,38 @@ export const catalogue = {
   list: () => request("/api/catalogue"),
 };
 
+// `token`: the order's access token (its customer) or an operator's credential.
 export const orders = {
   place: (order, idempotencyKey) =>
     request("/api/orders", { method: "POST", body: order, headers: { "Idempotency-Key": idempotencyKey } }),
-  get: (id) => request(`/api/orders/${encodeURIComponent(id)}`),
-  events: (id) => request(`/api/orders/${encodeURIComponent(id)}/events`),
-  list: ({ status, limit = 50, cursor } = {}) => {
+  get: (id, token) => request(`/api/orders/${encodeURIComponent(id)}`, { token }),
+  events: (id, token) => request(`/api/orders/${encodeURIComponent(id)}/events`, { token }),
+  list: ({ status, limit = 50, cursor } = {}, token) => {
     const query = new URLSearchParams();
     if (status) query.set("status", status);
     if (limit) query.set("limit", String(limit));
     if (cursor) query.set("cursor", cursor);
-    return request(`/api/orders?${query}`);
+    return request(`/api/orders?${query}`, { token });
   },
-  cancel: (id, reason = "cancelled by customer") =>
-    request(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: "POST", body: { reason } }),
-  review: (id, { approve, reviewer, reason }, token) =>
+  cancel: (id, token, reason = "cancelled by customer") =>
+    request(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: "POST", body: { reason }, token }),
+  review: (id, { approve, reason }, token) =>
     request(`/api/orders/${encodeURIComponent(id)}/review`, {
       method: "POST",
-      body: { decision: approve ? "approve" : "reject", reviewer, reason },
+      body: { decision: approve ? "approve" : "reject", reason },
       token,
     }),
 };
 
+// `token`: an operator's credential.
 export const operations = {
   queues: (token) => request("/api/ops/queues", { token }),
   alarms: (token) => request("/api/ops/alarms", { token }),
+  log: (token) => request("/api/ops/log?limit=50", { token }),
   redrive: (name, token) =>
     request(`/api/ops/queues/${encodeURIComponent(name)}/redrive`, { method: "POST", token }),
 };
 
 export const analytics = {
-  dashboard: () => request("/api/analytics"),
+  dashboard: (token) => request("/api/analytics", { token }),
 };

@@ -1,4 +1,5 @@
 // Entry point: hash routing between views, focus and title management, the cart badge.
+import * as allOrders from "./all-orders.js";
 import * as analytics from "./analytics.js";
 import * as catalogue from "./catalogue.js";
 import * as checkout from "./checkout.js";
@@ -14,6 +15,7 @@ const ROUTES = [
   { pattern: /^\/cart$/, view: checkout, title: "Cart", nav: "#/cart" },
   { pattern: /^\/orders$/, view: orders, title: "My orders", nav: "#/orders" },
   { pattern: /^\/orders\/(?<id>[^/]+)$/, view: orderDetail, title: "Order", nav: "#/orders" },
+  { pattern: /^\/all-orders$/, view: allOrders, title: "All orders", nav: "#/all-orders" },
   { pattern: /^\/review$/, view: review, title: "Review queue", nav: "#/review" },
   { pattern: /^\/operations$/, view: operations, title: "Operations", nav: "#/operations" },
   { pattern: /^\/analytics$/, view: analytics, title: "Analytics", nav: "#/analytics" },

@@ -207,8 +207,14 @@ export function render(container, _params, { navigate }) {
         try {
           const order = await orders.place(body, key);
           attempt = null;
-          rememberOrder(order.order_id);
           clearCart();
+          if (!order.access_token) {
+            // A replay of a placement whose answer was lost: the token was in that answer only.
+            replaceChildren(message, problemBox({ title: `Order ${order.order_id} was placed`, detail: order.access_note }));
+            message.querySelector(".problem")?.focus();
+            return;
+          }
+          rememberOrder(order.order_id, order.access_token);
           announce(`Order ${order.order_id} placed.`);
           navigate(`#/orders/${encodeURIComponent(order.order_id)}`);
         } catch (error) {

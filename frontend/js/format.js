@@ -34,7 +34,7 @@ export function time(iso) {
     : date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
-const STATUS_LABELS = {
+export const STATUS_LABELS = {
   new: "New",
   awaiting_replies: "Processing",
   on_hold: "On hold for review",

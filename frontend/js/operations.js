@@ -1,10 +1,11 @@
-// Operations: every queue's depth and its DLQ's depth, alarm states, redrive per DLQ.
+// Operations: every queue's depth and its DLQ's depth, alarm states, redrive per DLQ, and the
+// log of what operators did (who, when).
 import { listOf, operations } from "./api.js";
 import { announce, h, heading, problemBox, replaceChildren, tableRegion } from "./dom.js";
 import { dateTime } from "./format.js";
-import { isTokenProblem, tokenPanel } from "./operator.js";
+import { credentialPanel, isCredentialProblem } from "./operator.js";
 import { poll } from "./poll.js";
-import { operatorToken, setOperatorToken } from "./state.js";
+import { operatorCredential, setOperatorCredential } from "./state.js";
 
 const REFRESH_MS = 2000;
 
@@ -24,14 +25,15 @@ export function render(container) {
   const message = h("div");
   const queuesArea = h("div", { "aria-busy": "true" });
   const alarmsArea = h("div", { "aria-busy": "true" });
+  const logArea = h("div", { "aria-busy": "true" });
   const redriveStatus = h("p", { class: "redrive-status", role: "status" });
   const pendingRedrives = new Set();
-  const token = tokenPanel(() => refresh().catch(showProblem));
+  const credential = credentialPanel(() => refresh().catch(showProblem));
 
   function showProblem(error) {
-    if (isTokenProblem(error)) {
-      setOperatorToken("");
-      token.redraw();
+    if (isCredentialProblem(error)) {
+      setOperatorCredential("");
+      credential.redraw();
     }
     replaceChildren(message, problemBox(error));
   }
@@ -41,7 +43,7 @@ export function render(container) {
     button.disabled = true;
     redriveStatus.textContent = `Starting the redrive of ${name}…`;
     try {
-      const started = await operations.redrive(name, operatorToken());
+      const started = await operations.redrive(name, operatorCredential());
       redriveStatus.textContent = `Redrive started: ${started.dead_letter} → ${started.destination}.`;
       announce(redriveStatus.textContent);
       replaceChildren(message);
@@ -150,22 +152,58 @@ export function render(container) {
     );
   }
 
+  function logTable(entries) {
+    if (!entries.length) return h("p", {}, "No operator has acted yet.");
+    return tableRegion(
+      "Operations log",
+      h(
+        "table",
+        { class: "data" },
+        h("caption", {}, "What operators did, newest first (reviews are in each order's timeline)"),
+        h(
+          "thead",
+          {},
+          h("tr", {}, ["When", "Operator", "Action", "On", "Outcome"].map((label) => h("th", { scope: "col" }, label))),
+        ),
+        h(
+          "tbody",
+          {},
+          entries.map((entry) =>
+            h(
+              "tr",
+              { "data-action": entry.action },
+              h("th", { scope: "row" }, dateTime(entry.recorded_at)),
+              h("td", { class: "operator-name" }, entry.operator),
+              h("td", {}, entry.action),
+              h("td", {}, entry.target),
+              h("td", { class: "reason" }, entry.outcome),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   async function refresh() {
-    const tokenValue = operatorToken();
-    if (!tokenValue) {
-      queuesArea.removeAttribute("aria-busy");
-      alarmsArea.removeAttribute("aria-busy");
-      replaceChildren(queuesArea, h("p", {}, "Enter the operator token to see the queues."));
-      replaceChildren(alarmsArea, h("p", {}, "Enter the operator token to see the alarms."));
+    const operator = operatorCredential();
+    if (!operator) {
+      for (const area of [queuesArea, alarmsArea, logArea]) area.removeAttribute("aria-busy");
+      replaceChildren(queuesArea, h("p", {}, "Enter your operator credential to see the queues."));
+      replaceChildren(alarmsArea, h("p", {}, "Enter your operator credential to see the alarms."));
+      replaceChildren(logArea, h("p", {}, "Enter your operator credential to see the log."));
       return true;
     }
-    const [queues, alarms] = await Promise.all([operations.queues(tokenValue), operations.alarms(tokenValue)]);
+    const [queues, alarms, log] = await Promise.all([
+      operations.queues(operator),
+      operations.alarms(operator),
+      operations.log(operator),
+    ]);
     replaceChildren(message);
     const focusedRedrive = document.activeElement?.dataset?.redrive;
-    queuesArea.removeAttribute("aria-busy");
-    alarmsArea.removeAttribute("aria-busy");
+    for (const area of [queuesArea, alarmsArea, logArea]) area.removeAttribute("aria-busy");
     replaceChildren(queuesArea, queuesTable(listOf(queues, "queues"), listOf(alarms, "alarms")));
     replaceChildren(alarmsArea, alarmsTable(listOf(alarms, "alarms")));
+    replaceChildren(logArea, logTable(listOf(log, "entries")));
     if (focusedRedrive) {
       queuesArea.querySelector(`[data-redrive="${CSS.escape(focusedRedrive)}"]`)?.focus();
     }
@@ -175,10 +213,11 @@ export function render(container) {
   replaceChildren(
     container,
     heading("Operations"),
-    token.element,
+    credential.element,
     message,
     h("section", { "aria-labelledby": "queues-heading" }, h("h2", { id: "queues-heading" }, "Queues"), redriveStatus, queuesArea),
     h("section", { "aria-labelledby": "alarms-heading" }, h("h2", { id: "alarms-heading" }, "Alarms"), alarmsArea),
+    h("section", { "aria-labelledby": "log-heading" }, h("h2", { id: "log-heading" }, "Operations log"), logArea),
   );
   return poll(refresh, REFRESH_MS, showProblem);
 }

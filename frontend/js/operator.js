@@ -1,34 +1,35 @@
-// The operator token: entered once per tab, kept in sessionStorage, sent as a bearer token.
+// The operator's own credential: entered once per tab, kept in sessionStorage, sent as a bearer
+// credential. Every decision and redrive is recorded with the name of its operator.
 import { announce, field, h, replaceChildren } from "./dom.js";
-import { operatorToken, setOperatorToken } from "./state.js";
+import { operatorCredential, setOperatorCredential } from "./state.js";
 
 /**
- * A panel asking for the token when none is kept, or offering to forget it. `onChange` runs
- * after the token is set or forgotten.
+ * A panel asking for the credential when none is kept, or offering to forget it. `onChange`
+ * runs after the credential is set or forgotten.
  */
-export function tokenPanel(onChange) {
+export function credentialPanel(onChange) {
   const panel = h("section", { class: "operator", "aria-label": "Operator access" });
   function draw() {
-    if (operatorToken()) {
+    if (operatorCredential()) {
       replaceChildren(
         panel,
         h(
           "p",
           { class: "operator-set" },
-          "Operator token set for this tab. ",
+          "Operator credential set for this tab. ",
           h(
             "button",
             {
               type: "button",
               class: "button link",
               onclick: () => {
-                setOperatorToken("");
-                announce("Operator token forgotten.");
+                setOperatorCredential("");
+                announce("Operator credential forgotten.");
                 draw();
                 onChange();
               },
             },
-            "Forget token",
+            "Forget credential",
           ),
         ),
       );
@@ -43,19 +44,23 @@ export function tokenPanel(onChange) {
           class: "inline-form",
           onsubmit: (event) => {
             event.preventDefault();
-            const token = input.value.trim();
-            if (!token) {
+            const credential = input.value.trim();
+            if (!credential) {
               input.focus();
               return;
             }
-            setOperatorToken(token);
-            announce("Operator token set.");
+            setOperatorCredential(credential);
+            announce("Operator credential set.");
             draw();
             onChange();
           },
         },
-        field("Operator token", input, "`make demo` prints it. It is kept only until this tab closes."),
-        h("button", { type: "submit", class: "button primary" }, "Use token"),
+        field(
+          "Operator credential",
+          input,
+          "Your own: `python -m services.orders operators add NAME` prints it (`make demo` prints the demo operator's). It is kept only until this tab closes.",
+        ),
+        h("button", { type: "submit", class: "button primary" }, "Use credential"),
       ),
     );
   }
@@ -63,7 +68,7 @@ export function tokenPanel(onChange) {
   return { element: panel, redraw: draw };
 }
 
-/** True when a problem means the token is missing or wrong (the panel then asks again). */
-export function isTokenProblem(error) {
-  return error?.status === 401 || error?.status === 403;
+/** True when a problem means the credential is missing or wrong (the panel then asks again). */
+export function isCredentialProblem(error) {
+  return error?.status === 401;
 }

@@ -1,8 +1,11 @@
-// One order: status (live), lines, and its event timeline with what caused each event.
+// One order: status (live), lines, and its event timeline with what caused each event. Read
+// with the order's access token when this browser placed it (its customer may cancel it), else
+// with the operator's credential.
 import { listOf, orders } from "./api.js";
 import { announce, h, heading, problemBox, replaceChildren, tableRegion } from "./dom.js";
 import { FINAL_STATUSES, countryName, dateTime, moneyOf, shortId, statusLabel, time } from "./format.js";
 import { poll } from "./poll.js";
+import { operatorCredential, orderToken } from "./state.js";
 import { statusBadge } from "./status.js";
 
 const LIVE_INTERVAL_MS = 1500;
@@ -34,6 +37,7 @@ function timeline(events) {
           h("time", { datetime: eventTime(event) || "", title: dateTime(eventTime(event)) }, time(eventTime(event))),
           h("strong", { class: "event-type" }, event.type),
           h("span", { class: "event-version" }, `#${event.version ?? "?"}`),
+          event.payload?.reviewer ? h("span", { class: "event-reviewer" }, `by ${event.payload.reviewer}`) : null,
         ),
         h("p", { class: "event-cause" }, "Caused by: ", causeOf(event, byId)),
         h(
@@ -115,10 +119,12 @@ export function render(container, { id }) {
   let lastStatus = null;
   let lastEventCount = -1;
 
+  const customerToken = orderToken(id);
+
   async function cancel(button) {
     button.disabled = true;
     try {
-      await orders.cancel(id);
+      await orders.cancel(id, customerToken);
       announce("Cancellation requested.");
     } catch (error) {
       replaceChildren(message, problemBox(error));
@@ -127,10 +133,22 @@ export function render(container, { id }) {
   }
 
   async function refresh() {
+    const token = customerToken || operatorCredential();
+    if (!token) {
+      details.removeAttribute("aria-busy");
+      replaceChildren(
+        message,
+        problemBox({
+          title: "This browser cannot open this order",
+          detail: "An order opens with the access token its placement returned, kept in the browser that placed it. Operators: enter your credential in the review or operations view first.",
+        }),
+      );
+      return false;
+    }
     let order;
     let history;
     try {
-      [order, history] = await Promise.all([orders.get(id), orders.events(id)]);
+      [order, history] = await Promise.all([orders.get(id, token), orders.events(id, token)]);
     } catch (error) {
       details.removeAttribute("aria-busy");
       replaceChildren(message, problemBox(error));
@@ -150,7 +168,7 @@ export function render(container, { id }) {
     }
     replaceChildren(
       actions,
-      FINAL_STATUSES.has(order.status)
+      FINAL_STATUSES.has(order.status) || !customerToken
         ? null
         : h("button", { type: "button", class: "button", onclick: (event) => cancel(event.currentTarget) }, "Cancel order"),
     );

@@ -1,9 +1,10 @@
-// "My orders": the orders placed in this browser with their live status.
+// "My orders": the orders placed in this browser with their live status, each read with the
+// access token its placement returned (kept in this browser only).
 import { orders } from "./api.js";
 import { announce, h, heading, problemBox, replaceChildren, tableRegion } from "./dom.js";
 import { FINAL_STATUSES, dateTime, moneyOf, shortId, statusLabel } from "./format.js";
 import { poll } from "./poll.js";
-import { forgetOrder, myOrderIds } from "./state.js";
+import { forgetOrder, myOrderIds, orderToken } from "./state.js";
 import { statusBadge } from "./status.js";
 
 export const LIVE_INTERVAL_MS = 1500;
@@ -87,7 +88,7 @@ export function render(container) {
     });
     const results = await Promise.all(
       pending.map((id) =>
-        orders.get(id).then(
+        orders.get(id, orderToken(id)).then(
           (order) => ({ id, order }),
           (error) => ({ id, error }),
         ),

@@ -1,41 +1,25 @@
-// Review queue: orders on hold after a fraud flag; approve or reject each with a reason.
+// Review queue: orders on hold after a fraud flag; approve or reject each with a reason. The
+// decision is recorded with the name of the operator whose credential sent it.
 import { listOf, orders } from "./api.js";
 import { announce, field, h, heading, problemBox, replaceChildren } from "./dom.js";
 import { countryName, dateTime, moneyOf, shortId } from "./format.js";
-import { isTokenProblem, tokenPanel } from "./operator.js";
+import { credentialPanel, isCredentialProblem } from "./operator.js";
 import { poll } from "./poll.js";
-import { operatorToken, setOperatorToken } from "./state.js";
+import { operatorCredential, setOperatorCredential } from "./state.js";
 
 const REFRESH_MS = 2000;
-const REVIEWER_KEY = "shop.reviewer";
-
-function savedReviewer() {
-  try {
-    return sessionStorage.getItem(REVIEWER_KEY) || "operator";
-  } catch {
-    return "operator";
-  }
-}
 
 export function render(container) {
   const message = h("div");
   const queue = h("ul", { class: "review-queue", "aria-busy": "true" });
   const handled = new Set();
-  const token = tokenPanel(() => refresh().catch(showProblem));
+  const credential = credentialPanel(() => refresh().catch(showProblem));
   let shownIds = "";
-  const reviewer = h("input", { type: "text", maxlength: "200", autocomplete: "name", required: true, value: savedReviewer() });
-  reviewer.addEventListener("change", () => {
-    try {
-      sessionStorage.setItem(REVIEWER_KEY, reviewer.value.trim());
-    } catch {
-      // sessionStorage disabled: the name is asked again next time.
-    }
-  });
 
   function showProblem(error) {
-    if (isTokenProblem(error)) {
-      setOperatorToken("");
-      token.redraw();
+    if (isCredentialProblem(error)) {
+      setOperatorCredential("");
+      credential.redraw();
     }
     replaceChildren(message, problemBox(error));
   }
@@ -48,17 +32,17 @@ export function render(container) {
       h("button", { type: "button", class: "button danger", "data-decision": "reject" }, "Reject", h("span", { class: "visually-hidden" }, ` order ${order.order_id}`)),
     ];
     async function decide(approve) {
-      const tokenValue = operatorToken();
-      if (!tokenValue) {
-        replaceChildren(message, problemBox({ title: "Operator token needed", detail: "Enter the operator token above to review orders." }));
-        token.element.querySelector("input")?.focus();
+      const operator = operatorCredential();
+      if (!operator) {
+        replaceChildren(message, problemBox({ title: "Operator credential needed", detail: "Enter your operator credential above to review orders." }));
+        credential.element.querySelector("input")?.focus();
         return;
       }
       const text = reason.value.trim() || (approve ? "approved by reviewer" : "rejected by reviewer");
       buttons.forEach((button) => (button.disabled = true));
       status.textContent = approve ? "Approving…" : "Rejecting…";
       try {
-        await orders.review(order.order_id, { approve, reviewer: reviewer.value.trim() || "operator", reason: text }, tokenValue);
+        await orders.review(order.order_id, { approve, reason: text }, operator);
         handled.add(order.order_id);
         status.textContent = approve ? "Approved." : "Rejected.";
         announce(`Order ${shortId(order.order_id)} ${approve ? "approved" : "rejected"}.`);
@@ -94,7 +78,14 @@ export function render(container) {
   }
 
   async function refresh() {
-    const data = await orders.list({ status: "on_hold", limit: 50 });
+    const operator = operatorCredential();
+    if (!operator) {
+      queue.removeAttribute("aria-busy");
+      shownIds = "";
+      replaceChildren(queue, h("li", { class: "empty" }, "Enter your operator credential to see the orders on hold."));
+      return true;
+    }
+    const data = await orders.list({ status: "on_hold", limit: 50 }, operator);
     queue.removeAttribute("aria-busy");
     const held = listOf(data, "items", "orders").filter((order) => !handled.has(order.order_id));
     const ids = held.map((order) => order.order_id).join(",");
@@ -116,9 +107,8 @@ export function render(container) {
   replaceChildren(
     container,
     heading("Review queue"),
-    h("p", {}, "Orders the fraud check flagged wait here on hold. Approving confirms the order; rejecting cancels it and releases its stock and payment."),
-    token.element,
-    field("Reviewer", reviewer, "Recorded with each decision."),
+    h("p", {}, "Orders the fraud check flagged wait here on hold. Approving confirms the order; rejecting cancels it and releases its stock and payment. Each decision is recorded with your operator name."),
+    credential.element,
     message,
     queue,
   );

@@ -1,10 +1,11 @@
-// What this browser remembers: the cart and placed orders (localStorage), the operator
-// token (sessionStorage, gone when the tab closes).
+// What this browser remembers: the cart and the orders placed here with each one's access
+// token (localStorage: the token is the only way to reach the order), the operator credential
+// (sessionStorage, gone when the tab closes).
 
 const CART_KEY = "shop.cart.v1";
-const ORDERS_KEY = "shop.orders.v1";
+const ORDERS_KEY = "shop.orders.v2";
 const CHECKOUT_KEY = "shop.checkout.v1";
-const TOKEN_KEY = "shop.operatorToken";
+const CREDENTIAL_KEY = "shop.operatorCredential";
 
 function read(storage, key, fallback) {
   try {
@@ -58,18 +59,31 @@ export function cartCount() {
   return Object.values(cart()).reduce((sum, quantity) => sum + quantity, 0);
 }
 
-/** Order ids placed in this browser, newest first. */
-export function myOrderIds() {
+/** The orders placed in this browser as {id, token}, newest first. */
+function myOrders() {
   const stored = read(localStorage, ORDERS_KEY, []);
-  return Array.isArray(stored) ? stored.filter((id) => typeof id === "string") : [];
+  return Array.isArray(stored)
+    ? stored.filter((entry) => typeof entry?.id === "string" && typeof entry?.token === "string")
+    : [];
 }
 
-export function rememberOrder(id) {
-  write(localStorage, ORDERS_KEY, [id, ...myOrderIds().filter((known) => known !== id)].slice(0, 100));
+/** Order ids placed in this browser, newest first. */
+export function myOrderIds() {
+  return myOrders().map((entry) => entry.id);
+}
+
+/** The access token of an order placed in this browser, or "" (another browser placed it). */
+export function orderToken(id) {
+  return myOrders().find((entry) => entry.id === id)?.token || "";
+}
+
+export function rememberOrder(id, token) {
+  const others = myOrders().filter((entry) => entry.id !== id);
+  write(localStorage, ORDERS_KEY, [{ id, token }, ...others].slice(0, 100));
 }
 
 export function forgetOrder(id) {
-  write(localStorage, ORDERS_KEY, myOrderIds().filter((known) => known !== id));
+  write(localStorage, ORDERS_KEY, myOrders().filter((entry) => entry.id !== id));
 }
 
 /** Checkout form values to prefill (e-mail, country, currency, card). */
@@ -81,20 +95,20 @@ export function saveCheckoutDefaults(values) {
   write(localStorage, CHECKOUT_KEY, values);
 }
 
-export function operatorToken() {
+export function operatorCredential() {
   try {
-    return sessionStorage.getItem(TOKEN_KEY) || "";
+    return sessionStorage.getItem(CREDENTIAL_KEY) || "";
   } catch {
     return "";
   }
 }
 
-export function setOperatorToken(token) {
+export function setOperatorCredential(credential) {
   try {
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
-    else sessionStorage.removeItem(TOKEN_KEY);
+    if (credential) sessionStorage.setItem(CREDENTIAL_KEY, credential);
+    else sessionStorage.removeItem(CREDENTIAL_KEY);
   } catch {
-    // sessionStorage disabled: the token has to be entered again.
+    // sessionStorage disabled: the credential has to be entered again.
   }
 }
 

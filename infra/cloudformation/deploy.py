@@ -80,12 +80,13 @@ EMULATOR_UNUPDATABLE_TYPES = frozenset(
 )
 UNUPDATABLE_STATES = ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_FAILED", "DELETE_FAILED")
 
-# Outputs the orders service reads, under the names of its settings (ORDERS_*).
+# Outputs the orders service reads, under the names of its settings (ORDERS_*, OPERATORS_*).
 ORDERS_ENVIRONMENT = {
     "ORDERS_TOPIC_ARN": "OrderEventsTopicArn",
     "ORDERS_PAYMENTS_QUEUE_URL": "PaymentsQueueUrl",
     "ORDERS_EVENT_BUS_NAME": "EventBusName",
     "ORDERS_UPDATES_QUEUE_URL": "OrderUpdatesQueueUrl",
+    "OPERATORS_PATH": "OperatorsPath",
 }
 
 

@@ -25,6 +25,7 @@ from infra.cloudformation.topology.messaging import (
     add_messaging,
     add_order_updates,
 )
+from infra.cloudformation.topology.operators import add_operators
 from infra.cloudformation.topology.parameters import conditions, parameters
 from infra.cloudformation.topology.site import add_site
 
@@ -51,6 +52,7 @@ def build_template() -> Json:
         add_consumer(builder, consumer)
     add_order_updates(builder)
     add_fraud(builder)
+    add_operators(builder)
     for reader in HTTP_READERS:
         add_http_reader(builder, reader)
     add_site(builder, HTTP_READERS)

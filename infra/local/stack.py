@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -63,10 +62,6 @@ class Layout:
         return self.data_dir / "deploy.log"
 
     @property
-    def token_file(self) -> Path:
-        return ROOT / ".data" / "operator-token"
-
-    @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -92,13 +87,7 @@ def step(name: str, action: Callable[[], T]) -> T:
     return result
 
 
-def operator_token(layout: Layout) -> str:
-    """The operator token of this machine, made once and kept out of the repository."""
-    if not layout.token_file.exists():
-        layout.token_file.parent.mkdir(parents=True, exist_ok=True)
-        layout.token_file.write_text(secrets.token_urlsafe(24))
-        layout.token_file.chmod(0o600)
-    return layout.token_file.read_text().strip()
+DEMO_OPERATOR = "demo"
 
 
 def aws_environment(layout: Layout) -> dict[str, str]:
@@ -165,9 +154,34 @@ def orders_environment(layout: Layout, outputs: dict[str, str]) -> dict[str, str
         **aws_environment(layout),
         **outputs,
         "ORDERS_DATABASE_URL": f"sqlite:///{layout.data_dir / 'orders.db'}",
-        "ORDERS_OPERATOR_TOKEN": operator_token(layout),
         "ORDERS_STACK_NAME": layout.stack,
     }
+
+
+def add_operator(env: dict[str, str], name: str, *, replace: bool = False) -> str:
+    """A new credential for operator ``name`` (``OPERATORS_PATH`` of ``env``), through the
+    orders service's CLI as an operator would add one; its digest goes to Parameter Store."""
+    added = subprocess.run(
+        [PYTHON, "-m", "services.orders", "operators", "add", name]
+        + (["--replace"] if replace else []),
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if added.returncode:
+        raise StepFailed(f"adding operator {name!r} failed: {added.stderr.strip()}")
+    return added.stdout.strip()
+
+
+def remove_operator(env: dict[str, str], name: str) -> None:
+    subprocess.run(
+        [PYTHON, "-m", "services.orders", "operators", "remove", name],
+        env=env,
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def start_orders(layout: Layout, env: dict[str, str]) -> None:
@@ -246,13 +260,17 @@ def up(layout: Layout) -> None:
     step(f"LocalStack on 127.0.0.1:{layout.port}", lambda: start_localstack(layout))
     outputs = step("package and deploy the stack", lambda: deploy(layout))
     env = orders_environment(layout, outputs)
+    credential = step(
+        f"operator {DEMO_OPERATOR!r} with a new credential",
+        lambda: add_operator(env, DEMO_OPERATOR, replace=True),
+    )
     step(f"orders service on 127.0.0.1:{layout.api_port}", lambda: start_orders(layout, env))
     step("site, API and catalogue through the edge", lambda: check_site(layout))
     print(f"ready in {time.monotonic() - began:.1f} s")
     print(f"  site            {layout.site_url}")
     print(f"  API docs        {layout.site_url}api/docs")
     print(f"  LocalStack      {layout.endpoint}  (SES mailbox: {layout.endpoint}/_aws/ses)")
-    print(f"  operator token  {env['ORDERS_OPERATOR_TOKEN']}")
+    print(f"  operator        {DEMO_OPERATOR}, credential {credential}")
     print(f"  logs            {layout.data_dir}/ and {localstack_runner.STATE_DIR}/")
 
 

@@ -1,9 +1,12 @@
 """The analytics dashboard read path: a Lambda function URL (payload format 2.0) behind
-CloudFront at ``/api/analytics*``.
+CloudFront at ``/api/analytics*``, for operators only.
 
 ``GET /api/analytics?minutes=N&top=K`` answers the JSON of ``services.analytics.domain.dashboard``
-(N minutes of series, default 60, at most 1440; K top SKUs, default 10, at most 100). Entry
-point ``services.analytics.http.handler``; environment ``DATABASE_URL``.
+(N minutes of series, default 60, at most 1440; K top SKUs, default 10, at most 100) to a
+request with an operator's credential (``Authorization: Bearer <credential>``; 401 without one
+or with one that is no operator's, 503 while the operators cannot be read). Entry point
+``services.analytics.http.handler``; environment ``DATABASE_URL``, ``OPERATORS_PATH`` (and
+``OPERATORS_CACHE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,17 @@ from sqlalchemy import Engine
 
 from services.analytics.adapters import SqlAggregates, metadata
 from services.analytics.service import current_dashboard
+from shared import operators as operator_directory
+from shared.credentials import bearer_credential
 from shared.function_url import FunctionUrlLambda, ReaderSettings
+from shared.operators import DirectoryUnavailable, Operators, OperatorSettings
 
 MAX_WINDOW_MINUTES = 1440
 MAX_TOP_SKUS = 100
+
+
+class DashboardSettings(ReaderSettings, OperatorSettings):
+    """The reader's database and where its operators are."""
 
 
 class BadQuery(ValueError):
@@ -39,27 +49,58 @@ def _bounded(raw: str | None, name: str, default: int, maximum: int) -> int:
     return value
 
 
-def routes(settings: ReaderSettings, engine: Engine) -> LambdaFunctionUrlResolver:
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": message}),
+        headers=headers,
+    )
+
+
+def _refusal(operators: Operators, authorization: str | None) -> Response[str] | None:
+    """None for an operator's request, else the answer that refuses it."""
+    credential = bearer_credential(authorization)
+    if credential is None:
+        return _error(
+            401,
+            "send an operator's credential as `Authorization: Bearer <credential>`",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        operator = operators.identify(credential)
+    except DirectoryUnavailable:
+        return _error(503, "operators cannot be identified right now", {"Retry-After": "5"})
+    if operator is None:
+        return _error(
+            401,
+            "the credential is not an operator's",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return None
+
+
+def routes(settings: DashboardSettings, engine: Engine) -> LambdaFunctionUrlResolver:
     aggregates = SqlAggregates(engine)
+    operators = operator_directory.operators(settings)
     app = LambdaFunctionUrlResolver()
 
     @app.get("/api/analytics")
     def get_dashboard() -> Response[str] | dict[str, Any]:
         query = app.current_event
+        refusal = _refusal(operators, query.headers.get("authorization"))
+        if refusal is not None:
+            return refusal
         try:
             window = _bounded(
                 query.get_query_string_value("minutes"), "minutes", 60, MAX_WINDOW_MINUTES
             )
             top = _bounded(query.get_query_string_value("top"), "top", 10, MAX_TOP_SKUS)
         except BadQuery as problem:
-            return Response(
-                status_code=400,
-                content_type=content_types.APPLICATION_JSON,
-                body=json.dumps({"error": str(problem)}),
-            )
+            return _error(400, str(problem))
         return current_dashboard(aggregates, datetime.now(UTC), window, top)
 
     return app
 
 
-handler = FunctionUrlLambda(settings=ReaderSettings, tables=metadata, routes=routes)
+handler = FunctionUrlLambda(settings=DashboardSettings, tables=metadata, routes=routes)

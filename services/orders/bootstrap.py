@@ -19,6 +19,7 @@ from services.orders.adapters.catalogue import ReferenceCatalogue
 from services.orders.adapters.event_store import SqlEventStore
 from services.orders.adapters.metrics import ProjectionMetrics
 from services.orders.adapters.migrations import migrate
+from services.orders.adapters.operations_log import SqlOperationsLog
 from services.orders.adapters.outbox import SqlOutbox
 from services.orders.adapters.publishers import BusPublisher, FifoPublisher, SnsPublisher
 from services.orders.adapters.queue_operations import QueueOperations
@@ -38,7 +39,9 @@ from services.orders.settings import (
 )
 from services.orders.worker import OrderUpdatesWorker
 from shared import aws
+from shared import operators as operator_directory
 from shared.database import create_engine_for
+from shared.operators import OperatorRegistry, Operators, OperatorSettings
 from shared.settings import AwsSettings, ConfigurationError, load
 
 
@@ -50,6 +53,7 @@ class Orders:
     store: SqlEventStore
     outbox: SqlOutbox
     summaries: OrderSummaries
+    operations_log: SqlOperationsLog
     service: OrderService
 
     def close(self) -> None:
@@ -72,6 +76,7 @@ def orders(database_url: str, *, migrated: bool = True) -> Orders:
         store=store,
         outbox=SqlOutbox(engine),
         summaries=OrderSummaries(engine),
+        operations_log=SqlOperationsLog(engine),
         service=OrderService(store, ReferenceCatalogue()),
     )
 
@@ -81,16 +86,19 @@ def api(
     settings: OrdersSettings,
     aws_settings: AwsSettings | None = None,
     *,
+    operators: Operators,
     operations: QueueOperations | None = None,
     emulator_check: Check | None = None,
 ) -> FastAPI:
-    """The HTTP API on ``orders``. Its health checks ping the database and (unless
-    ``emulator_check`` replaces it) read the order-events topic's attributes."""
+    """The HTTP API on ``orders`` for its customers and ``operators``. Its health checks ping
+    the database and (unless ``emulator_check`` replaces it) read the order-events topic's
+    attributes."""
     aws_settings = aws_settings or load(AwsSettings)
     return create_app(
         orders.service,
         orders.summaries,
-        operator_token=settings.operator_token,
+        orders.operations_log,
+        operators=operators,
         currency=settings.currency,
         health_checks={
             "database": lambda: _ping(orders.engine),
@@ -98,6 +106,18 @@ def api(
         },
         operations=operations,
     )
+
+
+def operators(aws_settings: AwsSettings, settings: OperatorSettings | None = None) -> Operators:
+    """The operators of ``OPERATORS_PATH`` in Parameter Store, cached briefly."""
+    return operator_directory.operators(settings or load(OperatorSettings), aws_settings)
+
+
+def operator_registry(
+    aws_settings: AwsSettings, settings: OperatorSettings | None = None
+) -> OperatorRegistry:
+    """Adds and removes the operators of ``OPERATORS_PATH``."""
+    return operator_directory.registry(settings or load(OperatorSettings), aws_settings)
 
 
 def queue_operations(

@@ -1,9 +1,10 @@
 """``python -m services.orders <command>``: the orders service's one entry point.
 
-Every command reads its settings from the environment (``ORDERS_*``, ``AWS_*``; see
-``services.orders.settings``), prints a configuration problem naming the variable (exit 2), gets
-its parts from ``services.orders.bootstrap`` and runs them under a ``Supervisor``, which stops
-them cleanly on SIGINT/SIGTERM.
+Every command reads its settings from the environment (``ORDERS_*``, ``OPERATORS_*``, ``AWS_*``;
+see ``services.orders.settings``), prints a configuration problem naming the variable (exit 2),
+gets its parts from ``services.orders.bootstrap`` and runs them under a ``Supervisor``, which
+stops them cleanly on SIGINT/SIGTERM. ``operators add NAME`` prints the new operator's
+credential, once, on standard output.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from services.orders import bootstrap
 from services.orders.api.server import http_server
 from services.orders.settings import DatabaseSettings, OrdersSettings
 from services.orders.supervisor import Loop, Supervisor
+from shared.operators import InvalidOperatorName, OperatorExists
 from shared.settings import AwsSettings, ConfigurationError, load
 
 CONFIGURATION_ERROR = 2
@@ -29,7 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings, aws = load(OrdersSettings), load(AwsSettings)
     orders = bootstrap.orders(settings.database_url)
     try:
-        app = bootstrap.api(orders, settings, aws, operations=bootstrap.queue_operations(aws))
+        app = _api(orders, settings, aws)
         server = http_server(app, args.host, args.port, args.log_level)
         return Supervisor().run([_projector(orders, aws)], server)
     finally:
@@ -41,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings, aws = load(OrdersSettings), load(AwsSettings)
     orders = bootstrap.orders(settings.database_url)
     try:
-        app = bootstrap.api(orders, settings, aws, operations=bootstrap.queue_operations(aws))
+        app = _api(orders, settings, aws)
         loops = [
             Loop("relay", bootstrap.relay(orders, settings, aws).run),
             Loop("worker", bootstrap.worker(orders, settings, aws).run),
@@ -120,6 +122,51 @@ def cmd_outbox_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_operators_add(args: argparse.Namespace) -> int:
+    registry = bootstrap.operator_registry(load(AwsSettings))
+    try:
+        credential = registry.add(args.name, replace=args.replace)
+    except (InvalidOperatorName, OperatorExists) as error:
+        print(f"orders operators add: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"operator {args.name!r} {'has a new credential' if args.replace else 'added'};"
+        " the credential below is shown once (only its SHA-256 is stored):",
+        file=sys.stderr,
+    )
+    print(credential)
+    return 0
+
+
+def cmd_operators_remove(args: argparse.Namespace) -> int:
+    try:
+        removed = bootstrap.operator_registry(load(AwsSettings)).remove(args.name)
+    except InvalidOperatorName as error:
+        print(f"orders operators remove: {error}", file=sys.stderr)
+        return 1
+    if not removed:
+        print(f"orders operators remove: no operator {args.name!r}", file=sys.stderr)
+        return 1
+    print(f"operator {args.name!r} removed (refused once the caches expire)", file=sys.stderr)
+    return 0
+
+
+def cmd_operators_list(args: argparse.Namespace) -> int:
+    for name in bootstrap.operator_registry(load(AwsSettings)).names():
+        print(name)
+    return 0
+
+
+def _api(orders: bootstrap.Orders, settings: OrdersSettings, aws: AwsSettings) -> Any:
+    return bootstrap.api(
+        orders,
+        settings,
+        aws,
+        operators=bootstrap.operators(aws),
+        operations=bootstrap.queue_operations(aws),
+    )
+
+
 def _projector(orders: bootstrap.Orders, aws: AwsSettings) -> Loop:
     return Loop("projector", bootstrap.projector(orders, aws).run)
 
@@ -164,6 +211,22 @@ def build_parser() -> argparse.ArgumentParser:
     command("migrate", cmd_migrate, "upgrade the database to the latest migration")
     outbox = command("outbox-status", cmd_outbox_status, "outbox backlog and lag per destination")
     outbox.add_argument("--json", action="store_true", help="print JSON")
+    operators = commands.add_parser(
+        "operators",
+        help="add, remove and list the operators (in SSM Parameter Store under OPERATORS_PATH)",
+    ).add_subparsers(dest="operators_command", required=True, metavar="action")
+    add = operators.add_parser("add", help="add an operator and print its credential once")
+    add.set_defaults(handler=cmd_operators_add)
+    add.add_argument("name", help="1-64 letters, digits, '.', '_' or '-'")
+    add.add_argument(
+        "--replace", action="store_true", help="issue a new credential to an existing operator"
+    )
+    remove = operators.add_parser("remove", help="revoke an operator")
+    remove.set_defaults(handler=cmd_operators_remove)
+    remove.add_argument("name")
+    operators.add_parser("list", help="the operators' names").set_defaults(
+        handler=cmd_operators_list
+    )
     return parser
 
 

@@ -1,7 +1,8 @@
 """What the orders service needs from the world outside its domain, and the records it speaks.
 
 - ``EventStore``: streams of events (one per order) appended with optimistic concurrency, each
-  append writing its outbox messages (and a placement's idempotency key) in the same transaction;
+  append writing its outbox messages (and a placement's idempotency key and access digest) in the
+  same transaction;
 - ``Outbox``: the messages waiting to be published, claimed by relays under a lease;
 - ``Publisher``: a broker the relay hands records to (SNS, the payments FIFO queue, EventBridge);
 - ``Catalogue``: the prices of the products.
@@ -203,11 +204,13 @@ class EventStore(Protocol):
         outbox: Sequence[OutboxMessage] = (),
         *,
         idempotency_key: IdempotencyKey | None = None,
+        access_digest: str | None = None,
     ) -> list[RecordedEvent]:
         """Append ``events`` after ``expected_version`` (0 for a new stream), queue ``outbox``
-        messages and store ``idempotency_key``, all or nothing. Raises ``ConcurrencyError``,
-        ``DuplicateEventError`` when an ``event_id`` is already recorded, or
-        ``IdempotencyKeyTaken``."""
+        messages, store ``idempotency_key`` and the stream's ``access_digest`` (the SHA-256 of
+        its customer's access token, never part of an event), all or nothing. Raises
+        ``ConcurrencyError``, ``DuplicateEventError`` when an ``event_id`` is already recorded,
+        or ``IdempotencyKeyTaken``."""
         ...
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]: ...
@@ -217,6 +220,10 @@ class EventStore(Protocol):
         ...
 
     def idempotency_key(self, key: str) -> IdempotencyKey | None: ...
+
+    def access_digest(self, stream_id: str) -> str | None:
+        """The access digest stored with the stream's first events (None: none, or no stream)."""
+        ...
 
 
 class Outbox(Protocol):

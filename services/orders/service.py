@@ -33,6 +33,7 @@ from services.orders.ports import (
     IdempotencyKeyTaken,
     RecordedEvent,
 )
+from shared.credentials import digest_of, matches, new_credential
 from shared.envelope import Envelope, MalformedMessage
 
 
@@ -72,10 +73,12 @@ class OrderView:
 @dataclass(frozen=True)
 class Placement:
     """The order a placement left: ``replayed`` when an earlier request with the same
-    idempotency key placed it."""
+    idempotency key placed it. ``access_token`` lets its customer read, follow and cancel it;
+    only the placement that created the order has it (the service keeps only its SHA-256)."""
 
     order: OrderView
     replayed: bool
+    access_token: str | None = None
 
 
 class OrderService:
@@ -103,6 +106,13 @@ class OrderService:
         recorded = self.history(order_id)
         return _view(wire.domain_history(recorded), recorded)
 
+    def holds_access(self, order_id: str, access_token: str) -> bool:
+        """Whether ``access_token`` is the one the order's placement handed out. Takes as long
+        for an order that does not exist, so the answer cannot tell the two apart; an id this
+        service never hands out (not a UUID) is not even looked up."""
+        digest = self.store.access_digest(order_id) if _is_order_id(order_id) else None
+        return matches(access_token, digest)
+
     # commands
 
     def place(
@@ -112,9 +122,10 @@ class OrderService:
         idempotency_key: str | None = None,
         fingerprint: str = "",
     ) -> Placement:
-        """Place an order priced from the catalogue. With ``idempotency_key`` the key is stored
-        with the order in the same transaction; the same key with the same ``fingerprint``
-        answers the order as that placement left it, with another fingerprint raises
+        """Place an order priced from the catalogue, with a new access token for its customer
+        (its digest stored with the order). With ``idempotency_key`` the key is stored with the
+        order in the same transaction; the same key with the same ``fingerprint`` answers the
+        order as that placement left it (without the token), with another fingerprint raises
         ``IdempotencyKeyReused``. Raises ``InvalidOrder`` for a command that breaks a rule."""
         if idempotency_key is not None:
             earlier = self._placed_with(idempotency_key, fingerprint)
@@ -131,9 +142,15 @@ class OrderService:
             if idempotency_key is None
             else IdempotencyKey(idempotency_key, fingerprint, command.order_id)
         )
+        access_token = new_credential()
         try:
             recorded = self.store.append(
-                command.order_id, 0, new_events, outbox, idempotency_key=key
+                command.order_id,
+                0,
+                new_events,
+                outbox,
+                idempotency_key=key,
+                access_digest=digest_of(access_token),
             )
         except IdempotencyKeyTaken as taken:
             # a placement with this key committed after the check above
@@ -141,7 +158,7 @@ class OrderService:
             if earlier is None:
                 raise
             return earlier
-        return Placement(_view(_events_of(decision), recorded), replayed=False)
+        return Placement(_view(_events_of(decision), recorded), False, access_token)
 
     def cancel(
         self,
@@ -255,6 +272,14 @@ def _view(history: Sequence[domain.Event], recorded: Sequence[RecordedEvent]) ->
         placed_at=recorded[0].recorded_at,
         updated_at=recorded[-1].recorded_at,
     )
+
+
+def _is_order_id(text: str) -> bool:
+    """Whether ``text`` is an order id as ``new_order_id`` makes them (a canonical UUID)."""
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
 
 
 def _request_id(idempotency_key: str | None) -> uuid.UUID:

@@ -1,13 +1,14 @@
 """Every setting of the orders service: environment variables prefixed ``ORDERS_``.
 
 Read them with ``shared.settings.load``, which names every bad or missing variable; the AWS
-endpoint and region are ``shared.settings.AwsSettings`` (unprefixed ``AWS_*``). ``make deploy``
-prints the values that come from the stack outputs.
+endpoint and region are ``shared.settings.AwsSettings`` (unprefixed ``AWS_*``), where the
+operators are is ``shared.operators.OperatorSettings`` (``OPERATORS_*``). ``make deploy`` prints
+the values that come from the stack outputs.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,13 +21,12 @@ class DatabaseSettings(BaseSettings):
 
 
 class OrdersSettings(DatabaseSettings):
-    """Where the service publishes, what it consumes, and who operates it."""
+    """Where the service publishes and what it consumes."""
 
     topic_arn: str = Field(min_length=1)
     payments_queue_url: str = Field(min_length=1)
     event_bus_name: str = Field(min_length=1)
     updates_queue_url: str = Field(min_length=1)
-    operator_token: SecretStr = Field(min_length=16)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
 
 

@@ -117,9 +117,14 @@ def eventbridge_event(detail: Any, detail_type: str = "OrderPlaced") -> dict[str
 
 
 def function_url_event(
-    path: str, *, query: dict[str, str] | None = None, method: str = "GET"
+    path: str,
+    *,
+    query: dict[str, str] | None = None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A request as a Lambda function URL delivers it (payload format 2.0)."""
+    """A request as a Lambda function URL delivers it (payload format 2.0; header names in
+    lower case)."""
     raw_query = "&".join(f"{name}={value}" for name, value in (query or {}).items())
     domain = "abcdefghijklmnop.lambda-url.us-east-1.on.aws"
     event: dict[str, Any] = {
@@ -132,6 +137,7 @@ def function_url_event(
             "host": domain,
             "user-agent": "Amazon CloudFront",
             "x-forwarded-proto": "https",
+            **{name.lower(): value for name, value in (headers or {}).items()},
         },
         "requestContext": {
             "accountId": "anonymous",

@@ -1,10 +1,12 @@
-"""The shop in headless Chromium through the deployed edge: order, review, redrive, caching.
+"""The shop in headless Chromium through the deployed edge: a customer orders and follows the
+order with its access token, an operator reviews, lists, redrives and reads analytics with their
+credential; caching.
 
 Runs against the shop of `tests/conftest.py` (a stack of its own, or the one configured with
 `SHOP_SITE_URL`) and Debian's Chromium (`CHROMIUM_PATH`, default /usr/bin/chromium). Outside CI
-a missing browser or token skips these tests with the reason; with `BROWSER_TESTS=required`
-(set by `.ci/run`) it fails them. Screenshots go to `BROWSER_ARTIFACTS`
-(default `test-artifacts/browser`).
+a missing browser skips these tests with the reason; with `BROWSER_TESTS=required` (set by
+`.ci/run`) it fails them. Screenshots go to `BROWSER_ARTIFACTS` (default
+`test-artifacts/browser`).
 """
 
 from __future__ import annotations
@@ -49,10 +51,8 @@ def site_url(shop: Shop) -> str:
 
 
 @pytest.fixture(scope="module")
-def operator_token(shop: Shop) -> str:
-    if not shop.operator_token:
-        unavailable("SHOP_OPERATOR_TOKEN is not set: `make demo` prints the operator token")
-    return shop.operator_token
+def operator_credential(shop: Shop) -> str:
+    return shop.operator.credential
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +74,13 @@ def browser(playwright: Any) -> Iterator[Any]:
 
 @dataclass
 class Tab:
-    """A page with what went wrong in it: console errors, page errors, failed requests."""
+    """A page with what went wrong in it (console errors, page errors, failed requests) and the
+    URL of every request it made."""
 
     page: Any
     name: str
     problems: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
 
     def screenshot(self, step: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -94,6 +96,7 @@ def tab(browser: Any, site_url: str, request: pytest.FixtureRequest) -> Iterator
     page.on("console", lambda message: record_console_error(opened, message))
     page.on("pageerror", lambda error: opened.problems.append(f"page error: {error}"))
     page.on("requestfailed", lambda failed: record_failed_request(opened, failed))
+    page.on("request", lambda sent: opened.requested.append(sent.url))
     page.goto(site_url)
     yield opened
     opened.screenshot("end")
@@ -142,10 +145,20 @@ def wait_for_status(tab: Tab, label: str) -> None:
     tab.page.locator(".order-status", has_text=f"Status: {label}").wait_for(timeout=SAGA_TIMEOUT_MS)
 
 
-def enter_operator_token(tab: Tab, token: str) -> None:
-    tab.page.get_by_label("Operator token").fill(token)
-    tab.page.get_by_role("button", name="Use token").click()
-    tab.page.get_by_text("Operator token set for this tab").wait_for()
+def enter_operator_credential(tab: Tab, credential: str) -> None:
+    tab.page.get_by_label("Operator credential").fill(credential)
+    tab.page.get_by_role("button", name="Use credential").click()
+    tab.page.get_by_text("Operator credential set for this tab").wait_for()
+
+
+def stored_token(tab: Tab, order_id: str) -> str:
+    """The access token this browser keeps for ``order_id`` (localStorage)."""
+    token: str = tab.page.evaluate(
+        """id => JSON.parse(localStorage.getItem('shop.orders.v2'))
+            .find((entry) => entry.id === id).token""",
+        order_id,
+    )
+    return token
 
 
 def timeline_types(tab: Tab) -> list[str]:
@@ -171,10 +184,29 @@ def test_an_order_is_placed_and_reaches_confirmed_with_its_timeline(tab: Tab) ->
     row.wait_for()
     assert row.get_attribute("data-status") == "confirmed"
     tab.screenshot("my-orders")
+    token = stored_token(tab, order_id)
+    assert len(token) == 43
+    assert not [url for url in tab.requested if token in url], "a token in a URL"
+
+
+def test_another_browser_cannot_open_a_customers_order(
+    tab: Tab, browser: Any, site_url: str
+) -> None:
+    order_id = place_order(tab, sku="MUG-001", quantity=1, country="DE")
+    tab.page.locator(".order-status").wait_for()
+    other = browser.new_context()
+    try:
+        page = other.new_page()
+        page.goto(f"{site_url}#/orders/{order_id}")
+        page.get_by_text("This browser cannot open this order").wait_for()
+        assert page.locator(".timeline-event").count() == 0
+        assert page.get_by_role("button", name="Cancel order").count() == 0
+    finally:
+        other.close()
 
 
 def test_a_risky_order_is_held_and_approved_from_the_review_queue(
-    tab: Tab, operator_token: str
+    tab: Tab, operator_credential: str, shop: Shop
 ) -> None:
     # Screened for its country and amount, flagged for both plus a disposable e-mail domain.
     order_id = place_order(
@@ -184,7 +216,7 @@ def test_a_risky_order_is_held_and_approved_from_the_review_queue(
     tab.screenshot("on-hold")
 
     tab.page.get_by_role("link", name="Review").click()
-    enter_operator_token(tab, operator_token)
+    enter_operator_credential(tab, operator_credential)
     card = tab.page.locator(f"li.review-card[data-order-id='{order_id}']")
     card.wait_for(timeout=SAGA_TIMEOUT_MS)
     card.get_by_label("Reason").fill("customer verified by phone")
@@ -195,15 +227,35 @@ def test_a_risky_order_is_held_and_approved_from_the_review_queue(
     tab.page.goto(tab.page.url.split("#", 1)[0] + f"#/orders/{order_id}")
     wait_for_status(tab, "Confirmed")
     assert "OrderReviewApproved" in timeline_types(tab)
+    approved = tab.page.locator(".timeline-event[data-type='OrderReviewApproved'] .event-reviewer")
+    assert approved.inner_text() == f"by {shop.operator.name}"
     tab.screenshot("approved")
+    assert not [url for url in tab.requested if operator_credential in url]
+
+
+def test_an_operator_lists_every_order_and_opens_one_without_cancelling(
+    tab: Tab, operator_credential: str
+) -> None:
+    order_id = place_order(tab, sku="MUG-001", quantity=1, country="DE")
+    tab.page.evaluate("localStorage.removeItem('shop.orders.v2')")  # not this customer now
+
+    tab.page.get_by_role("link", name="All orders").click()
+    enter_operator_credential(tab, operator_credential)
+    row = tab.page.locator(f"tr[data-order-id='{order_id}']")
+    row.wait_for()
+    tab.screenshot("all-orders")
+    row.get_by_role("link").click()
+
+    tab.page.locator(".timeline-event[data-type='OrderPlaced']").wait_for()
+    assert tab.page.get_by_role("button", name="Cancel order").count() == 0
 
 
 def test_a_dead_letter_queue_is_redriven_from_the_operations_view(
-    tab: Tab, operator_token: str
+    tab: Tab, operator_credential: str, shop: Shop
 ) -> None:
     place_order(tab, sku="STICK-004", quantity=1, country="DE", card="tok_permanent_error")
     tab.page.get_by_role("link", name="Operations").click()
-    enter_operator_token(tab, operator_token)
+    enter_operator_credential(tab, operator_credential)
     redrive = tab.page.locator("tr.attention button[data-redrive]:not([disabled])").first
     redrive.wait_for(timeout=SAGA_TIMEOUT_MS)
     dead_letter = redrive.get_attribute("data-redrive")
@@ -215,11 +267,15 @@ def test_a_dead_letter_queue_is_redriven_from_the_operations_view(
     tab.page.locator(f"tr:has(button[data-redrive='{dead_letter}'])").filter(
         has_text=re.compile("(running|completed), ")
     ).wait_for()
+    logged = tab.page.locator("tr[data-action='redrive']", has_text=dead_letter or "")
+    logged.first.locator(".operator-name", has_text=shop.operator.name).wait_for()
     tab.screenshot("redriven")
 
 
-def test_the_analytics_dashboard_draws_its_charts(tab: Tab) -> None:
+def test_the_analytics_dashboard_draws_its_charts(tab: Tab, operator_credential: str) -> None:
     tab.page.get_by_role("link", name="Analytics").click()
+    tab.page.get_by_text("Enter your operator credential to see the dashboard").wait_for()
+    enter_operator_credential(tab, operator_credential)
     charts = tab.page.locator("svg.chart")
     charts.first.wait_for()
 
@@ -229,15 +285,17 @@ def test_the_analytics_dashboard_draws_its_charts(tab: Tab) -> None:
 
 
 @pytest.mark.parametrize(
-    "route", ["#/", "#/cart", "#/orders", "#/review", "#/operations", "#/analytics"]
+    "route",
+    ["#/", "#/cart", "#/orders", "#/all-orders", "#/review", "#/operations", "#/analytics"],
 )
 def test_each_view_is_labelled_readable_and_fits_a_phone(
-    tab: Tab, route: str, operator_token: str
+    tab: Tab, route: str, operator_credential: str
 ) -> None:
     tab.page.set_viewport_size({"width": 375, "height": 812})
     tab.page.evaluate("localStorage.setItem('shop.cart.v1', JSON.stringify({'MUG-001': 2}))")
     tab.page.evaluate(
-        "token => sessionStorage.setItem('shop.operatorToken', token)", operator_token
+        "credential => sessionStorage.setItem('shop.operatorCredential', credential)",
+        operator_credential,
     )
     tab.page.goto(tab.page.url.split("#", 1)[0] + route)
     tab.page.reload()

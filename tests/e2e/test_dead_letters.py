@@ -38,7 +38,7 @@ def test_poison_in_every_queue_is_dead_lettered_alarmed_and_redriven(shop: Shop)
         name = url.rsplit("/", 1)[1]
         response = shop.site.post(
             f"/api/ops/queues/{name}/redrive",
-            headers={"Authorization": f"Bearer {shop.operator_token}"},
+            headers=shop.as_operator(),
         )
         assert response.status_code == 202, response.text
     for url in dead_letter_urls:

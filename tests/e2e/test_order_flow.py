@@ -113,6 +113,8 @@ def test_a_risky_order_is_held_then_approved_and_captured(shop: Shop) -> None:
     _, types = shop.wait_for(order["order_id"], confirmed, FLOW_TIMEOUT)
     assert "OrderReviewApproved" in types
     assert "FraudCheckSkipped" not in types
+    [review] = [e for e in shop.events(order["order_id"]) if e["type"] == "OrderReviewApproved"]
+    assert review["payload"]["reviewer"] == shop.operator.name
 
 
 def test_a_rejected_risky_order_is_cancelled_and_compensated(shop: Shop) -> None:

@@ -115,9 +115,7 @@ def _replayed_types(sqs: Any, queue_url: str) -> set[str]:
 
 
 def _timeline(shop: Shop, order_id: str) -> list[tuple[str, str]]:
-    response = shop.site.get(f"/api/orders/{order_id}/events")
-    assert response.status_code == 200, response.text
-    return [(event["event_id"], event["type"]) for event in response.json()["events"]]
+    return [(event["event_id"], event["type"]) for event in shop.events(order_id)]
 
 
 def _wait_until_archived(events: Any, archive_name: str, count_before: int) -> None:

@@ -32,6 +32,7 @@ from infra.cloudformation.topology.site import (
 )
 from services.fraud.public import FraudPolicy
 from shared.envelope import Envelope, parse_envelope
+from shared.tests.operators import parameter_store_operators
 
 pytestmark = [
     pytest.mark.integration,
@@ -180,6 +181,7 @@ def test_outputs_give_the_orders_service_its_settings(stack: Deployed) -> None:
         "ORDERS_PAYMENTS_QUEUE_URL": stack.outputs["PaymentsQueueUrl"],
         "ORDERS_EVENT_BUS_NAME": f"{stack.target.stack_name}-orders",
         "ORDERS_UPDATES_QUEUE_URL": stack.outputs["OrderUpdatesQueueUrl"],
+        "OPERATORS_PATH": f"/{stack.target.stack_name}/operators",
     }
 
 
@@ -366,7 +368,7 @@ def test_distribution_serves_the_bucket_and_routes_api_paths(stack: Deployed) ->
     assert config["DefaultRootObject"] == "index.html"
     assert config["Aliases"]["Items"] == [site_domain_name(stack.target.stack_name)]
     errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]["Items"]}
-    assert set(errors) == {403, 404}
+    assert set(errors) == {403}, "an API's 404 must reach the client"
     assert all(
         str(e["ResponseCode"]) == "200" and e["ResponsePagePath"] == "/index.html"
         for e in errors.values()
@@ -402,11 +404,13 @@ def test_distribution_serves_the_bucket_and_routes_api_paths(stack: Deployed) ->
         assert behaviour["AllowedMethods"]["Quantity"] == 7
 
 
-def get_through_the_site(stack: Deployed, path: str) -> tuple[int, str, bytes]:
+def get_through_the_site(
+    stack: Deployed, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, str, bytes]:
     """GET through the gateway with the site's Host header (Python cannot resolve *.localhost)."""
     request = urllib.request.Request(
         f"{stack.target.endpoint_url}{path}",
-        headers={"Host": site_domain_name(stack.target.stack_name)},
+        headers={"Host": site_domain_name(stack.target.stack_name), **(headers or {})},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -419,9 +423,14 @@ def test_the_site_name_serves_the_frontend_and_the_function_url_origins(stack: D
     status, content_type, body = get_through_the_site(stack, "/")
     assert (status, content_type) == (200, "text/html; charset=utf-8")
     assert get_through_the_site(stack, "/orders/some-client-side-route")[2] == body
-    for path in ("/api/catalogue", "/api/analytics"):
-        status, content_type, _ = get_through_the_site(stack, path)
-        assert (status, content_type) == (200, "application/json"), path
+    status, content_type, _ = get_through_the_site(stack, "/api/catalogue")
+    assert (status, content_type) == (200, "application/json")
+    status, content_type, _ = get_through_the_site(stack, "/api/analytics")
+    assert (status, content_type) == (401, "application/json"), "for operators only"
+    with parameter_store_operators(client(stack, "ssm"), stack.outputs["OperatorsPath"]) as ops:
+        operator = {"Authorization": f"Bearer {ops.add('topology')}"}
+        status, content_type, _ = get_through_the_site(stack, "/api/analytics", operator)
+    assert (status, content_type) == (200, "application/json"), "the edge forwards credentials"
 
 
 def test_frontend_bucket_is_private_encrypted_and_read_through_the_distribution(

@@ -297,3 +297,30 @@ def test_bad_configuration_is_named() -> None:
         resolve_parameters(EMULATOR, "fast", {}, 8000)
     with pytest.raises(DeployError, match="stack name 'my_stack'"):
         Target("my_stack", "us-east-1", None)
+
+
+def test_parameter_store_is_read_only_on_the_operators_path() -> None:
+    """The operators' digests are readable by the readers that admit operators (and, on AWS,
+    through a managed policy for the orders service); nothing writes Parameter Store."""
+    readers: set[str] = set()
+    for logical_id, statement in statements():
+        actions = as_list(statement["Action"])
+        if not any(action.startswith("ssm:") for action in actions):
+            continue
+        readers.add(logical_id)
+        assert set(actions) <= {"ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"}
+        resource = statement["Resource"]["Fn::Sub"]
+        path = resource.split(":parameter", 1)[1]
+        assert path in {"/${AWS::StackName}/operators", "/${AWS::StackName}/operators/*"}
+    assert readers == {"AnalyticsDashboardRole", "OrdersServiceOperatorsPolicy"}
+    assert RESOURCES["OrdersServiceOperatorsPolicy"]["Condition"] == "IsAws"
+    variables = of_type("AWS::Lambda::Function")["AnalyticsDashboardFunction"]["Environment"]
+    assert variables["Variables"]["OPERATORS_PATH"] == {"Fn::Sub": "/${AWS::StackName}/operators"}
+    assert TEMPLATE["Outputs"]["OperatorsPath"]["Value"] == variables["Variables"]["OPERATORS_PATH"]
+
+
+def test_only_the_buckets_403_falls_back_to_the_single_page_app() -> None:
+    """Custom error responses apply to the API behaviours too: an API's 404 (an unknown order, a
+    wrong token) must reach the client; the APIs never answer 403."""
+    config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    assert [error["ErrorCode"] for error in config["CustomErrorResponses"]] == [403]

@@ -21,8 +21,12 @@ class TemplateBuilder:
         self.resources[logical_id] = {"Type": resource_type, **extra, "Properties": properties}
         return logical_id
 
-    def output(self, name: str, value: Any, description: str) -> None:
+    def output(
+        self, name: str, value: Any, description: str, *, condition: str | None = None
+    ) -> None:
         self.outputs[name] = {"Description": description, "Value": value}
+        if condition is not None:
+            self.outputs[name]["Condition"] = condition
 
     def queue(self, logical_id: str, name: str, *, fifo: bool, dlq: str | None) -> str:
         """A KMS-encrypted queue; with `dlq` a source queue, without it a dead-letter queue."""

@@ -186,14 +186,17 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
                     "Compress": True,
                 },
                 "CacheBehaviors": behaviours,
+                # Error responses apply to every behaviour, the APIs too. The bucket answers a
+                # missing key with 403 (read through the origin access control, never listed):
+                # that is the single-page app's fallback. The APIs never answer 403, so their
+                # 404s (an unknown order, a wrong token) reach clients as they are.
                 "CustomErrorResponses": [
                     {
-                        "ErrorCode": code,
+                        "ErrorCode": 403,
                         "ResponseCode": 200,
                         "ResponsePagePath": "/index.html",
                         "ErrorCachingMinTTL": 10,
                     }
-                    for code in (403, 404)
                 ],
                 "ViewerCertificate": certificate,
             }

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from infra.cloudformation.deploy import ORDERS_ENVIRONMENT
 from infra.cloudformation.profiles import parse_parameter_flags
 from infra.cloudformation.template import LAMBDA_SERVICES, build_template
 from infra.local.compose_databases import databases, parameter_flags
@@ -46,3 +47,11 @@ def test_lambdas_reach_the_compose_network() -> None:
     localstack = COMPOSE["services"]["localstack"]["environment"]
     assert localstack["LAMBDA_DOCKER_NETWORK"] == COMPOSE["networks"]["default"]["name"]
     assert localstack["CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES"] == "0"
+
+
+def test_operators_come_from_the_stack_outputs_not_a_shared_token() -> None:
+    orders = COMPOSE["services"]["orders"]
+    assert "/state/orders.env" in " ".join(orders["command"])
+    assert "deploy outputs --format env > /state/orders.env" in DEPLOY_SCRIPT
+    assert ORDERS_ENVIRONMENT["OPERATORS_PATH"] == "OperatorsPath"
+    assert not any("OPERATOR_TOKEN" in name for name in orders["environment"])

@@ -1,9 +1,10 @@
-"""`make demo` (``python -m infra.local.stack run``): the whole shop comes up, and Ctrl-C leaves no
-process of it running."""
+"""`make demo` (``python -m infra.local.stack run``): the whole shop comes up with a demo operator
+whose credential it prints, and Ctrl-C leaves no process of it running."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from infra.local.localstack_runner import STATE_DIR
@@ -76,6 +78,15 @@ def test_ctrl_c_stops_every_process_the_demo_started() -> None:
         assert any(f"http://{stack}.localhost:{port}/" in line for line in lines)
         assert processes_mentioning(f"127.0.0.1:{port}"), "LocalStack and what it runs"
         assert processes_mentioning(f"--port\0{api_port}"), "the orders service"
+        [credential] = [
+            found[1]
+            for line in lines
+            if (found := re.match(r"\s+operator\s+demo, credential (\S+)$", line))
+        ]
+        orders = f"http://127.0.0.1:{api_port}/api/orders"
+        as_demo = {"Authorization": f"Bearer {credential}"}
+        assert httpx.get(orders, headers=as_demo, timeout=10).status_code == 200
+        assert httpx.get(orders, timeout=10).status_code == 401
 
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=90) == 0, demo.stdout.read()

@@ -19,7 +19,12 @@ from sqlalchemy import Connection, Engine, RowMapping, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from services.orders.adapters.outbox import queue_messages
-from services.orders.adapters.tables import events_table, idempotency_keys_table, utc
+from services.orders.adapters.tables import (
+    access_digests_table,
+    events_table,
+    idempotency_keys_table,
+    utc,
+)
 from services.orders.ports import (
     ConcurrencyError,
     DuplicateEventError,
@@ -43,6 +48,7 @@ class SqlEventStore:
         outbox: Sequence[OutboxMessage] = (),
         *,
         idempotency_key: IdempotencyKey | None = None,
+        access_digest: str | None = None,
     ) -> list[RecordedEvent]:
         """See ``services.orders.ports.EventStore.append``."""
         now = datetime.now(UTC)
@@ -83,6 +89,12 @@ class SqlEventStore:
                             created_at=now,
                         )
                     )
+                if access_digest is not None:
+                    conn.execute(
+                        insert(access_digests_table).values(
+                            order_id=stream_id, token_sha256=access_digest, created_at=now
+                        )
+                    )
         except IntegrityError as exc:
             if _is_version_conflict(exc):
                 raise ConcurrencyError(stream_id, expected_version, None) from exc
@@ -119,6 +131,15 @@ class SqlEventStore:
         if row is None:
             return None
         return IdempotencyKey(row.key, row.request_fingerprint, row.order_id)
+
+    def access_digest(self, stream_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            digest: str | None = conn.execute(
+                select(access_digests_table.c.token_sha256).where(
+                    access_digests_table.c.order_id == stream_id
+                )
+            ).scalar_one_or_none()
+        return digest
 
 
 def read_events_after(conn: Connection, after_position: int, limit: int) -> list[RecordedEvent]:

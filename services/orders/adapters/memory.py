@@ -33,13 +33,14 @@ class _OutboxRow:
 
 
 class InMemoryDatabase:
-    """The events, outbox rows and idempotency keys, behind one lock."""
+    """The events, outbox rows, idempotency keys and access digests, behind one lock."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.events: list[RecordedEvent] = []
         self.outbox: list[_OutboxRow] = []
         self.keys: dict[str, IdempotencyKey] = {}
+        self.access_digests: dict[str, str] = {}
 
     def outbox_records(self) -> list[OutboxRecord]:
         """Every outbox record, sent or not, in order (for tests to look at)."""
@@ -59,6 +60,7 @@ class InMemoryEventStore:
         outbox: Sequence[OutboxMessage] = (),
         *,
         idempotency_key: IdempotencyKey | None = None,
+        access_digest: str | None = None,
     ) -> list[RecordedEvent]:
         """See ``services.orders.ports.EventStore.append``."""
         db = self.database
@@ -106,6 +108,8 @@ class InMemoryEventStore:
                 db.outbox.append(_OutboxRow(record))
             if idempotency_key is not None:
                 db.keys[idempotency_key.key] = idempotency_key
+            if access_digest is not None:
+                db.access_digests[stream_id] = access_digest
         return recorded
 
     def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
@@ -123,6 +127,10 @@ class InMemoryEventStore:
     def idempotency_key(self, key: str) -> IdempotencyKey | None:
         with self.database.lock:
             return self.database.keys.get(key)
+
+    def access_digest(self, stream_id: str) -> str | None:
+        with self.database.lock:
+            return self.database.access_digests.get(stream_id)
 
 
 class InMemoryOutbox:

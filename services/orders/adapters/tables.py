@@ -72,6 +72,26 @@ idempotency_keys_table = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+access_digests_table = Table(
+    "orders_access_digests",
+    metadata,
+    Column("order_id", String(200), primary_key=True),
+    Column("token_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+operations_log_table = Table(
+    "orders_operations_log",
+    metadata,
+    Column("position", Position, primary_key=True, autoincrement=True),
+    Column("operator", String(64), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("outcome", String(1000), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
 summaries_table = Table(
     "orders_summaries",
     metadata,

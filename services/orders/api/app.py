@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import SecretStr
 
+from services.orders.adapters.operations_log import SqlOperationsLog
 from services.orders.adapters.queue_operations import QueueOperations
 from services.orders.adapters.summaries import OrderSummaries
 from services.orders.api.health import Check, health_router
@@ -24,6 +24,7 @@ from services.orders.api.orders import orders_router
 from services.orders.api.problems import install_problem_handlers
 from services.orders.api.projections import projections_router
 from services.orders.service import OrderService
+from shared.operators import Operators
 
 DOCS_ASSETS = "/api/docs-assets"
 
@@ -31,14 +32,15 @@ DOCS_ASSETS = "/api/docs-assets"
 def create_app(
     service: OrderService,
     summaries: OrderSummaries,
+    operations_log: SqlOperationsLog,
     *,
-    operator_token: SecretStr,
+    operators: Operators,
     currency: str,
     health_checks: Mapping[str, Check],
     operations: QueueOperations | None = None,
 ) -> FastAPI:
-    """The orders API; the read model's set-aside events under ``/api/ops`` always, the stack's
-    queues and alarms there when ``operations`` is given."""
+    """The orders API for customers and ``operators``; the read model's set-aside events under
+    ``/api/ops`` always, the stack's queues and alarms there when ``operations`` is given."""
     app = FastAPI(
         title="Orders API",
         summary="Event-sourced orders: place, follow, cancel and review orders.",
@@ -50,13 +52,11 @@ def create_app(
     install_problem_handlers(app)
     _serve_docs_offline(app)
     app.add_middleware(BodySizeLimit)
-    app.include_router(
-        orders_router(service, summaries, operator_token=operator_token, currency=currency)
-    )
+    app.include_router(orders_router(service, summaries, operators=operators, currency=currency))
     app.include_router(health_router(health_checks))
-    app.include_router(projections_router(operator_token, summaries))
+    app.include_router(projections_router(operators, summaries))
     if operations is not None:
-        app.include_router(operations_router(operator_token, operations))
+        app.include_router(operations_router(operators, operations, operations_log))
     return app
 
 

@@ -1,20 +1,23 @@
-"""``/api/ops``: the stack's queue and DLQ depths, alarm states, DLQ redrive.
+"""``/api/ops``: the stack's queue and DLQ depths, alarm states, DLQ redrive, and the log of
+what operators did.
 
-Every route needs the operator token (`Authorization: Bearer <token>`). Problems are answered
-as `application/problem+json` by the router itself, so it keeps that shape in any app.
+Every route needs an operator's credential (`Authorization: Bearer <credential>`); every redrive
+is logged with the operator's name and its outcome. Problems are answered as
+`application/problem+json` by the router itself, so it keeps that shape in any app.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
+from services.orders.adapters.operations_log import OperatorAction, SqlOperationsLog
 from services.orders.adapters.queue_operations import (
     AlarmState,
     NotRedrivable,
@@ -24,8 +27,9 @@ from services.orders.adapters.queue_operations import (
     RedriveRefused,
     UnknownQueue,
 )
-from services.orders.api.operator_token import operator_guard
+from services.orders.api.access import operator_guard
 from services.orders.api.problems import PROBLEM_JSON, ApiProblem
+from shared.operators import Operator, Operators
 
 
 class ProblemRoute(APIRoute):
@@ -86,6 +90,18 @@ class RedriveStartedOut(BaseModel):
     destination: str
 
 
+class OperatorActionOut(BaseModel):
+    operator: str
+    action: str
+    target: str
+    outcome: str
+    recorded_at: datetime
+
+
+class OperationsLogOut(BaseModel):
+    entries: list[OperatorActionOut]
+
+
 def _queue_out(depth: QueueDepth | None) -> QueueOut | None:
     if depth is None:
         return None
@@ -110,20 +126,26 @@ def _alarm_out(alarm: AlarmState) -> AlarmOut:
     return AlarmOut(**alarm.__dict__)
 
 
+def _action_out(action: OperatorAction) -> OperatorActionOut:
+    return OperatorActionOut(**action.__dict__)
+
+
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": title, "content": {PROBLEM_JSON: {}}}
     for status, title in [
-        (401, "Operator token missing"),
-        (403, "Operator token wrong"),
+        (401, "Operator credential missing, or wrong"),
         (404, "Unknown queue"),
         (409, "Redrive not possible"),
+        (503, "Operator directory unavailable"),
     ]
 }
 
 
-def operations_router(operator_token: SecretStr, ops: QueueOperations) -> APIRouter:
-    """Routes under `/api/ops`, guarded by `operator_token`."""
-    require_operator = operator_guard(operator_token)
+def operations_router(
+    operators: Operators, ops: QueueOperations, log: SqlOperationsLog
+) -> APIRouter:
+    """Routes under `/api/ops`, for `operators` only; their actions go to `log`."""
+    require_operator = operator_guard(operators)
 
     router = APIRouter(
         prefix="/api/ops",
@@ -148,15 +170,28 @@ def operations_router(operator_token: SecretStr, ops: QueueOperations) -> APIRou
         status_code=202,
         summary="Move the messages of a dead-letter queue back to its source queue",
     )
-    async def redrive(name: str) -> RedriveStartedOut:
+    async def redrive(
+        name: str,
+        operator: Operator = Depends(require_operator),  # noqa: B008 (a closure: no Annotated)
+    ) -> RedriveStartedOut:
         try:
             started = await run_in_threadpool(ops.redrive, name)
         except UnknownQueue as error:
-            raise ApiProblem(
-                404, "Unknown queue", f"The stack has no queue named {name!r}."
-            ) from error
+            problem = ApiProblem(404, "Unknown queue", f"The stack has no queue named {name!r}.")
+            await run_in_threadpool(log.record, operator.name, "redrive", name, problem.detail)
+            raise problem from error
         except (NotRedrivable, RedriveRefused) as error:
+            await run_in_threadpool(log.record, operator.name, "redrive", name, str(error))
             raise ApiProblem(409, "Redrive not possible", str(error)) from error
+        outcome = f"started: task {started.task_handle} moves to {started.destination}"
+        await run_in_threadpool(log.record, operator.name, "redrive", name, outcome)
         return RedriveStartedOut(**started.__dict__)
+
+    @router.get("/log", summary="What operators did, newest first (reviews are order events)")
+    async def operations_log(
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> OperationsLogOut:
+        actions = await run_in_threadpool(log.recent, limit)
+        return OperationsLogOut(entries=[_action_out(action) for action in actions])
 
     return router

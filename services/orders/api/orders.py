@@ -2,7 +2,9 @@
 
 Handlers are thin: they parse the request, call ``OrderService`` (writes, authoritative reads
 from the stream) or the summary read model (lists), and shape the answer. Publishing is the
-outbox relay's job: the API only appends.
+outbox relay's job: the API only appends. Who may call what is ``services.orders.api.access``:
+an order's customer (its access token) reads, follows and cancels it; operators list orders,
+read any and review them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import SecretStr
 
 from services.orders.adapters.summaries import OrderSummaries
+from services.orders.api.access import customer_guard, operator_guard, reader_guard
 from services.orders.api.formats import (
     CursorQuery,
     IdempotencyKeyHeader,
@@ -26,13 +28,18 @@ from services.orders.api.formats import (
     encode_cursor,
     expected_version,
 )
-from services.orders.api.operator_token import operator_guard
-from services.orders.api.problems import OPERATOR_RESPONSES, PROBLEM_RESPONSES
-from services.orders.api.responses import order_document, summary_document
+from services.orders.api.problems import (
+    CUSTOMER_RESPONSES,
+    OPERATOR_RESPONSES,
+    PROBLEM_RESPONSES,
+    READER_RESPONSES,
+)
+from services.orders.api.responses import order_document, placed_document, summary_document
 from services.orders.api.schemas import (
     CancelIn,
     OrderOut,
     OrderPageOut,
+    PlacedOrderOut,
     PlaceOrderIn,
     ReviewIn,
     TimelineEntryOut,
@@ -41,23 +48,26 @@ from services.orders.api.schemas import (
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.domain.model import OrderStatus
 from services.orders.service import OrderService
+from shared.operators import Operator, Operators
 
 
 def orders_router(
     service: OrderService,
     summaries: OrderSummaries,
     *,
-    operator_token: SecretStr,
+    operators: Operators,
     currency: str,
 ) -> APIRouter:
     router = APIRouter(prefix="/api/orders", tags=["orders"], responses=PROBLEM_RESPONSES)
-    require_operator = operator_guard(operator_token)
+    require_operator = operator_guard(operators)
+    require_customer = customer_guard(service)
+    require_reader = reader_guard(service, operators)
 
     @router.post(
         "",
         status_code=201,
-        response_model=OrderOut,
-        summary="Place an order (prices come from the catalogue)",
+        response_model=PlacedOrderOut,
+        summary="Place an order (prices come from the catalogue); answers its access token once",
     )
     def place_order(body: PlaceOrderIn, idempotency_key: IdempotencyKeyHeader = None) -> Any:
         command = PlaceOrder(
@@ -73,12 +83,21 @@ def orders_router(
             idempotency_key=idempotency_key,
             fingerprint=request_fingerprint(body.model_dump(mode="json")),
         )
-        headers = {"Location": f"/api/orders/{placement.order.order_id}"}
+        headers = {
+            "Location": f"/api/orders/{placement.order.order_id}",
+            "Cache-Control": "no-store",
+        }
         if placement.replayed:
             headers["Idempotent-Replayed"] = "true"
-        return JSONResponse(order_document(placement.order), status_code=201, headers=headers)
+        return JSONResponse(placed_document(placement), status_code=201, headers=headers)
 
-    @router.get("", response_model=OrderPageOut, summary="Orders, newest first (read model)")
+    @router.get(
+        "",
+        response_model=OrderPageOut,
+        summary="Every customer's orders, newest first (read model; operators only)",
+        dependencies=[Depends(require_operator)],
+        responses=OPERATOR_RESPONSES,
+    )
     def list_orders(
         status: Annotated[
             OrderStatus | None, Query(description="only orders in this status")
@@ -96,14 +115,25 @@ def orders_router(
             "next_cursor": None if page.next_cursor is None else encode_cursor(*page.next_cursor),
         }
 
-    @router.get("/{order_id}", response_model=OrderOut, summary="An order, from its event stream")
+    @router.get(
+        "/{order_id}",
+        response_model=OrderOut,
+        summary="An order, from its event stream (its access token, or an operator's)",
+        dependencies=[Depends(require_reader)],
+        responses=READER_RESPONSES,
+    )
     def get_order(order_id: OrderIdInPath, response: Response) -> Any:
         view = service.get(order_id)
         response.headers["ETag"] = f'"{view.state.version}"'
+        response.headers["Cache-Control"] = "private, no-store"
         return order_document(view)
 
     @router.get(
-        "/{order_id}/events", response_model=TimelineOut, summary="The order's event timeline"
+        "/{order_id}/events",
+        response_model=TimelineOut,
+        summary="The order's event timeline (its access token, or an operator's)",
+        dependencies=[Depends(require_reader)],
+        responses=READER_RESPONSES,
     )
     def order_events(order_id: OrderIdInPath) -> Any:
         return {
@@ -128,7 +158,9 @@ def orders_router(
     @router.post(
         "/{order_id}/cancel",
         response_model=OrderOut,
-        summary="Cancel an order before it is confirmed (again: no change)",
+        summary="Cancel an order before it is confirmed (again: no change; its access token)",
+        dependencies=[Depends(require_customer)],
+        responses=CUSTOMER_RESPONSES,
     )
     def cancel_order(
         order_id: OrderIdInPath, body: CancelIn | None = None, if_match: IfMatchHeader = None
@@ -140,17 +172,19 @@ def orders_router(
     @router.post(
         "/{order_id}/review",
         response_model=OrderOut,
-        summary="Approve or reject an order on hold (operator token)",
-        dependencies=[Depends(require_operator)],
+        summary="Approve or reject an order on hold (operators; recorded with their name)",
         responses=OPERATOR_RESPONSES,
     )
     def review_order(
-        order_id: OrderIdInPath, body: ReviewIn, if_match: IfMatchHeader = None
+        order_id: OrderIdInPath,
+        body: ReviewIn,
+        if_match: IfMatchHeader = None,
+        operator: Operator = Depends(require_operator),  # noqa: B008 (a closure: no Annotated)
     ) -> Any:
         view = service.review(
             order_id,
             body.decision == "approve",
-            body.reviewer,
+            operator.name,
             body.reason,
             expected_version=expected_version(if_match),
         )

@@ -44,13 +44,19 @@ def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
 
 PROBLEM_RESPONSES = _documented(
     (400, "Malformed request"),
-    (404, "Unknown order"),
+    (404, "Unknown order (or the access token is not this order's)"),
     (409, "Conflict with the order's state or a concurrent change"),
     (413, "Request body too large"),
     (415, "Body not sent as JSON"),
     (422, "Invalid request"),
 )
-OPERATOR_RESPONSES = _documented((401, "Operator token missing"), (403, "Operator token wrong"))
+_DIRECTORY_UNAVAILABLE = (503, "Operator directory unavailable")
+OPERATOR_RESPONSES = _documented(
+    (401, "Operator credential missing, or wrong"),
+    _DIRECTORY_UNAVAILABLE,
+)
+CUSTOMER_RESPONSES = _documented((401, "Access token missing"))
+READER_RESPONSES = _documented((401, "Access token missing"), _DIRECTORY_UNAVAILABLE)
 
 
 class ApiProblem(Exception):

@@ -1,6 +1,6 @@
 """``/api/ops/set-aside-events``: the events a read model could not store and set aside, for an
-operator to see why (operator token, like every ``/api/ops`` route). The runbook: fix the cause,
-then ``python -m services.orders rebuild-projections`` retries them."""
+operator to see why (an operator's credential, like every ``/api/ops`` route). The runbook: fix
+the cause, then ``python -m services.orders rebuild-projections`` retries them."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field
 
 from services.orders.adapters.summaries import OrderSummaries
+from services.orders.api.access import operator_guard
 from services.orders.api.operations import ProblemRoute
-from services.orders.api.operator_token import operator_guard
 from services.orders.api.problems import OPERATOR_RESPONSES, PROBLEM_RESPONSES
+from shared.operators import Operators
 
 
 class SetAsideEventOut(BaseModel):
@@ -33,12 +34,12 @@ class SetAsideEventsOut(BaseModel):
     total: int = Field(description="how many events are set aside (`events` may list fewer)")
 
 
-def projections_router(operator_token: SecretStr, summaries: OrderSummaries) -> APIRouter:
+def projections_router(operators: Operators, summaries: OrderSummaries) -> APIRouter:
     router = APIRouter(
         prefix="/api/ops",
         tags=["operations"],
         route_class=ProblemRoute,
-        dependencies=[Depends(operator_guard(operator_token))],
+        dependencies=[Depends(operator_guard(operators))],
         responses={**OPERATOR_RESPONSES, 422: PROBLEM_RESPONSES[422]},
     )
 

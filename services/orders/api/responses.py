@@ -1,5 +1,5 @@
-"""The JSON documents the API answers with: an order (``OrderOut``) and an order summary
-(``OrderSummaryOut``)."""
+"""The JSON documents the API answers with: an order (``OrderOut``), a placed order with its
+access token (``PlacedOrderOut``) and an order summary (``OrderSummaryOut``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from typing import Any
 
 from services.orders.adapters.summaries import OrderSummary
 from services.orders.domain.money import Money
-from services.orders.service import OrderView
+from services.orders.service import OrderView, Placement
+
+TOKEN_NOTE = (
+    "Keep this access token: it is shown only now. Send it as `Authorization: Bearer <token>`"
+    " to read, follow or cancel this order."
+)
+REPLAY_NOTE = (
+    "This answers a replay of an earlier placement (same Idempotency-Key and body): the access"
+    " token was returned once, to that request. The service keeps only its SHA-256, so it"
+    " cannot return it again."
+)
 
 
 def order_document(view: OrderView) -> dict[str, Any]:
@@ -35,6 +45,14 @@ def order_document(view: OrderView) -> dict[str, Any]:
         "cancel_reason": state.cancel_reason,
         "placed_at": view.placed_at.isoformat(),
         "updated_at": view.updated_at.isoformat(),
+    }
+
+
+def placed_document(placement: Placement) -> dict[str, Any]:
+    return {
+        **order_document(placement.order),
+        "access_token": placement.access_token,
+        "access_note": REPLAY_NOTE if placement.access_token is None else TOKEN_NOTE,
     }
 
 

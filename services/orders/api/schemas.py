@@ -43,7 +43,12 @@ class CancelIn(Request):
 
 class ReviewIn(Request):
     decision: Literal["approve", "reject"]
-    reviewer: Text = Field(min_length=1, max_length=200)
+    reviewer: Text | None = Field(
+        default=None,
+        max_length=200,
+        description="Ignored: the review records the operator whose credential sent it.",
+        deprecated=True,
+    )
     reason: Text = Field(default="rejected on review", min_length=1, max_length=500)
 
 
@@ -74,6 +79,15 @@ class OrderOut(BaseModel):
     cancel_reason: str | None
     placed_at: datetime
     updated_at: datetime
+
+
+class PlacedOrderOut(OrderOut):
+    access_token: str | None = Field(
+        description="The order's access token: send it as `Authorization: Bearer <token>` to"
+        " read, follow and cancel the order. Returned once, by the request that placed the"
+        " order: the service keeps only its SHA-256, so an idempotent replay answers null."
+    )
+    access_note: str = Field(description="What to do with `access_token` (or why it is null)")
 
 
 class OrderSummaryOut(BaseModel):

@@ -233,6 +233,35 @@ class EventStoreContract:
         assert len([o for o in outcomes if isinstance(o, NewEvent)]) == 1, outcomes
         assert len([o for o in outcomes if isinstance(o, IdempotencyKeyTaken)]) == 3, outcomes
 
+    def test_an_access_digest_is_stored_with_the_first_events_and_not_in_them(
+        self, store: EventStore
+    ) -> None:
+        stream_id, digest = stream(), uuid.uuid4().hex * 2
+        assert store.access_digest(stream_id) is None
+
+        [event] = store.append(stream_id, 0, [placed()], [], access_digest=digest)
+
+        assert store.access_digest(stream_id) == digest
+        assert digest not in repr(event)
+        assert store.access_digest(stream()) is None
+
+    def test_a_refused_append_stores_no_access_digest(self, store: EventStore) -> None:
+        key = IdempotencyKey(f"key-{uuid.uuid4()}", "first", stream())
+        store.append(key.order_id, 0, [placed()], [], idempotency_key=key)
+        other = stream()
+
+        with pytest.raises(IdempotencyKeyTaken):
+            store.append(
+                other,
+                0,
+                [placed()],
+                [],
+                idempotency_key=IdempotencyKey(key.key, "second", other),
+                access_digest="f" * 64,
+            )
+
+        assert store.access_digest(other) is None
+
 
 class OutboxContract:
     """Claims under a lease in order per stream, releases, sent records, backlog and lag."""

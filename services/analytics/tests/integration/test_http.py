@@ -1,14 +1,19 @@
-"""The analytics dashboard function URL, fed payload-2.0 events, over what the handler counted."""
+"""The analytics dashboard function URL, fed payload-2.0 events, over what the handler counted:
+for operators only (their credentials in LocalStack's Parameter Store)."""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from services.analytics.handler import handler as analytics_handler
+from services.analytics.http import DashboardSettings
 from services.analytics.http import handler as dashboard_handler
 from services.analytics.tests.scenario import (
     CONTEXT,
@@ -19,14 +24,47 @@ from services.analytics.tests.scenario import (
     placed,
     settings,
 )
-from shared.function_url import ReaderSettings
+from shared.entry_point import LambdaHandler
+from shared.operators import OperatorRegistry
 from shared.tests.aws_events import envelope_record, function_url_event, sqs_event
+from shared.tests.operators import parameter_store_operators
 
 pytestmark = pytest.mark.integration
 
+CACHE_SECONDS = 1
+
+
+@pytest.fixture
+def registry(localstack: Any, unique_name: str) -> Iterator[OperatorRegistry]:
+    with parameter_store_operators(
+        localstack.client("ssm"), f"/{unique_name}/operators"
+    ) as registry:
+        yield registry
+
+
+@pytest.fixture
+def operator(registry: OperatorRegistry) -> dict[str, str]:
+    """The headers of an operator's request."""
+    return {"Authorization": f"Bearer {registry.add('ada')}"}
+
+
+@pytest.fixture
+def dashboard(database_url: str, registry: OperatorRegistry) -> LambdaHandler:
+    return dashboard_handler.build(
+        DashboardSettings(
+            database_url=database_url,
+            operators_path=registry.path,
+            operators_cache_seconds=CACHE_SECONDS,
+        )
+    )
+
 
 def test_the_dashboard_serves_the_aggregates_over_a_function_url(
-    database_url: str, engine: Engine, scenario: Scenario
+    database_url: str,
+    engine: Engine,
+    scenario: Scenario,
+    dashboard: LambdaHandler,
+    operator: dict[str, str],
 ) -> None:
     handler = analytics_handler.build(settings(database_url))
     first, second = placed(scenario), placed(scenario, quantity=1, price=4000)
@@ -44,10 +82,11 @@ def test_the_dashboard_serves_the_aggregates_over_a_function_url(
         ),
         CONTEXT,
     )
-    dashboard = dashboard_handler.build(ReaderSettings(database_url=database_url))
-
     response = dashboard(
-        function_url_event("/api/analytics", query={"minutes": "5", "top": "100"}), CONTEXT
+        function_url_event(
+            "/api/analytics", query={"minutes": "5", "top": "100"}, headers=operator
+        ),
+        CONTEXT,
     )
 
     assert response["statusCode"] == 200
@@ -84,14 +123,48 @@ def test_the_dashboard_serves_the_aggregates_over_a_function_url(
     ],
 )
 def test_the_dashboard_refuses_a_bad_query_naming_the_parameter(
-    database_url: str, query: dict[str, str], message: str
+    dashboard: LambdaHandler, operator: dict[str, str], query: dict[str, str], message: str
 ) -> None:
-    dashboard = dashboard_handler.build(ReaderSettings(database_url=database_url))
-    response = dashboard(function_url_event("/api/analytics", query=query), CONTEXT)
+    response = dashboard(
+        function_url_event("/api/analytics", query=query, headers=operator), CONTEXT
+    )
     assert response["statusCode"] == 400
     assert json.loads(response["body"]) == {"error": message}
 
 
-def test_the_dashboard_answers_404_elsewhere(database_url: str) -> None:
-    dashboard = dashboard_handler.build(ReaderSettings(database_url=database_url))
+def test_the_dashboard_answers_404_elsewhere(dashboard: LambdaHandler) -> None:
     assert dashboard(function_url_event("/api/other"), CONTEXT)["statusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    ("headers", "challenge"),
+    [
+        ({}, "Bearer"),
+        ({"Authorization": "Basic YWRhOnB3"}, "Bearer"),
+        ({"Authorization": "Bearer not-an-operator-credential"}, 'Bearer error="invalid_token"'),
+    ],
+)
+def test_the_dashboard_is_for_operators_only(
+    dashboard: LambdaHandler, headers: dict[str, str], challenge: str
+) -> None:
+    """Never 403: the edge answers 403s with the single-page app."""
+    response = dashboard(function_url_event("/api/analytics", headers=headers), CONTEXT)
+
+    assert response["statusCode"] == 401
+    assert set(json.loads(response["body"])) == {"error"}
+    assert "totals" not in response["body"]
+    assert response["headers"]["WWW-Authenticate"] == challenge
+
+
+def test_a_removed_operator_is_refused_within_the_cache_lifetime(
+    dashboard: LambdaHandler, registry: OperatorRegistry, operator: dict[str, str]
+) -> None:
+    request = function_url_event("/api/analytics", headers=operator)
+    assert dashboard(request, CONTEXT)["statusCode"] == 200
+
+    registry.remove("ada")
+    removed_at = time.monotonic()
+    while dashboard(request, CONTEXT)["statusCode"] == 200:
+        assert time.monotonic() - removed_at < CACHE_SECONDS + 1, "still admitted"
+        time.sleep(0.1)
+    assert dashboard(request, CONTEXT)["statusCode"] == 401

@@ -1,5 +1,5 @@
 """The packaged analytics Lambdas on LocalStack: the queue consumer behind its SQS queue and
-the dashboard behind a real function URL."""
+the dashboard behind a real function URL, reading its operators from Parameter Store."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from services.analytics.tests.scenario import Scenario
 from shared.contracts import Money, OrderConfirmed, OrderLine, OrderPlaced, envelope_for
 from shared.tests.deployment import Functions, package, queue_with_dlq
+from shared.tests.operators import parameter_store_operators
 from shared.tests.polling import eventually
 from shared.tests.queues import queue_is_empty
 
@@ -27,13 +28,15 @@ def analytics_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return package("analytics", tmp_path_factory.mktemp("analytics-build"))
 
 
-def get(url: str, query: str) -> tuple[int, dict[str, Any]]:
-    """GET a LocalStack function URL through 127.0.0.1 with the URL's host in ``Host``."""
+def get(url: str, query: str, credential: str | None) -> tuple[int, dict[str, Any]]:
+    """GET a LocalStack function URL through 127.0.0.1 with the URL's host in ``Host``, as the
+    operator of ``credential``."""
     parsed = urllib.parse.urlsplit(url)
     endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
-    request = urllib.request.Request(
-        f"{endpoint}/api/analytics?{query}", headers={"Host": parsed.netloc}
-    )
+    headers = {"Host": parsed.netloc}
+    if credential is not None:
+        headers["Authorization"] = f"Bearer {credential}"
+    request = urllib.request.Request(f"{endpoint}/api/analytics?{query}", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.load(response)
@@ -69,12 +72,18 @@ def test_events_from_the_queue_are_counted_once_and_served_by_the_function_url(
             order_id=placed.correlation_id, total=Money(amount=10_000, currency=currency)
         ).model_dump(mode="json"),
     )
+    operators_path = f"/{unique_name}/operators"
     environment = {
         "DATABASE_URL": database_url,
         "EVENT_BUS_NAME": "unused-by-analytics",
         "POWERTOOLS_SERVICE_NAME": "analytics",
+        "OPERATORS_PATH": operators_path,
     }
-    with Functions(localstack) as functions:
+    with (
+        Functions(localstack) as functions,
+        parameter_store_operators(localstack.client("ssm"), operators_path) as registry,
+    ):
+        credential = registry.add("ada")
         functions.create(
             unique_name, analytics_zip, "services.analytics.handler.handler", environment
         )
@@ -89,7 +98,7 @@ def test_events_from_the_queue_are_counted_once_and_served_by_the_function_url(
             sqs.send_message(QueueUrl=queue_url, MessageBody=envelope.to_json())
 
         def counted() -> dict[str, Any] | None:
-            status, body = get(url, "minutes=10&top=100")
+            status, body = get(url, "minutes=10&top=100", credential)
             assert status == 200
             revenue = body["totals"]["revenue"].get(currency)
             return body if revenue else None
@@ -104,9 +113,11 @@ def test_events_from_the_queue_are_counted_once_and_served_by_the_function_url(
         assert len(body["series"]) == 10
         assert sum(point["placed_value"].get(currency, 0) for point in body["series"]) == 10_000
 
-        status, refusal = get(url, "minutes=100000")
+        status, refusal = get(url, "minutes=100000", credential)
         assert (status, refusal) == (
             400,
             {"error": "minutes must be between 1 and 1440, got 100000"},
         )
+        assert get(url, "minutes=10", None)[0] == 401
+        assert get(url, "minutes=10", "not-an-operator-credential")[0] == 401
         assert sqs.receive_message(QueueUrl=dlq_url).get("Messages") is None

@@ -1,5 +1,5 @@
 """Fixtures of the API tests: the API from the composition root on the test database, with no
-AWS behind it (it never publishes)."""
+AWS behind it (it never publishes; its operators are held in memory)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from services.orders import bootstrap
-from services.orders.adapters.tables import events_table, idempotency_keys_table, outbox_table
+from services.orders.adapters.tables import (
+    access_digests_table,
+    events_table,
+    idempotency_keys_table,
+    outbox_table,
+)
 from services.orders.settings import OrdersSettings
-from services.orders.tests.api.order_requests import OPERATOR_TOKEN
+from services.orders.tests.api.order_requests import OPERATOR
+from shared.operators import Operators
+from shared.tests.operators import StaticDirectory
 
 
 @pytest.fixture
@@ -27,7 +33,6 @@ def settings(database_url: str) -> OrdersSettings:
         payments_queue_url="http://127.0.0.1:9/000000000000/payments-not-used.fifo",
         event_bus_name="orders-not-used",
         updates_queue_url="http://127.0.0.1:9/000000000000/order-updates-not-used",
-        operator_token=SecretStr(OPERATOR_TOKEN),
         currency="EUR",
     )
 
@@ -40,8 +45,23 @@ def orders(settings: OrdersSettings) -> Iterator[bootstrap.Orders]:
 
 
 @pytest.fixture
-def client(orders: bootstrap.Orders, settings: OrdersSettings) -> Iterator[TestClient]:
-    app = bootstrap.api(orders, settings, emulator_check=lambda: None)
+def directory() -> StaticDirectory:
+    return StaticDirectory()
+
+
+@pytest.fixture
+def operator(directory: StaticDirectory) -> str:
+    """The credential of the operator ``OPERATOR``."""
+    return directory.issue(OPERATOR)
+
+
+@pytest.fixture
+def client(
+    orders: bootstrap.Orders, settings: OrdersSettings, directory: StaticDirectory
+) -> Iterator[TestClient]:
+    app = bootstrap.api(
+        orders, settings, operators=Operators(directory), emulator_check=lambda: None
+    )
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -64,10 +84,11 @@ class Writes:
             self.outbox_position = conn.execute(
                 select(func.coalesce(func.max(outbox_table.c.position), 0))
             ).scalar_one()
+            self.digests_before = set(self._recent_digests(conn))
 
     def mentioning(self, marker: str) -> list[Any]:
-        """Events, outbox records and idempotency keys written since, that mention ``marker``
-        (other writers may share the database, so only our marker counts)."""
+        """Events, outbox records, idempotency keys and access digests written since, that
+        mention ``marker`` (other writers may share the database, so only our marker counts)."""
         with self.engine.connect() as conn:
             events = conn.execute(
                 select(events_table).where(events_table.c.position > self.event_position)
@@ -80,8 +101,16 @@ class Writes:
                     idempotency_keys_table.c.created_at >= self.since
                 )
             ).all()
-        rows = [*events, *outbox, *keys]
+            digests = [d for d in self._recent_digests(conn) if d not in self.digests_before]
+        rows = [*events, *outbox, *keys, *digests]
         return [row for row in rows if marker in json.dumps(row._asdict(), default=str)]
+
+    def _recent_digests(self, conn: Connection) -> list[Any]:
+        return list(
+            conn.execute(
+                select(access_digests_table).where(access_digests_table.c.created_at >= self.since)
+            ).all()
+        )
 
 
 @pytest.fixture

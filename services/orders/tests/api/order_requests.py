@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from services.orders import bootstrap
 from shared.contracts import Money, PaymentAuthorized, envelope_for
 
-OPERATOR_TOKEN = "operator-token-for-tests-0123456789"
+OPERATOR = "alice"
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -42,10 +42,20 @@ def expect_problem(response: Any, status: int, title: str) -> dict[str, Any]:
 
 
 def place(client: TestClient, **overrides: Any) -> dict[str, Any]:
+    """A new order as placement answered it, with its ``access_token``."""
     response = client.post("/api/orders", json=order_body(**overrides))
     assert response.status_code == 201, response.text
     order: dict[str, Any] = response.json()
     return order
+
+
+def bearer(credential: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credential}"}
+
+
+def customer_of(order: dict[str, Any]) -> dict[str, str]:
+    """The headers of the customer who placed ``order``."""
+    return bearer(order["access_token"])
 
 
 def apply_reply(orders: bootstrap.Orders, payload: Any) -> None:

@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from services.orders import bootstrap
 from services.orders.settings import OrdersSettings
+from shared.operators import Operators
 from shared.settings import AwsSettings
+from shared.tests.operators import StaticDirectory
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +24,10 @@ def _client(settings: OrdersSettings, topic_arn: str) -> Iterator[TestClient]:
     orders = bootstrap.orders(settings.database_url)
     try:
         app = bootstrap.api(
-            orders, settings.model_copy(update={"topic_arn": topic_arn}), AwsSettings()
+            orders,
+            settings.model_copy(update={"topic_arn": topic_arn}),
+            AwsSettings(),
+            operators=Operators(StaticDirectory()),
         )
         with TestClient(app) as client:
             yield client

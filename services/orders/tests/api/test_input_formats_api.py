@@ -17,8 +17,9 @@ from sqlalchemy import Engine
 
 from services.orders import bootstrap
 from services.orders.tests.api.order_requests import (
-    OPERATOR_TOKEN,
     apply_reply,
+    bearer,
+    customer_of,
     expect_problem,
     order_body,
     place,
@@ -27,7 +28,6 @@ from shared.contracts import OrderFlaggedForReview
 
 pytestmark = pytest.mark.integration
 
-OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 CONTROL_CHARACTERS = ["\u0000", "\n", "\u001f", "\u007f", "\u0085"]
 
 
@@ -77,30 +77,36 @@ def test_a_control_character_in_a_cancel_reason_is_refused(client: TestClient, w
     marker = f"reason-{uuid.uuid4().hex}"
 
     response = client.post(
-        f"/api/orders/{order['order_id']}/cancel", json={"reason": f"{marker}\u0000"}
+        f"/api/orders/{order['order_id']}/cancel",
+        json={"reason": f"{marker}\u0000"},
+        headers=customer_of(order),
     )
 
     problem = expect_problem(response, 422, "Invalid request")
     assert [error["field"] for error in problem["errors"]] == ["reason"]
     assert writes.mentioning(marker) == []
-    assert client.get(f"/api/orders/{order['order_id']}").json()["status"] == "awaiting_replies"
+    now = client.get(f"/api/orders/{order['order_id']}", headers=customer_of(order))
+    assert now.json()["status"] == "awaiting_replies"
 
 
 @pytest.mark.parametrize("field", ["reviewer", "reason"])
 def test_a_control_character_in_a_review_is_refused(
-    client: TestClient, writes: Any, orders: bootstrap.Orders, field: str
+    client: TestClient, writes: Any, orders: bootstrap.Orders, operator: str, field: str
 ) -> None:
     order = place(client)
     apply_reply(orders, OrderFlaggedForReview(order_id=order["order_id"], score=90))
     marker = f"review-{uuid.uuid4().hex}"
     review = {"decision": "reject", "reviewer": "ops", "reason": "fraud"} | {field: f"{marker}\x00"}
 
-    response = client.post(f"/api/orders/{order['order_id']}/review", json=review, headers=OPERATOR)
+    response = client.post(
+        f"/api/orders/{order['order_id']}/review", json=review, headers=bearer(operator)
+    )
 
     problem = expect_problem(response, 422, "Invalid request")
     assert [error["field"] for error in problem["errors"]] == [field]
     assert writes.mentioning(marker) == []
-    assert client.get(f"/api/orders/{order['order_id']}").json()["status"] == "on_hold"
+    now = client.get(f"/api/orders/{order['order_id']}", headers=bearer(operator))
+    assert now.json()["status"] == "on_hold"
 
 
 MALFORMED_ORDER_IDS = [
@@ -121,7 +127,7 @@ MALFORMED_ORDER_IDS = [
     [("GET", ""), ("GET", "/events"), ("POST", "/cancel"), ("POST", "/review")],
 )
 def test_a_malformed_order_id_is_an_unknown_order(
-    client: TestClient, writes: Any, order_id: str, method: str, suffix: str
+    client: TestClient, writes: Any, operator: str, order_id: str, method: str, suffix: str
 ) -> None:
     marker = f"reason-{uuid.uuid4().hex}"
     body = {"decision": "reject", "reviewer": "ops", "reason": marker}
@@ -131,7 +137,7 @@ def test_a_malformed_order_id_is_an_unknown_order(
         method,
         f"/api/orders/{order_id}{suffix}",
         json=None if method == "GET" else body,
-        headers=OPERATOR,
+        headers=bearer(operator),
     )
 
     problem = expect_problem(response, 404, "Unknown order")
@@ -152,10 +158,9 @@ MALFORMED_CURSORS = ["", "\u0000", "abc", "1.", ".x", "1x.y", f"{'9' * 18}.x", "
 
 
 @pytest.mark.parametrize("cursor", [*MALFORMED_CURSORS, f"1.{'x' * 201}", "1.\u00e9"], ids=repr)
-def test_a_malformed_cursor_is_refused(client: TestClient, cursor: str) -> None:
-    problem = expect_problem(
-        client.get("/api/orders", params={"cursor": cursor}), 422, "Invalid request"
-    )
+def test_a_malformed_cursor_is_refused(client: TestClient, operator: str, cursor: str) -> None:
+    response = client.get("/api/orders", params={"cursor": cursor}, headers=bearer(operator))
+    problem = expect_problem(response, 422, "Invalid request")
     assert [error["field"] for error in problem["errors"]] == ["query.cursor"]
 
 
@@ -165,16 +170,21 @@ def test_a_malformed_cursor_is_refused(client: TestClient, cursor: str) -> None:
     ids=repr,
 )
 def test_other_malformed_list_parameters_are_refused(
-    client: TestClient, params: dict[str, Any]
+    client: TestClient, operator: str, params: dict[str, Any]
 ) -> None:
-    problem = expect_problem(client.get("/api/orders", params=params), 422, "Invalid request")
+    response = client.get("/api/orders", params=params, headers=bearer(operator))
+    problem = expect_problem(response, 422, "Invalid request")
     [name] = params
     assert [error["field"] for error in problem["errors"]] == [f"query.{name}"]
 
 
 @pytest.mark.parametrize("cursor", ["0.a", f"{'9' * 17}.~", "1700000000000000.zzz"])
-def test_every_cursor_of_the_declared_format_is_a_position(client: TestClient, cursor: str) -> None:
-    response = client.get("/api/orders", params={"cursor": cursor, "limit": 1})
+def test_every_cursor_of_the_declared_format_is_a_position(
+    client: TestClient, operator: str, cursor: str
+) -> None:
+    response = client.get(
+        "/api/orders", params={"cursor": cursor, "limit": 1}, headers=bearer(operator)
+    )
     assert response.status_code == 200, response.text
 
 
@@ -185,17 +195,22 @@ def test_a_malformed_if_match_is_refused_and_changes_nothing(
     order = place(client)
 
     response = client.post(
-        f"/api/orders/{order['order_id']}/cancel", headers={"If-Match": if_match}
+        f"/api/orders/{order['order_id']}/cancel",
+        headers={"If-Match": if_match, **customer_of(order)},
     )
 
     problem = expect_problem(response, 422, "Invalid request")
     assert [error["field"] for error in problem["errors"]] == ["header.if-match"]
-    assert client.get(f"/api/orders/{order['order_id']}").json()["status"] == "awaiting_replies"
+    now = client.get(f"/api/orders/{order['order_id']}", headers=customer_of(order))
+    assert now.json()["status"] == "awaiting_replies"
 
 
 def test_a_weak_version_etag_is_a_version(client: TestClient) -> None:
     order = place(client)
-    response = client.post(f"/api/orders/{order['order_id']}/cancel", headers={"If-Match": 'W/"1"'})
+    response = client.post(
+        f"/api/orders/{order['order_id']}/cancel",
+        headers={"If-Match": 'W/"1"', **customer_of(order)},
+    )
     assert response.status_code == 200, response.text
 
 
@@ -210,14 +225,18 @@ def test_a_malformed_idempotency_key_is_refused_and_writes_nothing(
     assert writes.mentioning(body["customer_email"]) == []
 
 
-def test_the_schema_declares_the_formats_the_server_enforces(client: TestClient) -> None:
+def test_the_schema_declares_the_formats_the_server_enforces(
+    client: TestClient, operator: str
+) -> None:
     spec = client.get("/api/openapi.json").json()
     key_sent = f"!{uuid.uuid4().hex}~"  # the edges of visible ASCII
     placed = client.post("/api/orders", json=order_body(), headers={"Idempotency-Key": key_sent})
     assert placed.status_code == 201, placed.text
     place(client)
-    page = client.get("/api/orders", params={"limit": 1}).json()
-    etag = client.get(placed.headers["location"]).headers["etag"]
+    page = client.get("/api/orders", params={"limit": 1}, headers=bearer(operator)).json()
+    etag = client.get(placed.headers["location"], headers=customer_of(placed.json())).headers[
+        "etag"
+    ]
 
     order_id = _parameter(spec, "/api/orders/{order_id}", "get", "order_id")
     assert re.fullmatch(order_id["pattern"], placed.json()["order_id"])

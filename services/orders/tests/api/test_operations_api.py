@@ -1,25 +1,28 @@
-"""The operations router mounted on a bare app: operator token, problems, a real redrive."""
+"""The operations router mounted on a bare app: operator credentials, problems, a real redrive,
+and the log of who redrove what."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 
+from services.orders import bootstrap
 from services.orders.adapters.queue_operations import QueueOperations
 from services.orders.api.operations import operations_router
 from services.orders.settings import OperationsSettings
+from shared.tests.operators import operators_with
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "operator-token-for-tests-0123456789"
-AUTHORIZED = {"Authorization": f"Bearer {TOKEN}"}
+OPERATORS, CREDENTIALS = operators_with("alice", "bob")
+AUTHORIZED = {"Authorization": f"Bearer {CREDENTIALS['alice']}"}
 
 
 @pytest.fixture
@@ -37,37 +40,60 @@ def stack(localstack: Any, queues: Callable[..., str], unique_name: str) -> dict
 
 
 @pytest.fixture
-def client(localstack: Any, stack: dict[str, str]) -> TestClient:
+def orders(database_url: str) -> Iterator[bootstrap.Orders]:
+    orders = bootstrap.orders(database_url)
+    yield orders
+    orders.close()
+
+
+@pytest.fixture
+def client(localstack: Any, stack: dict[str, str], orders: bootstrap.Orders) -> TestClient:
     ops = QueueOperations(
         localstack.client("sqs"),
         localstack.client("cloudwatch"),
         OperationsSettings(stack_name=stack["prefix"]),
     )
     app = FastAPI()
-    app.include_router(operations_router(SecretStr(TOKEN), ops))
+    app.include_router(operations_router(OPERATORS, ops, orders.operations_log))
     return TestClient(app)
+
+
+def logged(client: TestClient, target_prefix: str) -> list[dict[str, Any]]:
+    """The log entries about the queues of this test (the database may be shared)."""
+    entries = client.get("/api/ops/log", params={"limit": 200}, headers=AUTHORIZED).json()
+    return [e for e in entries["entries"] if e["target"].startswith(target_prefix)]
 
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/api/ops/queues"), ("GET", "/api/ops/alarms"), ("POST", "/api/ops/queues/x/redrive")],
+    [
+        ("GET", "/api/ops/queues"),
+        ("GET", "/api/ops/alarms"),
+        ("POST", "/api/ops/queues/x/redrive"),
+        ("GET", "/api/ops/log"),
+    ],
 )
-def test_every_route_needs_the_operator_token(client: TestClient, method: str, path: str) -> None:
+def test_every_route_needs_an_operator_credential(
+    client: TestClient, method: str, path: str
+) -> None:
     missing = client.request(method, path)
-    wrong = client.request(method, path, headers={"Authorization": "Bearer not-the-token"})
-    not_bearer = client.request(method, path, headers={"Authorization": f"Basic {TOKEN}"})
+    wrong = client.request(method, path, headers={"Authorization": "Bearer not-a-credential"})
+    not_bearer = client.request(
+        method, path, headers={"Authorization": f"Basic {CREDENTIALS['alice']}"}
+    )
 
     assert missing.status_code == 401
     assert missing.headers["content-type"] == "application/problem+json"
     assert missing.headers["www-authenticate"] == "Bearer"
-    assert missing.json()["title"] == "Operator token missing"
-    assert wrong.status_code == 403
+    assert missing.json()["title"] == "Operator credential missing"
+    assert wrong.status_code == 401
+    assert wrong.headers["www-authenticate"] == 'Bearer error="invalid_token"'
     assert wrong.headers["content-type"] == "application/problem+json"
     assert wrong.json() | {"instance": path} == {
-        "type": "/api/docs#problem-operator-token-wrong",
-        "title": "Operator token wrong",
-        "status": 403,
-        "detail": "The operator token is not valid.",
+        "type": "/api/docs#problem-operator-credential-wrong",
+        "title": "Operator credential wrong",
+        "status": 401,
+        "detail": "The credential is not an operator's (or that operator was removed).",
         "instance": path,
         "errors": [],
     }
@@ -106,13 +132,19 @@ def test_lists_alarms(client: TestClient) -> None:
     assert response.json() == {"alarms": []}
 
 
-def test_redrive_of_an_unknown_queue_is_a_404_problem(client: TestClient) -> None:
-    response = client.post("/api/ops/queues/no-such-queue/redrive", headers=AUTHORIZED)
+def test_redrive_of_an_unknown_queue_is_a_404_problem(
+    client: TestClient, stack: dict[str, str]
+) -> None:
+    queue = f"{stack['prefix']}-no-such-queue"
+    response = client.post(f"/api/ops/queues/{queue}/redrive", headers=AUTHORIZED)
 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["title"] == "Unknown queue"
-    assert "no-such-queue" in response.json()["detail"]
+    assert queue in response.json()["detail"]
+    [entry] = logged(client, queue)
+    assert (entry["operator"], entry["action"]) == ("alice", "redrive")
+    assert entry["outcome"] == response.json()["detail"]
 
 
 def test_redrive_of_a_source_queue_is_a_409_problem(
@@ -123,20 +155,30 @@ def test_redrive_of_a_source_queue_is_a_409_problem(
     assert response.status_code == 409
     assert response.json()["title"] == "Redrive not possible"
     assert "not a dead-letter queue" in response.json()["detail"]
+    [entry] = logged(client, stack["prefix"])
+    assert (entry["operator"], entry["target"]) == ("alice", f"{stack['prefix']}-email")
+    assert "not a dead-letter queue" in entry["outcome"]
 
 
-def test_redrive_moves_the_dead_letters_back(
+def test_redrive_moves_the_dead_letters_back_and_is_logged_with_the_operator(
     client: TestClient, stack: dict[str, str], localstack: Any
 ) -> None:
     sqs = localstack.client("sqs")
     sqs.send_message(QueueUrl=stack["dlq"], MessageBody="dead")
+    before = time.time()
 
     response = client.post(
-        f"/api/ops/queues/{stack['prefix']}-email-dlq/redrive", headers=AUTHORIZED
+        f"/api/ops/queues/{stack['prefix']}-email-dlq/redrive",
+        headers={"Authorization": f"Bearer {CREDENTIALS['bob']}"},
     )
 
     assert response.status_code == 202
     assert response.json()["destination"] == f"{stack['prefix']}-email"
+    [entry] = logged(client, stack["prefix"])
+    assert (entry["operator"], entry["action"]) == ("bob", "redrive")
+    assert entry["target"] == f"{stack['prefix']}-email-dlq"
+    assert entry["outcome"].startswith(f"started: task {response.json()['task_handle']}")
+    assert datetime.fromisoformat(entry["recorded_at"]).timestamp() >= before - 1
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         pair = client.get("/api/ops/queues", headers=AUTHORIZED).json()["queues"][0]

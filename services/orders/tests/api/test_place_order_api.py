@@ -34,6 +34,7 @@ def test_placing_prices_lines_from_the_catalogue_and_queues_the_messages(
     order = response.json()
     uuid.UUID(order["order_id"], version=4)
     assert response.headers["location"] == f"/api/orders/{order['order_id']}"
+    assert response.headers["cache-control"] == "no-store"  # it carries the access token
     assert order["status"] == "awaiting_replies"
     assert order["customer_email"] == body["customer_email"]
     assert order["total"] == {"amount": 2 * 1299 + 3900, "currency": "EUR"}
@@ -199,7 +200,15 @@ def test_a_replayed_key_with_the_same_body_returns_the_first_response(
     again = client.post("/api/orders", json=reordered, headers={"Idempotency-Key": key})
 
     assert first.status_code == again.status_code == 201
-    assert again.json() == first.json()
+    token = first.json()["access_token"]
+    assert isinstance(token, str) and len(token) == 43
+    assert again.json()["access_token"] is None
+    assert "replay" in again.json()["access_note"]
+    assert "shown only now" in first.json()["access_note"]
+    without_access = {"access_token", "access_note"}
+    assert {k: v for k, v in again.json().items() if k not in without_access} == {
+        k: v for k, v in first.json().items() if k not in without_access
+    }
     assert again.headers["idempotent-replayed"] == "true"
     assert "idempotent-replayed" not in first.headers
     store = SqlEventStore(engine)
@@ -218,7 +227,7 @@ def test_a_replayed_key_with_another_body_is_refused(client: TestClient, writes:
     assert key in problem["detail"]
     assert writes.mentioning(other["customer_email"]) == []
     assert len(writes.mentioning(first["customer_email"])) == 4  # the event, 3 outbox rows
-    assert len(writes.mentioning(placed.json()["order_id"])) == 5  # ... and the key
+    assert len(writes.mentioning(placed.json()["order_id"])) == 6  # ... the key, the digest
 
 
 def test_a_failed_request_does_not_use_up_its_key(client: TestClient) -> None:

@@ -1,4 +1,5 @@
-"""Reading orders: one from its stream, its timeline, and lists from the read model."""
+"""Reading orders: one from its stream, its timeline (its customer's token), and lists from the
+read model (an operator's credential)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from fastapi.testclient import TestClient
 from services.orders import bootstrap
 from services.orders.tests.api.order_requests import (
     apply_reply,
+    bearer,
+    customer_of,
     expect_problem,
     place,
 )
@@ -27,7 +30,7 @@ def test_an_order_is_read_from_its_stream(client: TestClient, orders: bootstrap.
     order = place(client)
     apply_reply(orders, InventoryReserved(order_id=order["order_id"]))
 
-    response = client.get(f"/api/orders/{order['order_id']}")
+    response = client.get(f"/api/orders/{order['order_id']}", headers=customer_of(order))
 
     assert response.status_code == 200
     assert response.json()["stock"] == "reserved"
@@ -36,10 +39,12 @@ def test_an_order_is_read_from_its_stream(client: TestClient, orders: bootstrap.
 
 
 @pytest.mark.parametrize("suffix", ["", "/events"])
-def test_an_unknown_order_is_404(client: TestClient, suffix: str) -> None:
+def test_an_unknown_order_is_404(client: TestClient, suffix: str, operator: str) -> None:
     order_id = str(uuid.uuid4())
-    problem = expect_problem(client.get(f"/api/orders/{order_id}{suffix}"), 404, "Unknown order")
-    assert problem["detail"] == f"no order with id {order_id!r}"
+    for credential in (place(client)["access_token"], operator):
+        response = client.get(f"/api/orders/{order_id}{suffix}", headers=bearer(credential))
+        problem = expect_problem(response, 404, "Unknown order")
+        assert problem["detail"] == f"no order with id {order_id!r}"
 
 
 def test_the_timeline_lists_every_event_with_its_envelope(
@@ -49,7 +54,7 @@ def test_the_timeline_lists_every_event_with_its_envelope(
     reply = envelope_for(InventoryReserved(order_id=order["order_id"]))
     orders.service.apply_reply(reply)
 
-    response = client.get(f"/api/orders/{order['order_id']}/events")
+    response = client.get(f"/api/orders/{order['order_id']}/events", headers=customer_of(order))
 
     assert response.status_code == 200
     timeline = response.json()
@@ -65,7 +70,7 @@ def test_the_timeline_lists_every_event_with_its_envelope(
 
 
 def test_orders_are_listed_newest_first_by_page_and_status(
-    client: TestClient, orders: bootstrap.Orders
+    client: TestClient, orders: bootstrap.Orders, operator: str
 ) -> None:
     mine = [place(client)["order_id"] for _ in range(3)]
     orders.service.cancel(mine[1])
@@ -77,7 +82,7 @@ def test_orders_are_listed_newest_first_by_page_and_status(
         params: dict[str, Any] = {"limit": 2}
         if cursor:
             params["cursor"] = cursor
-        page = client.get("/api/orders", params=params).json()
+        page = client.get("/api/orders", params=params, headers=bearer(operator)).json()
         assert len(page["items"]) <= 2
         seen += [item["order_id"] for item in page["items"]]
         cursor = page["next_cursor"]
@@ -86,7 +91,9 @@ def test_orders_are_listed_newest_first_by_page_and_status(
     assert len(seen) == len(set(seen))
     assert [o for o in seen if o in mine] == list(reversed(mine))
 
-    cancelled = client.get("/api/orders", params={"status": "cancelled", "limit": 100}).json()
+    cancelled = client.get(
+        "/api/orders", params={"status": "cancelled", "limit": 100}, headers=bearer(operator)
+    ).json()
     assert all(item["status"] == "cancelled" for item in cancelled["items"])
     summary = next(item for item in cancelled["items"] if item["order_id"] == mine[1])
     assert summary["final_at"] is not None
@@ -104,8 +111,7 @@ def test_orders_are_listed_newest_first_by_page_and_status(
     ],
 )
 def test_bad_list_parameters_are_refused(
-    client: TestClient, params: dict[str, Any], status: int, title: str, words: str
+    client: TestClient, params: dict[str, Any], status: int, title: str, words: str, operator: str
 ) -> None:
-    assert (
-        words in expect_problem(client.get("/api/orders", params=params), status, title)["detail"]
-    )
+    response = client.get("/api/orders", params=params, headers=bearer(operator))
+    assert words in expect_problem(response, status, title)["detail"]

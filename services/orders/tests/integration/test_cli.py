@@ -1,4 +1,5 @@
-"""``python -m services.orders``: configuration errors, and ``run`` end to end in a subprocess."""
+"""``python -m services.orders``: configuration errors, operators, and ``run`` end to end in a
+subprocess (whose output never shows a token or a credential)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +29,6 @@ from shared.tests.queues import arn_of
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[4]
-TOKEN = "operator-token-for-tests-0123456789"
 ORDER = {
     "customer_email": "ada@example.com",
     "shipping_country": "DE",
@@ -90,13 +91,24 @@ def env(
             "ORDERS_PAYMENTS_QUEUE_URL": queues(f"{unique_name}-payments.fifo", FifoQueue="true"),
             "ORDERS_EVENT_BUS_NAME": bus,
             "ORDERS_UPDATES_QUEUE_URL": queues(f"{unique_name}-updates", VisibilityTimeout="2"),
-            "ORDERS_OPERATOR_TOKEN": TOKEN,
+            "OPERATORS_PATH": f"/{unique_name}/operators",
             "ORDERS_WORKER_WAIT_SECONDS": "1",
             "TEST_TOPIC_CAPTURE": topic_capture,
         }
     finally:
         events.delete_event_bus(Name=bus)
         sns.delete_topic(TopicArn=topic_arn)
+        ssm = localstack.client("ssm")
+        for parameter in ssm.get_parameters_by_path(Path=f"/{unique_name}/operators")["Parameters"]:
+            ssm.delete_parameter(Name=parameter["Name"])
+
+
+def _operator(env: dict[str, str], name: str = "ada") -> str:
+    """A new operator's credential, from ``operators add``."""
+    added = _cli("operators", "add", name, env=env)
+    assert added.returncode == 0, added.stderr
+    credential: str = added.stdout.strip()
+    return credential
 
 
 def test_a_missing_variable_is_named_and_exits_2() -> None:
@@ -121,6 +133,35 @@ def test_a_wrong_database_driver_is_a_configuration_error() -> None:
     assert result.returncode == 2
     assert "ORDERS_DATABASE_URL" in result.stderr
     assert "psycopg" in result.stderr
+
+
+def test_operators_are_added_once_listed_replaced_and_removed(
+    env: dict[str, str], localstack: Any
+) -> None:
+    credential = _operator(env, "ada")
+    bob = _cli("operators", "add", "bob", env=env)
+    again = _cli("operators", "add", "ada", env=env)
+    replaced = _cli("operators", "add", "ada", "--replace", env=env)
+    invalid = _cli("operators", "add", "ada@example.com", env=env)
+    listed = _cli("operators", "list", env=env)
+
+    assert len(credential) == 43
+    assert "shown once" in bob.stderr
+    assert (again.returncode, invalid.returncode) == (1, 1)
+    assert "exists" in again.stderr and "letters, digits" in invalid.stderr
+    assert replaced.returncode == 0 and replaced.stdout.strip() != credential
+    assert listed.stdout.split() == ["ada", "bob"]
+    stored = localstack.client("ssm").get_parameter(Name=f"{env['OPERATORS_PATH']}/ada")
+    assert credential not in str(stored) and replaced.stdout.strip() not in str(stored)
+    assert _cli("operators", "remove", "bob", env=env).returncode == 0
+    assert _cli("operators", "remove", "bob", env=env).returncode == 1
+    assert _cli("operators", "list", env=env).stdout.split() == ["ada"]
+
+
+def test_operators_need_their_path(env: dict[str, str]) -> None:
+    result = _cli("operators", "list", env={k: v for k, v in env.items() if k != "OPERATORS_PATH"})
+    assert result.returncode == 2
+    assert "OPERATORS_PATH" in result.stderr
 
 
 def test_migrate_then_outbox_status_reports_backlog_and_lag(env: dict[str, str]) -> None:
@@ -174,13 +215,20 @@ def test_serve_answers_keeps_the_summaries_and_stops_on_sigterm(env: dict[str, s
                 return False
 
         eventually(answers, "the API answers")
+        credential = _operator(env)
         placed = api.post("/api/orders", json=ORDER)
         assert placed.status_code == 201, placed.text
-        order_id = placed.json()["order_id"]
+        order_id, token = placed.json()["order_id"], placed.json()["access_token"]
+        customer = {"Authorization": f"Bearer {token}"}
+        assert api.get(f"/api/orders/{order_id}", headers=customer).status_code == 200
+        assert api.get(f"/api/orders/{order_id}/events", headers=customer).status_code == 200
+        assert api.get(f"/api/orders/{uuid.uuid4()}", headers=customer).status_code == 404
+        assert api.get("/api/orders", headers=customer).status_code == 401
         eventually(
-            lambda: order_id in _listed(api),
+            lambda: order_id in _listed(api, credential),
             "the projector beside the API summarised the order",
         )
+        assert api.post(f"/api/orders/{order_id}/cancel", headers=customer).status_code == 200
     finally:
         api.close()
         process.send_signal(signal.SIGTERM)
@@ -192,10 +240,15 @@ def test_serve_answers_keeps_the_summaries_and_stops_on_sigterm(env: dict[str, s
             pytest.fail(f"serve did not stop:\n{output}")
     assert process.returncode == 0, output
     assert _processes_in_group(process.pid) == []
+    assert f'"GET /api/orders/{order_id} HTTP/1.1" 200' in output, "the access log is on"
+    assert token not in output
+    assert credential not in output
 
 
-def _listed(api: httpx.Client) -> list[str]:
-    page = api.get("/api/orders", params={"limit": 100}).json()
+def _listed(api: httpx.Client, credential: str) -> list[str]:
+    page = api.get(
+        "/api/orders", params={"limit": 100}, headers={"Authorization": f"Bearer {credential}"}
+    ).json()
     return [item["order_id"] for item in page["items"]]
 
 
@@ -265,9 +318,11 @@ def test_run_serves_relays_applies_replies_and_stops_cleanly(
                 return False
 
         eventually(healthy, "the API answers")
+        credential = _operator(env)
         placed = api.post("/api/orders", json=ORDER)
         assert placed.status_code == 201, placed.text
         order_id = placed.json()["order_id"]
+        customer = {"Authorization": f"Bearer {placed.json()['access_token']}"}
 
         published: list[dict[str, Any]] = []
 
@@ -287,13 +342,16 @@ def test_run_serves_relays_applies_replies_and_stops_cleanly(
                 MessageBody=contracts.envelope_for(reply).to_json(),
             )
         eventually(
-            lambda: api.get(f"/api/orders/{order_id}").json()["status"] == "confirmed",
+            lambda: (
+                api.get(f"/api/orders/{order_id}", headers=customer).json()["status"] == "confirmed"
+            ),
             "the worker applied the replies",
         )
+        operator = {"Authorization": f"Bearer {credential}"}
         eventually(
             lambda: any(
                 o["order_id"] == order_id and o["status"] == "confirmed"
-                for o in api.get("/api/orders").json()["items"]
+                for o in api.get("/api/orders", headers=operator).json()["items"]
             ),
             "the projector updated the summary",
         )

@@ -72,6 +72,21 @@ def test_the_placement_answers_the_order_as_recorded(
     assert not placement.replayed
 
 
+def test_a_placement_hands_out_an_access_token_only_its_order_accepts(
+    service: OrderService, store: InMemoryEventStore, outbox_of: OutboxOf
+) -> None:
+    mine, theirs = service.place(command(service)), service.place(command(service))
+    assert mine.access_token is not None and theirs.access_token is not None
+
+    assert service.holds_access(mine.order.order_id, mine.access_token)
+    assert not service.holds_access(mine.order.order_id, theirs.access_token)
+    assert not service.holds_access(str(uuid.uuid4()), mine.access_token)
+    assert not service.holds_access(mine.order.order_id, "")
+    stored = [*store.read_stream(mine.order.order_id), *outbox_of(mine.order.order_id)]
+    assert mine.access_token not in repr(stored)
+    assert str(store.access_digest(mine.order.order_id)) not in repr(stored)
+
+
 def test_an_invalid_order_writes_nothing(
     service: OrderService, store: InMemoryEventStore, outbox_of: OutboxOf
 ) -> None:
@@ -89,6 +104,9 @@ def test_the_same_idempotency_key_returns_the_stored_placement(service: OrderSer
 
     assert (first.replayed, again.replayed) == (False, True)
     assert again.order == first.order
+    assert first.access_token is not None
+    assert again.access_token is None
+    assert service.holds_access(first.order.order_id, first.access_token)
     with pytest.raises(IdempotencyKeyReused, match=key):
         service.place(command(service), idempotency_key=key, fingerprint="body-2")
 
