@@ -7,6 +7,7 @@ builds it for every entry point.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import swagger_ui_bundle  # type: ignore[import-untyped]
 from fastapi import FastAPI
@@ -48,6 +49,7 @@ def create_app(
         docs_url=None,
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        generate_unique_id_function=lambda route: route.name,
     )
     install_problem_handlers(app)
     _serve_docs_offline(app)
@@ -57,7 +59,34 @@ def create_app(
     app.include_router(projections_router(operators, summaries))
     if operations is not None:
         app.include_router(operations_router(operators, operations, operations_log))
+    _parameters_are_never_null(app)
     return app
+
+
+def _parameters_are_never_null(app: FastAPI) -> None:
+    """Declare an optional query or header parameter as its format alone: a client leaves it out,
+    it cannot send a null (FastAPI declares ``T | None`` as ``anyOf: [T, null]``)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = generate()
+        for path in document["paths"].values():
+            for operation in path.values():
+                for parameter in operation.get("parameters", []):
+                    parameter["schema"] = _without_null(parameter["schema"])
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    options = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+    if len(options) != 1:
+        return schema
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    return {**rest, **options[0]}
 
 
 def _serve_docs_offline(app: FastAPI) -> None:

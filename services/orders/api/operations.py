@@ -136,6 +136,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "Operator credential missing, or wrong"),
         (404, "Unknown queue"),
         (409, "Redrive not possible"),
+        (422, "Invalid request"),
         (503, "Operator directory unavailable"),
     ]
 }

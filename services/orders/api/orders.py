@@ -59,6 +59,7 @@ def orders_router(
     currency: str,
 ) -> APIRouter:
     router = APIRouter(prefix="/api/orders", tags=["orders"], responses=PROBLEM_RESPONSES)
+    placed_order = {"order_id": "$response.body#/order_id"}
     require_operator = operator_guard(operators)
     require_customer = customer_guard(service)
     require_reader = reader_guard(service, operators)
@@ -68,6 +69,16 @@ def orders_router(
         status_code=201,
         response_model=PlacedOrderOut,
         summary="Place an order (prices come from the catalogue); answers its access token once",
+        responses={
+            201: {
+                "description": "The order, with its access token",
+                "links": {
+                    "GetOrder": {"operationId": "get_order", "parameters": placed_order},
+                    "GetOrderEvents": {"operationId": "order_events", "parameters": placed_order},
+                    "CancelOrder": {"operationId": "cancel_order", "parameters": placed_order},
+                },
+            }
+        },
     )
     def place_order(body: PlaceOrderIn, idempotency_key: IdempotencyKeyHeader = None) -> Any:
         command = PlaceOrder(

@@ -4,12 +4,29 @@ rules). Every text a client sends is ``Text``: control characters are refused.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+from pydantic.config import JsonDict
 
-from services.orders.api.formats import Text
+from services.orders.api.formats import CONTROL_CHARACTERS, Text, schema_pattern
+from services.orders.domain.model import COUNTRY_CODES, EMAIL_PATTERN, PAYMENT_TOKEN
+from services.orders.domain.money import KNOWN_CURRENCIES
+
+EMAIL_SCHEMA: JsonDict = {
+    "pattern": schema_pattern(EMAIL_PATTERN).replace(r"[^@\s]", rf"[^@\s{CONTROL_CHARACTERS}]")
+}
+"""What the domain takes for an e-mail address (refused by the domain with 422 Invalid order),
+without the control characters ``Text`` refuses."""
+
+
+def _integral_number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Count = Annotated[int, BeforeValidator(_integral_number)]
+"""An integer, written ``2`` or ``2.0`` (JSON Schema's integer); ``2.5`` and ``"2"`` are refused."""
 
 
 class Request(BaseModel):
@@ -18,13 +35,19 @@ class Request(BaseModel):
 
 class LineIn(Request):
     sku: Text = Field(min_length=1, max_length=64, examples=["MUG-001"])
-    quantity: int = Field(gt=0, le=10_000, examples=[2])
+    quantity: Count = Field(gt=0, le=10_000, examples=[2])
 
 
 class PlaceOrderIn(Request):
-    customer_email: Text = Field(min_length=3, max_length=254, examples=["ada@example.com"])
+    customer_email: Text = Field(
+        min_length=3, max_length=254, examples=["ada@example.com"], json_schema_extra=EMAIL_SCHEMA
+    )
     shipping_country: Text = Field(
-        min_length=2, max_length=2, description="ISO 3166-1 alpha-2", examples=["DE"]
+        min_length=2,
+        max_length=2,
+        description="ISO 3166-1 alpha-2",
+        examples=["DE"],
+        json_schema_extra={"enum": list[JsonValue](sorted(COUNTRY_CODES))},
     )
     currency: Text | None = Field(
         default=None,
@@ -32,9 +55,15 @@ class PlaceOrderIn(Request):
         max_length=3,
         description="ISO 4217; the service's currency when left out",
         examples=["EUR"],
+        json_schema_extra={"enum": list[JsonValue]([*sorted(KNOWN_CURRENCIES), None])},
     )
     lines: list[LineIn] = Field(min_length=1, max_length=100)
-    payment_token: Text = Field(min_length=1, max_length=64, examples=["tok_approve"])
+    payment_token: Text = Field(
+        min_length=1,
+        max_length=64,
+        examples=["tok_approve"],
+        json_schema_extra={"pattern": schema_pattern(PAYMENT_TOKEN)},
+    )
 
 
 class CancelIn(Request):

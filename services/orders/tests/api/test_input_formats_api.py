@@ -263,7 +263,8 @@ def test_the_schema_declares_the_formats_the_server_enforces(
             for branch in schema.get("anyOf", [schema]):
                 if branch.get("type") == "string" and "enum" not in branch:
                     assert not re.search(branch["pattern"], "a\x00b"), (name, field)
-                    assert re.search(branch["pattern"], "ada@example.com"), (name, field)
+                    text = schema.get("examples", ["ada@example.com"])[0]
+                    assert re.search(branch["pattern"], text), (name, field)
 
 
 def _parameter(spec: dict[str, Any], path: str, method: str, name: str) -> dict[str, Any]:
