@@ -4,13 +4,10 @@ serve`` on resources this test creates on LocalStack and on this run's database.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,18 +18,13 @@ from schemathesis.auths import AuthContext
 from schemathesis.engine import Status, events
 from schemathesis.schemas import BaseSchema
 
+from services.orders.tests.processes import ROOT, add_operator, free_port, orders_environment
+
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders-fuzz")]
 
-ROOT = Path(__file__).resolve().parents[4]
 MAX_EXAMPLES = 15
 STATEFUL_STEPS = 10
 SEED = 14
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -40,61 +32,19 @@ def server_env(
     database_url: str, localstack: Any, queues: Callable[..., str], unique_name: str
 ) -> Iterator[dict[str, str]]:
     """The environment of ``serve`` on a topic, queues, event bus and operators of this test."""
-    sns, bus_client, ssm = (
-        localstack.client("sns"),
-        localstack.client("events"),
-        localstack.client("ssm"),
-    )
-    topic_arn = sns.create_topic(Name=f"{unique_name}-order-events")["TopicArn"]
-    bus = f"{unique_name}-orders"
-    bus_client.create_event_bus(Name=bus)
-    operators_path = f"/{unique_name}/operators"
-    try:
-        yield {
-            "PATH": os.environ["PATH"],
-            "HOME": os.environ.get("HOME", "/tmp"),
-            "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "ORDERS_DATABASE_URL": database_url,
-            "ORDERS_TOPIC_ARN": topic_arn,
-            "ORDERS_PAYMENTS_QUEUE_URL": queues(f"{unique_name}-payments.fifo", FifoQueue="true"),
-            "ORDERS_EVENT_BUS_NAME": bus,
-            "ORDERS_UPDATES_QUEUE_URL": queues(f"{unique_name}-updates"),
-            "ORDERS_STACK_NAME": unique_name,
-            "OPERATORS_PATH": operators_path,
-        }
-    finally:
-        bus_client.delete_event_bus(Name=bus)
-        sns.delete_topic(TopicArn=topic_arn)
-        for parameter in ssm.get_parameters_by_path(Path=operators_path)["Parameters"]:
-            ssm.delete_parameter(Name=parameter["Name"])
-
-
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "services.orders", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    with orders_environment(localstack, queues, unique_name, database_url) as environment:
+        yield environment
 
 
 @pytest.fixture
 def operator_credential(server_env: dict[str, str]) -> str:
-    added = _cli("operators", "add", "fuzzer", env=server_env)
-    assert added.returncode == 0, added.stderr
-    return added.stdout.strip()
+    return add_operator(server_env, "fuzzer")
 
 
 @pytest.fixture
 def live_api(server_env: dict[str, str]) -> Iterator[str]:
     """The base URL of ``serve``, once its health check answers 200; stopped at the end."""
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [sys.executable, "-m", "services.orders", "serve", "--port", str(port)],

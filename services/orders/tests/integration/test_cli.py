@@ -22,6 +22,13 @@ from services.orders.adapters.tables import summaries_table
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.ports import NewEvent, OutboxMessage
 from services.orders.service import OrderService
+from services.orders.tests.processes import (
+    add_operator,
+    base_environment,
+    cli,
+    free_port,
+    orders_environment,
+)
 from shared import contracts
 from shared.tests.polling import eventually
 from shared.tests.queues import arn_of
@@ -37,82 +44,32 @@ ORDER = {
 }
 
 
-def _cli(*args: str, env: dict[str, str], **kwargs: Any) -> Any:
-    return subprocess.run(
-        [sys.executable, "-m", "services.orders", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **kwargs,
-    )
-
-
-def _base_env() -> dict[str, str]:
-    keep = ("PATH", "HOME", "LANG", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID")
-    env = {name: os.environ[name] for name in keep if name in os.environ}
-    env.setdefault("AWS_ACCESS_KEY_ID", "test")
-    env.update(AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def env(
     own_database_url: str, localstack: Any, queues: Callable[..., str], unique_name: str
 ) -> Iterator[dict[str, str]]:
-    """The environment of a complete orders process, on resources this test creates."""
-    sqs, sns, events = (
-        localstack.client("sqs"),
-        localstack.client("sns"),
-        localstack.client("events"),
-    )
-    topic_arn = sns.create_topic(Name=f"{unique_name}-order-events")["TopicArn"]
-    topic_capture = queues(f"{unique_name}-capture")
-    sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=arn_of(sqs, topic_capture),
-        Attributes={"RawMessageDelivery": "true"},
-    )
-    bus = f"{unique_name}-orders"
-    events.create_event_bus(Name=bus)
-    try:
+    """The environment of a complete orders process, on resources this test creates, with a
+    queue that captures what the relay publishes to the topic."""
+    sqs, sns = localstack.client("sqs"), localstack.client("sns")
+    with orders_environment(
+        localstack, queues, unique_name, own_database_url, VisibilityTimeout="2"
+    ) as environment:
+        topic_capture = queues(f"{unique_name}-capture")
+        sns.subscribe(
+            TopicArn=environment["ORDERS_TOPIC_ARN"],
+            Protocol="sqs",
+            Endpoint=arn_of(sqs, topic_capture),
+            Attributes={"RawMessageDelivery": "true"},
+        )
         yield {
-            **_base_env(),
-            "ORDERS_DATABASE_URL": own_database_url,
-            "ORDERS_TOPIC_ARN": topic_arn,
-            "ORDERS_PAYMENTS_QUEUE_URL": queues(f"{unique_name}-payments.fifo", FifoQueue="true"),
-            "ORDERS_EVENT_BUS_NAME": bus,
-            "ORDERS_UPDATES_QUEUE_URL": queues(f"{unique_name}-updates", VisibilityTimeout="2"),
-            "OPERATORS_PATH": f"/{unique_name}/operators",
+            **environment,
             "ORDERS_WORKER_WAIT_SECONDS": "1",
             "TEST_TOPIC_CAPTURE": topic_capture,
         }
-    finally:
-        events.delete_event_bus(Name=bus)
-        sns.delete_topic(TopicArn=topic_arn)
-        ssm = localstack.client("ssm")
-        for parameter in ssm.get_parameters_by_path(Path=f"/{unique_name}/operators")["Parameters"]:
-            ssm.delete_parameter(Name=parameter["Name"])
-
-
-def _operator(env: dict[str, str], name: str = "ada") -> str:
-    """A new operator's credential, from ``operators add``."""
-    added = _cli("operators", "add", name, env=env)
-    assert added.returncode == 0, added.stderr
-    credential: str = added.stdout.strip()
-    return credential
 
 
 def test_a_missing_variable_is_named_and_exits_2() -> None:
-    result = _cli("relay", env={**_base_env(), "ORDERS_DATABASE_URL": "sqlite:///x.db"})
+    result = cli("relay", env={**base_environment(), "ORDERS_DATABASE_URL": "sqlite:///x.db"})
     assert result.returncode == 2
     assert "ORDERS_TOPIC_ARN" in result.stderr
     assert "ORDERS_DATABASE_URL" not in result.stderr
@@ -120,15 +77,15 @@ def test_a_missing_variable_is_named_and_exits_2() -> None:
 
 
 def test_an_invalid_tuning_variable_is_named_and_exits_2(env: dict[str, str]) -> None:
-    result = _cli("relay", env={**env, "ORDERS_RELAY_IDLE_INTERVAL_SECONDS": "-1"})
+    result = cli("relay", env={**env, "ORDERS_RELAY_IDLE_INTERVAL_SECONDS": "-1"})
     assert result.returncode == 2
     assert "ORDERS_RELAY_IDLE_INTERVAL_SECONDS" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_a_wrong_database_driver_is_a_configuration_error() -> None:
-    result = _cli(
-        "migrate", env={**_base_env(), "ORDERS_DATABASE_URL": "postgresql://u@127.0.0.1/db"}
+    result = cli(
+        "migrate", env={**base_environment(), "ORDERS_DATABASE_URL": "postgresql://u@127.0.0.1/db"}
     )
     assert result.returncode == 2
     assert "ORDERS_DATABASE_URL" in result.stderr
@@ -138,12 +95,12 @@ def test_a_wrong_database_driver_is_a_configuration_error() -> None:
 def test_operators_are_added_once_listed_replaced_and_removed(
     env: dict[str, str], localstack: Any
 ) -> None:
-    credential = _operator(env, "ada")
-    bob = _cli("operators", "add", "bob", env=env)
-    again = _cli("operators", "add", "ada", env=env)
-    replaced = _cli("operators", "add", "ada", "--replace", env=env)
-    invalid = _cli("operators", "add", "ada@example.com", env=env)
-    listed = _cli("operators", "list", env=env)
+    credential = add_operator(env, "ada")
+    bob = cli("operators", "add", "bob", env=env)
+    again = cli("operators", "add", "ada", env=env)
+    replaced = cli("operators", "add", "ada", "--replace", env=env)
+    invalid = cli("operators", "add", "ada@example.com", env=env)
+    listed = cli("operators", "list", env=env)
 
     assert len(credential) == 43
     assert "shown once" in bob.stderr
@@ -153,20 +110,20 @@ def test_operators_are_added_once_listed_replaced_and_removed(
     assert listed.stdout.split() == ["ada", "bob"]
     stored = localstack.client("ssm").get_parameter(Name=f"{env['OPERATORS_PATH']}/ada")
     assert credential not in str(stored) and replaced.stdout.strip() not in str(stored)
-    assert _cli("operators", "remove", "bob", env=env).returncode == 0
-    assert _cli("operators", "remove", "bob", env=env).returncode == 1
-    assert _cli("operators", "list", env=env).stdout.split() == ["ada"]
+    assert cli("operators", "remove", "bob", env=env).returncode == 0
+    assert cli("operators", "remove", "bob", env=env).returncode == 1
+    assert cli("operators", "list", env=env).stdout.split() == ["ada"]
 
 
 def test_operators_need_their_path(env: dict[str, str]) -> None:
-    result = _cli("operators", "list", env={k: v for k, v in env.items() if k != "OPERATORS_PATH"})
+    result = cli("operators", "list", env={k: v for k, v in env.items() if k != "OPERATORS_PATH"})
     assert result.returncode == 2
     assert "OPERATORS_PATH" in result.stderr
 
 
 def test_migrate_then_outbox_status_reports_backlog_and_lag(env: dict[str, str]) -> None:
-    assert _cli("migrate", env=env).returncode == 0
-    empty = _cli("outbox-status", "--json", env=env)
+    assert cli("migrate", env=env).returncode == 0
+    empty = cli("outbox-status", "--json", env=env)
     assert empty.returncode == 0, empty.stderr
     assert json.loads(empty.stdout) == {"backlog": 0, "lag_seconds": 0.0, "destinations": {}}
 
@@ -182,19 +139,19 @@ def test_migrate_then_outbox_status_reports_backlog_and_lag(env: dict[str, str])
         )
     finally:
         orders.close()
-    result = _cli("outbox-status", "--json", env=env)
+    result = cli("outbox-status", "--json", env=env)
     status = json.loads(result.stdout)
     assert status["backlog"] == 3
     assert status["destinations"]["sns"]["backlog"] == 2
     assert status["destinations"]["fifo"]["backlog"] == 1
     assert 0 <= status["lag_seconds"] < 60
-    human = _cli("outbox-status", env=env).stdout
+    human = cli("outbox-status", env=env).stdout
     assert "outbox backlog 3" in human
     assert "sns=2" in human
 
 
 def test_serve_answers_keeps_the_summaries_and_stops_on_sigterm(env: dict[str, str]) -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "services.orders", "serve", "--port", str(port)],
         cwd=ROOT,
@@ -215,7 +172,7 @@ def test_serve_answers_keeps_the_summaries_and_stops_on_sigterm(env: dict[str, s
                 return False
 
         eventually(answers, "the API answers")
-        credential = _operator(env)
+        credential = add_operator(env, "ada")
         placed = api.post("/api/orders", json=ORDER)
         assert placed.status_code == 201, placed.text
         order_id, token = placed.json()["order_id"], placed.json()["access_token"]
@@ -255,18 +212,18 @@ def _listed(api: httpx.Client, credential: str) -> list[str]:
 def test_relay_until_empty_publishes_the_outbox_and_exits(
     env: dict[str, str], localstack: Any
 ) -> None:
-    assert _cli("migrate", env=env).returncode == 0
+    assert cli("migrate", env=env).returncode == 0
     orders = bootstrap.orders(env["ORDERS_DATABASE_URL"])
     try:
         order_id = _place(orders.service)
     finally:
         orders.close()
 
-    result = _cli("relay", "--until-empty", env=env)
+    result = cli("relay", "--until-empty", env=env)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("published 3 outbox records in ")
-    status = json.loads(_cli("outbox-status", "--json", env=env).stdout)
+    status = json.loads(cli("outbox-status", "--json", env=env).stdout)
     assert status["backlog"] == 0
     published = _receive(localstack.client("sqs"), env["TEST_TOPIC_CAPTURE"])
     assert [(m["type"], m["correlation_id"]) for m in published] == [("OrderPlaced", order_id)]
@@ -297,7 +254,7 @@ def test_run_serves_relays_applies_replies_and_stops_cleanly(
     env: dict[str, str], localstack: Any, stop_signal: signal.Signals
 ) -> None:
     sqs = localstack.client("sqs")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "services.orders", "run", "--port", str(port)],
         cwd=ROOT,
@@ -318,7 +275,7 @@ def test_run_serves_relays_applies_replies_and_stops_cleanly(
                 return False
 
         eventually(healthy, "the API answers")
-        credential = _operator(env)
+        credential = add_operator(env, "ada")
         placed = api.post("/api/orders", json=ORDER)
         assert placed.status_code == 201, placed.text
         order_id = placed.json()["order_id"]
@@ -376,7 +333,7 @@ def test_run_stops_every_part_when_the_api_cannot_start(env: dict[str, str]) -> 
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = _cli("run", "--port", str(port), env=env)
+        result = cli("run", "--port", str(port), env=env)
     assert result.returncode == 1
     assert "address already in use" in result.stderr
     assert "api exited" in result.stderr
@@ -388,7 +345,7 @@ def test_run_stops_every_part_when_the_api_cannot_start(env: dict[str, str]) -> 
 def test_project_keeps_summaries_up_to_date_and_rebuild_replays_the_log(
     env: dict[str, str],
 ) -> None:
-    assert _cli("migrate", env=env).returncode == 0
+    assert cli("migrate", env=env).returncode == 0
     orders = bootstrap.orders(env["ORDERS_DATABASE_URL"])
     service = orders.service
 
@@ -417,7 +374,7 @@ def test_project_keeps_summaries_up_to_date_and_rebuild_replays_the_log(
         with orders.engine.begin() as conn:
             conn.execute(summaries_table.delete())
         assert summarised() == set()
-        rebuilt = _cli("rebuild-projections", env=env)
+        rebuilt = cli("rebuild-projections", env=env)
         assert rebuilt.returncode == 0, rebuilt.stderr
         assert "order summaries rebuilt from 2 events" in rebuilt.stdout
         assert summarised() == {first, second}
