@@ -20,18 +20,10 @@ def postgres_database_url() -> Iterator[str | None]:
     if not server:
         yield None
         return
-    from sqlalchemy import create_engine, make_url, text
+    from shared.tests.databases import throwaway_database
 
-    name = f"test_run_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(server, f"test_run_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 @pytest.fixture

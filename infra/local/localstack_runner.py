@@ -98,8 +98,15 @@ def start(port: int, profile: str, python: str, timeout: float) -> float:
 def stop(port: int, timeout: float = 15) -> None:
     """Stop the LocalStack this module started, with its whole process group."""
     pid_file, _ = _paths(port)
+    if stop_process_group(pid_file, timeout):
+        print(f"LocalStack on 127.0.0.1:{port} stopped")
+
+
+def stop_process_group(pid_file: Path, timeout: float) -> bool:
+    """Stop the process group whose leader ``pid_file`` names (SIGTERM, SIGKILL after
+    ``timeout`` seconds) and remove the file; False when there was no such file."""
     if not pid_file.exists():
-        return
+        return False
     pid = int(pid_file.read_text())
     try:
         os.killpg(pid, signal.SIGTERM)
@@ -111,7 +118,7 @@ def stop(port: int, timeout: float = 15) -> None:
     except ProcessLookupError:
         pass
     pid_file.unlink(missing_ok=True)
-    print(f"LocalStack on 127.0.0.1:{port} stopped")
+    return True
 
 
 def run_in_foreground(port: int, profile: str, python: str, timeout: float) -> None:

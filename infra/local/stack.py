@@ -275,19 +275,7 @@ def up(layout: Layout) -> None:
 
 
 def stop_orders(layout: Layout) -> None:
-    if not layout.orders_pid.exists():
-        return
-    pid = int(layout.orders_pid.read_text())
-    try:
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            os.killpg(pid, 0)
-            time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    layout.orders_pid.unlink(missing_ok=True)
+    localstack_runner.stop_process_group(layout.orders_pid, timeout=10)
 
 
 def destroy(layout: Layout) -> None:

@@ -114,17 +114,13 @@ class SqlOutbox:
         return claims
 
     def release(self, positions: Iterable[int], until: datetime | None = None) -> None:
-        wanted = list(positions)
-        if not wanted:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(outbox_table)
-                .where(outbox_table.c.position.in_(wanted), outbox_table.c.sent_at.is_(None))
-                .values(locked_until=until)
-            )
+        self._update_unsent(positions, locked_until=until)
 
     def mark_sent(self, positions: Iterable[int]) -> None:
+        self._update_unsent(positions, sent_at=datetime.now(UTC), locked_until=None)
+
+    def _update_unsent(self, positions: Iterable[int], **values: datetime | None) -> None:
+        """Set ``values`` on the records at ``positions`` that are not sent yet."""
         wanted = list(positions)
         if not wanted:
             return
@@ -132,7 +128,7 @@ class SqlOutbox:
             conn.execute(
                 update(outbox_table)
                 .where(outbox_table.c.position.in_(wanted), outbox_table.c.sent_at.is_(None))
-                .values(sent_at=datetime.now(UTC), locked_until=None)
+                .values(**values)
             )
 
     def status(self, destinations: Iterable[str] | None = None) -> OutboxStatus:

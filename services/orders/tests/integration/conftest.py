@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine
 
 from services.orders import bootstrap
 from services.orders.adapters.event_store import SqlEventStore
 from services.orders.service import OrderService
-from shared.database import create_engine_for
+from shared.tests.databases import throwaway_database
 
 
 @pytest.fixture
@@ -49,13 +49,5 @@ def own_database_url(database_url: str, unique_name: str) -> Iterator[str]:
     if not database_url.startswith("postgresql"):
         yield database_url
         return
-    name = unique_name.replace("-", "_")
-    admin = create_engine_for(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield str(make_url(database_url).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(database_url, unique_name.replace("-", "_")) as url:
+        yield url
