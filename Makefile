@@ -105,7 +105,7 @@ compose-down: ## Stop the docker-compose stack
 
 lock: $(VENV)/.installed ## Re-pin requirements/*.txt from requirements/*.in
 	cd requirements && for f in app dev lambda localstack; do \
-	  ../$(VENV)/bin/pip-compile -q --strip-extras --no-header $$f.in -o $$f.txt; done
+	  ../$(VENV)/bin/pip-compile -q --strip-extras --no-header --no-emit-index-url --no-emit-find-links $$f.in -o $$f.txt; done
 
 clean: localstack-down ## Remove virtual environments, LocalStack state and caches
 	rm -rf $(VENV) $(LS_VENV) .localstack .data build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache test-artifacts
