@@ -189,9 +189,8 @@ def _ping(engine: Engine) -> None:
 
 
 def _topic_check(topic_arn: str, aws_settings: AwsSettings) -> Check:
-    single_attempt = aws_settings.model_copy(update={"aws_max_attempts": 1})
-
     def check() -> None:
-        aws.client("sns", single_attempt).get_topic_attributes(TopicArn=topic_arn)
+        sns = aws.client("sns", aws_settings, max_attempts=1)
+        sns.get_topic_attributes(TopicArn=topic_arn)
 
     return check
