@@ -3,7 +3,7 @@ FROM python:3.11-slim
 
 WORKDIR /app
 COPY requirements/app.txt requirements/app.txt
-RUN pip install --no-cache-dir -r requirements/app.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/app.txt
 
 COPY pyproject.toml ./
 COPY shared shared

@@ -19,20 +19,22 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
 
+# Every download is checked against the lock's hashes (--require-hashes). The locks pin pip and
+# setuptools too: the interpreter's own pip (ensurepip, nothing downloaded) installs the lock,
+# pinned pip included, and the editable install builds with the locked setuptools
+# (--no-build-isolation), so nothing unpinned is fetched.
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements/dev.txt
-	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip install -q --require-hashes -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(LS_VENV)/.installed: requirements/localstack.txt infra/localstack-ext/pyproject.toml
 	@$(LOCALSTACK_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "LocalStack needs Python 3.11 (LOCALSTACK_PYTHON), found " + sys.version'
 	$(LOCALSTACK_PYTHON) -m venv $(LS_VENV)
-	$(LS_VENV)/bin/python -m pip install -q --upgrade pip
-	$(LS_VENV)/bin/python -m pip install -q -r requirements/localstack.txt
-	$(LS_VENV)/bin/python -m pip install -q --no-deps -e infra/localstack-ext
+	$(LS_VENV)/bin/python -m pip install -q --require-hashes -r requirements/localstack.txt
+	$(LS_VENV)/bin/python -m pip install -q --no-deps --no-build-isolation -e infra/localstack-ext
 	rm -f $(HOME)/.cache/plux/*entry_points*  # plux caches entry points by coarse file times
 	@touch $@
 
@@ -103,9 +105,13 @@ compose-up: ## With a Docker engine: LocalStack 4.13.1 (Docker Lambdas) and Post
 compose-down: ## Stop the docker-compose stack
 	docker compose down -v
 
-lock: $(VENV)/.installed ## Re-pin requirements/*.txt from requirements/*.in
+# Existing pins are kept (LOCK_ARGS='--upgrade-package NAME' moves one); the hashes cover every
+# file of each pinned release on the index (all Pythons and platforms); --allow-unsafe pins pip
+# and setuptools as well.
+lock: $(VENV)/.installed ## Re-pin requirements/*.txt (with hashes) from requirements/*.in
 	cd requirements && for f in app dev lambda localstack; do \
-	  ../$(VENV)/bin/pip-compile -q --strip-extras --no-header --no-emit-index-url --no-emit-find-links $$f.in -o $$f.txt; done
+	  ../$(VENV)/bin/pip-compile -q --strip-extras --no-header --no-emit-index-url --no-emit-find-links \
+	    --generate-hashes --allow-unsafe $(LOCK_ARGS) $$f.in -o $$f.txt; done
 
 clean: localstack-down ## Remove virtual environments, LocalStack state and caches
 	rm -rf $(VENV) $(LS_VENV) .localstack .data build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache test-artifacts

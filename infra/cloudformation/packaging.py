@@ -2,9 +2,10 @@
 
 A zip holds `services/__init__.py`, `services/<name>/**` and `shared/**` (tests and caches left
 out) and the pinned dependencies of `requirements/lambda.txt`, installed once as CPython 3.11
-manylinux wheels into `build/lambda/deps/` (reinstalled only when that file changes). Entries are
-sorted and carry a fixed timestamp and mode, so the same inputs give the same bytes; a digest of
-the inputs stored next to each zip decides whether it is rebuilt.
+manylinux wheels, each checked against the lock's hashes, into `build/lambda/deps/` (reinstalled
+only when that file changes). Entries are sorted and carry a fixed timestamp and mode, so the same
+inputs give the same bytes; a digest of the inputs stored next to each zip decides whether it is
+rebuilt.
 
     python -m infra.cloudformation.packaging [service ...]
 """
@@ -103,7 +104,8 @@ def install_dependencies(requirements: Path, target: Path) -> str:
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile"]
-    command += [*PIP_PLATFORM, "--target", str(staging), "-r", str(requirements)]
+    command += ["--require-hashes", "-r", str(requirements)]
+    command += [*PIP_PLATFORM, "--target", str(staging)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise PackagingError(f"pip could not install {requirements}:\n{result.stderr.strip()}")

@@ -151,6 +151,7 @@ def test_dependencies_are_installed_only_when_requirements_change(
     assert install_dependencies(requirements, target) == digest
     assert len(calls) == 1
     assert "manylinux2014_x86_64" in calls[0] and "--only-binary=:all:" in calls[0]
+    assert "--require-hashes" in calls[0]  # every wheel checked against the lock's hashes
     write(requirements, "boto3==2.0\n")
     assert install_dependencies(requirements, target) != digest
     assert len(calls) == 2 and (target / "boto3" / "__init__.py").exists()
