@@ -21,8 +21,9 @@ help: ## List the targets
 
 # Every download is checked against the lock's hashes (--require-hashes). The locks pin pip and
 # setuptools too: the interpreter's own pip (ensurepip, nothing downloaded) installs the lock,
-# pinned pip included, and the editable install builds with the locked setuptools
-# (--no-build-isolation), so nothing unpinned is fetched.
+# pinned pip included, and the project's editable install builds with the locked setuptools
+# (--no-build-isolation). The LocalStack extension alone builds in isolation (pip fetches
+# setuptools>=61 for it, unhashed): plux, in that environment, breaks a non-isolated editable build.
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,7 @@ $(LS_VENV)/.installed: requirements/localstack.txt infra/localstack-ext/pyprojec
 	@$(LOCALSTACK_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "LocalStack needs Python 3.11 (LOCALSTACK_PYTHON), found " + sys.version'
 	$(LOCALSTACK_PYTHON) -m venv $(LS_VENV)
 	$(LS_VENV)/bin/python -m pip install -q --require-hashes -r requirements/localstack.txt
-	$(LS_VENV)/bin/python -m pip install -q --no-deps --no-build-isolation -e infra/localstack-ext
+	$(LS_VENV)/bin/python -m pip install -q --no-deps -e infra/localstack-ext
 	rm -f $(HOME)/.cache/plux/*entry_points*  # plux caches entry points by coarse file times
 	@touch $@
 
@@ -67,12 +68,19 @@ test: install ## Run the whole suite (unit, integration, end-to-end, browser) on
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m infra.local.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status
 
-lint: $(VENV)/.installed $(LS_VENV)/.installed ## Ruff, mypy strict (the LocalStack extension against its own environment), import contracts
+# bandit ([tool.bandit] in pyproject.toml): the code with every check, then the test folders
+# without B101 (asserts) and B105-B107 (fake tokens and the emulator's dummy credentials).
+BANDIT_TEST_PATHS = $(shell find . \( -name '.venv*' -o -name .git -o -name build -o -name node_modules \) \
+	-prune -o -type d -name tests -prune -print -o -type f -name conftest.py -print)
+
+lint: $(VENV)/.installed $(LS_VENV)/.installed ## Ruff, mypy strict (the LocalStack extension against its own environment), import contracts, bandit
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	cd infra/localstack-ext && ../../$(VENV)/bin/mypy --python-executable ../../$(LS_VENV)/bin/python
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/bandit -q -c pyproject.toml -r . -x '*/tests/*,*/conftest.py'
+	$(VENV)/bin/bandit -q -c pyproject.toml -r $(BANDIT_TEST_PATHS) -s B101,B105,B106,B107
 
 bench: install ## Figures of every issue: local cloud, deploy, placement, pipeline (tables + build/*.json)
 	AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test $(PY) -m bench $(STACK_ARGS) --rounds 3 --budget 330 $(BENCH_ARGS)
