@@ -126,7 +126,7 @@ def _one_at_a_time(
     send: Callable[[int], None], collector: Collector, messages: int, first: int, idle_s: float
 ) -> list[float]:
     """Send one message, wait for it to come out, idle a random 0..idle_s, repeat."""
-    pacing = random.Random(8)
+    pacing = random.Random(8)  # nosec B311  # a benchmark's reproducible pacing, not a secret
     latencies = []
     for index in range(first, first + messages):
         send(index)

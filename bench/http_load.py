@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bench.orders_service import APPROVED_CARD
 from bench.processes import json_of, python_module
 
 ORDER_LINES = (("MUG-001", 2), ("TEE-002", 1))
@@ -20,7 +21,7 @@ ORDER: dict[str, Any] = {
     "customer_email": "ada@example.com",
     "shipping_country": "DE",
     "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in ORDER_LINES],
-    "payment_token": "tok_approve",
+    "payment_token": APPROVED_CARD,
 }
 
 

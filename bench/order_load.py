@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bench.orders_service import access
+from bench.orders_service import APPROVED_CARD, access
 from bench.processes import json_of, python_module
 
 FINAL_STATUSES = frozenset({"confirmed", "cancelled", "on_hold"})
@@ -60,7 +60,7 @@ def order_body(plan: LoadPlan, index: int) -> dict[str, Any]:
         "shipping_country": SCREENED_COUNTRY if screened else HOME_COUNTRY,
         "currency": "EUR",
         "lines": [{"sku": plan.sku, "quantity": 1}],
-        "payment_token": "tok_approve",
+        "payment_token": APPROVED_CARD,
     }
 
 

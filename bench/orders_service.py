@@ -12,6 +12,8 @@ from typing import Any
 from bench.processes import ROOT, free_port, json_of, python_module, serving, stop
 
 OPERATORS_PATH = "/bench/operators"  # the bench acts as no operator: orders are read by token
+APPROVED_CARD = "tok_approve"  # the payment emulator's test card that is always authorized
+LOCALSTACK_SECRET_KEY = "test"  # nosec B105  # LocalStack takes any credentials; "test" is its own
 LOG_LEVEL = ("--log-level", "WARNING")
 
 
@@ -34,7 +36,7 @@ def environment(
         "OPERATORS_PATH": OPERATORS_PATH,
         "AWS_ENDPOINT_URL": aws_endpoint_url,
         "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_SECRET_ACCESS_KEY": LOCALSTACK_SECRET_KEY,
         "AWS_DEFAULT_REGION": "us-east-1",
     }
 

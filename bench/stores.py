@@ -9,9 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.aws import emulator_client
+
+if TYPE_CHECKING:
+    from sqlalchemy import Executable
 
 CUSTOMER_EMAILS = ("OrderPlaced", "OrderConfirmed")
 ANALYSED_EVENTS = ("OrderPlaced", "OrderConfirmed")
@@ -116,11 +119,14 @@ class Stores:
         for engine in self.engines.values():
             engine.dispose()
 
-    def _rows(self, service: str, sql: str, order_ids: Sequence[str]) -> list[Any]:
+    def _rows(self, service: str, sql: str | Executable, order_ids: Sequence[str]) -> list[Any]:
+        """The rows of ``sql`` (its ``:ids`` bound to ``order_ids``, 500 at a time)."""
         from sqlalchemy import bindparam, text
 
         rows: list[Any] = []
-        statement = text(sql).bindparams(bindparam("ids", expanding=True))
+        statement = (
+            text(sql).bindparams(bindparam("ids", expanding=True)) if isinstance(sql, str) else sql
+        )
         with self.engines[service].connect() as conn:
             for start in range(0, len(order_ids), 500):
                 rows += conn.execute(statement, {"ids": list(order_ids[start : start + 500])}).all()
@@ -130,13 +136,18 @@ class Stores:
         self, service: str, table: str, column: str, order_ids: Sequence[str]
     ) -> dict[str, dict[str, int]]:
         """Rows of ``table`` per order and per value of ``column``."""
+        from sqlalchemy import bindparam, func, select
+        from sqlalchemy import column as named_column
+        from sqlalchemy import table as named_table
+
+        rows = named_table(table, named_column("order_id"), named_column(column))
+        statement = (
+            select(rows.c.order_id, rows.c[column], func.count())
+            .where(rows.c.order_id.in_(bindparam("ids", expanding=True)))
+            .group_by(rows.c.order_id, rows.c[column])
+        )
         counted: dict[str, dict[str, int]] = {}
-        for order_id, value, n in self._rows(
-            service,
-            f"SELECT order_id, {column}, COUNT(*) FROM {table}"
-            f" WHERE order_id IN :ids GROUP BY order_id, {column}",
-            order_ids,
-        ):
+        for order_id, value, n in self._rows(service, statement, order_ids):
             counted.setdefault(order_id, {})[value] = int(n)
         return counted
 

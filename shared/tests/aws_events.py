@@ -40,7 +40,7 @@ def _record(
             **attributes,
         },
         "messageAttributes": message_attributes,
-        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+        "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
         "awsRegion": REGION,

@@ -14,7 +14,8 @@ from shared.idempotency import idempotency_records
 
 def idempotency_key(service: str, event_id: uuid.UUID | str) -> str:
     """The key powertools stores for an event id (``<service>#md5(json(event_id))``)."""
-    return f"{service}#{hashlib.md5(json.dumps(str(event_id)).encode()).hexdigest()}"
+    digest = hashlib.md5(json.dumps(str(event_id)).encode(), usedforsecurity=False).hexdigest()
+    return f"{service}#{digest}"
 
 
 def forget_idempotency(

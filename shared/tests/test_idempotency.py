@@ -35,7 +35,8 @@ def engine(database_url: str) -> Iterator[Engine]:
 def event_id(engine: Engine) -> Iterator[str]:
     event_id = str(uuid.uuid4())
     yield event_id
-    stored_key_suffix = "#" + hashlib.md5(json.dumps(event_id).encode()).hexdigest()
+    digest = hashlib.md5(json.dumps(event_id).encode(), usedforsecurity=False).hexdigest()
+    stored_key_suffix = f"#{digest}"
     with engine.begin() as connection:
         connection.execute(
             delete(idempotency_records).where(idempotency_records.c.id.endswith(stored_key_suffix))

@@ -31,7 +31,7 @@ def post(path: str, body: bytes) -> None:
     request = urllib.request.Request(
         f"{ENDPOINT}{path}", data=body, method="POST", headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=30) as reply:
+    with urllib.request.urlopen(request, timeout=30) as reply:  # nosec B310  # LocalStack's http URL
         reply.read()
 
 

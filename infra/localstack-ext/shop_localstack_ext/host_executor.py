@@ -38,6 +38,8 @@ BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 HOST = "127.0.0.1"
 TIMEOUT_GRACE_S = 0.5
 STARTUP_TIMEOUT_S = 30.0
+# The runtime only queues an invoke and answers at once: a runtime that takes longer is stuck.
+INVOKE_SEND_TIMEOUT_S = 5.0
 POLL_S = 0.05
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "TZ", "SSL_CERT_FILE")
 
@@ -147,7 +149,16 @@ class HostRuntimeExecutor(RuntimeExecutor):
             self.endpoint.invocation_future = future
             self.endpoint.logs = None
             url = f"http://{HOST}:{self.endpoint.container_port}/invoke"
-            response = requests.post(url, json=payload, proxies={"http": "", "https": ""})
+            try:
+                response = requests.post(
+                    url,
+                    json=payload,
+                    proxies={"http": "", "https": ""},
+                    timeout=INVOKE_SEND_TIMEOUT_S,
+                )
+            except requests.RequestException as error:
+                self._kill()  # so that the next invoke starts a fresh process
+                raise InvokeSendError(f"Invoke to {url} failed: {error}") from error
             if not response.ok:
                 raise InvokeSendError(f"Invoke to {url} answered {response.status_code}")
             timeout = float(self.function_version.config.timeout)

@@ -133,12 +133,12 @@ def allowed_methods(request: Request) -> list[str]:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    async def api_problem(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ApiProblem)
+    @app.exception_handler(ApiProblem)
+    async def api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
         return exc.response(request.url.path)
 
-    async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = list(exc.errors())
         malformed = [p for p in problems if p.get("type") == "json_invalid"]
         if malformed:
@@ -171,24 +171,27 @@ def install_problem_handlers(app: FastAPI) -> None:
             422, "Invalid request", detail, instance=request.url.path, errors=errors
         )
 
-    async def invalid_order(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, InvalidOrder)
+    @app.exception_handler(InvalidOrder)
+    async def invalid_order(request: Request, exc: InvalidOrder) -> JSONResponse:
         errors = [FieldError(field=None, message=problem) for problem in exc.problems]
         return problem_response(
             422, "Invalid order", "; ".join(exc.problems), instance=request.url.path, errors=errors
         )
 
-    async def unknown_order(request: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(UnknownOrder)
+    async def unknown_order(request: Request, exc: UnknownOrder) -> JSONResponse:
         return problem_response(404, "Unknown order", str(exc), instance=request.url.path)
 
-    async def key_reused(request: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(IdempotencyKeyReused)
+    async def key_reused(request: Request, exc: IdempotencyKeyReused) -> JSONResponse:
         return problem_response(422, "Idempotency key reused", str(exc), instance=request.url.path)
 
-    async def invalid_transition(request: Request, exc: Exception) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def invalid_transition(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(409, "Invalid transition", str(exc), instance=request.url.path)
 
-    async def concurrent_change(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, ConcurrencyError)
+    @app.exception_handler(ConcurrencyError)
+    async def concurrent_change(request: Request, exc: ConcurrencyError) -> JSONResponse:
         return problem_response(
             409,
             "Concurrent change",
@@ -196,8 +199,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
         )
 
-    async def http_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
@@ -206,6 +209,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, title, str(exc.detail), instance=request.url.path, headers=headers
         )
 
+    @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
@@ -214,13 +218,3 @@ def install_problem_handlers(app: FastAPI) -> None:
             "The server failed; nothing was changed by this request.",
             instance=request.url.path,
         )
-
-    app.add_exception_handler(ApiProblem, api_problem)
-    app.add_exception_handler(RequestValidationError, invalid_request)
-    app.add_exception_handler(InvalidOrder, invalid_order)
-    app.add_exception_handler(UnknownOrder, unknown_order)
-    app.add_exception_handler(IdempotencyKeyReused, key_reused)
-    app.add_exception_handler(DomainError, invalid_transition)
-    app.add_exception_handler(ConcurrencyError, concurrent_change)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)

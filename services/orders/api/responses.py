@@ -9,7 +9,7 @@ from services.orders.adapters.summaries import OrderSummary
 from services.orders.domain.money import Money
 from services.orders.service import OrderView, Placement
 
-TOKEN_NOTE = (
+TOKEN_NOTE = (  # nosec B105  # a note to the customer about the token, not a token
     "Keep this access token: it is shown only now. Send it as `Authorization: Bearer <token>`"
     " to read, follow or cancel this order."
 )

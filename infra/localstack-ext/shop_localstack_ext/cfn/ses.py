@@ -41,7 +41,8 @@ class EmailIdentityProvider(SESEmailIdentityProvider):
     def create(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
         model = request.desired_state
         identity = model["EmailIdentity"]
-        assert identity is not None, "EmailIdentity is a required property"
+        if identity is None:
+            raise ValueError("EmailIdentity is a required property")
         ses = request.aws_client_factory.ses
         if not is_domain(identity):
             ses.verify_email_identity(EmailAddress=identity)

@@ -68,7 +68,8 @@ class Gateway:
                 client, _ = self.server.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
+            upstream.settimeout(None)  # connected: the pipes wait as long as the client stays
             self._spawn(self._pipe, client, upstream)
             self._spawn(self._pipe, upstream, client)
 
