@@ -32,8 +32,10 @@ from services.orders.api.problems import (
     CUSTOMER_RESPONSES,
     OPERATOR_RESPONSES,
     PROBLEM_RESPONSES,
+    RATE_LIMITED,
     READER_RESPONSES,
 )
+from services.orders.api.rate_limits import RateLimits
 from services.orders.api.responses import order_document, placed_document, summary_document
 from services.orders.api.schemas import (
     CancelIn,
@@ -56,13 +58,16 @@ def orders_router(
     summaries: OrderSummaries,
     *,
     operators: Operators,
+    limits: RateLimits,
     currency: str,
 ) -> APIRouter:
+    """The routes under ``/api/orders``; ``limits`` bound what operators do (placements are
+    bounded before they reach a route, by ``PlacementRateLimit``)."""
     router = APIRouter(prefix="/api/orders", tags=["orders"], responses=PROBLEM_RESPONSES)
     placed_order = {"order_id": "$response.body#/order_id"}
-    require_operator = operator_guard(operators)
+    require_operator = operator_guard(operators, limits)
     require_customer = customer_guard(service)
-    require_reader = reader_guard(service, operators)
+    require_reader = reader_guard(service, operators, limits)
 
     @router.post(
         "",
@@ -77,7 +82,8 @@ def orders_router(
                     "GetOrderEvents": {"operationId": "order_events", "parameters": placed_order},
                     "CancelOrder": {"operationId": "cancel_order", "parameters": placed_order},
                 },
-            }
+            },
+            **RATE_LIMITED,
         },
     )
     def place_order(body: PlaceOrderIn, idempotency_key: IdempotencyKeyHeader = None) -> Any:

@@ -75,6 +75,9 @@ def orders_environment(
             "ORDERS_UPDATES_QUEUE_URL": queues(f"{name}-updates", **updates_queue_attributes),
             "ORDERS_STACK_NAME": name,
             "OPERATORS_PATH": operators_path,
+            # the profile of these tests: the fuzzer and the CLI tests are never throttled
+            "ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND": "1000",
+            "ORDERS_RATE_LIMIT_OPERATOR_REQUESTS_PER_SECOND": "1000",
         }
     finally:
         events.delete_event_bus(Name=bus)
