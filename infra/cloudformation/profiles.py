@@ -14,6 +14,8 @@ from infra.cloudformation.topology.blocks import Json, pascal
 from infra.cloudformation.topology.parameters import VISIBILITY_TO_FUNCTION_TIMEOUT
 
 DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
+# A distribution's web ACL (topology.firewall) and certificate can only be created there.
+AWS_REGION = "us-east-1"
 
 # Short timings for tests and demos; every other value keeps the template's production default.
 TEST_PROFILE = {
@@ -90,6 +92,11 @@ def resolve_parameters(
     """Emulator values, then the profile, then overrides; fails naming missing parameters."""
     if profile not in PROFILES:
         raise DeployError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    if not target.is_emulator and target.region != AWS_REGION:
+        raise DeployError(
+            f"the AWS target deploys to {AWS_REGION}, not {target.region}: the distribution's"
+            " web ACL (scope CLOUDFRONT) can only be created there (set AWS_REGION)"
+        )
     values: dict[str, str] = {}
     if target.is_emulator:
         values |= emulator_parameters(target.stack_name, orders_api_port)

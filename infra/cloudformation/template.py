@@ -18,6 +18,7 @@ import yaml
 from infra.cloudformation.topology.blocks import Json
 from infra.cloudformation.topology.builder import TemplateBuilder
 from infra.cloudformation.topology.consumers import CONSUMERS, add_consumer
+from infra.cloudformation.topology.firewall import add_firewall
 from infra.cloudformation.topology.fraud import FRAUD_SERVICE, add_fraud
 from infra.cloudformation.topology.http_readers import HTTP_READERS, add_http_reader
 from infra.cloudformation.topology.messaging import (
@@ -55,6 +56,7 @@ def build_template() -> Json:
     add_operators(builder)
     for reader in HTTP_READERS:
         add_http_reader(builder, reader)
+    add_firewall(builder)
     add_site(builder, HTTP_READERS)
     # AWS-only production parts (VPC, managed PostgreSQL, compute for the orders service) belong
     # here, each resource under `Condition: IsAws`, feeding the *DatabaseUrl values.

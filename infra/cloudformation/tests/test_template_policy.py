@@ -266,7 +266,7 @@ def test_fraud_policy_refuses_nonsense() -> None:
 
 
 EMULATOR = Target("shop", "us-east-1", "http://127.0.0.1:4566")
-AWS = Target("shop", "eu-west-1", None)
+AWS = Target("shop", "us-east-1", None)
 
 
 def test_emulator_parameters_point_at_local_databases_and_the_local_site() -> None:

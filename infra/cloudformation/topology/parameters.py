@@ -113,6 +113,13 @@ def parameters(lambda_services: Sequence[str]) -> Json:
         "CertificateArn": text(
             "", "ACM certificate (us-east-1) for SiteDomainName on AWS; empty: none"
         ),
+        "EdgeRateLimit": number(
+            1200,
+            "AWS only: requests to /api/* per client IP in any 60 s before the web ACL answers 429"
+            " (the orders API limits each client too, per process)",
+            MinValue=10,
+            MaxValue=2000000000,
+        ),
         "ViewerProtocolPolicy": text(
             "redirect-to-https",
             "Viewer protocol policy of every behaviour",

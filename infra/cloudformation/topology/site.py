@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from infra.cloudformation.topology.blocks import Json, get_att, pascal, ref, sub
 from infra.cloudformation.topology.builder import TemplateBuilder
+from infra.cloudformation.topology.firewall import web_acl_id
 from infra.cloudformation.topology.http_readers import HttpReader
 
 CLOUDFRONT_ALIAS_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -199,6 +200,7 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
                     }
                 ],
                 "ViewerCertificate": certificate,
+                "WebACLId": web_acl_id(),
             }
         },
     )

@@ -77,6 +77,13 @@ def orders_router(
         responses={
             201: {
                 "description": "The order, with its access token",
+                "headers": {
+                    "RateLimit-Policy": {
+                        "description": 'The placements a client may make: `"placements";q=N;w=1`'
+                        " is N a second (also sent with every other answer to a placement)",
+                        "schema": {"type": "string"},
+                    }
+                },
                 "links": {
                     "GetOrder": {"operationId": "get_order", "parameters": placed_order},
                     "GetOrderEvents": {"operationId": "order_events", "parameters": placed_order},

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.orders.api.problems import ApiProblem
 
@@ -180,18 +180,33 @@ class RateLimits:
 
 class PlacementRateLimit:
     """ASGI middleware: a 429 for an order placement over the client's limit, answered before the
-    body is read, so it writes nothing (no event, outbox record or idempotency key)."""
+    body is read, so it writes nothing (no event, outbox record or idempotency key). Every
+    answer to a placement announces the limit as ``RateLimit-Policy: "placements";q=N;w=1``
+    (the IETF draft's header: N requests per 1-second window)."""
 
     def __init__(self, app: ASGIApp, limits: RateLimits, path: str = "/api/orders") -> None:
         self.app = app
         self.limits = limits
         self.path = path
+        self.policy = (b"ratelimit-policy", placement_policy(limits.placements.limit).encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == self.path:
-            try:
-                self.limits.admit_placement(scope)
-            except ApiProblem as problem:
-                await problem.response(scope["path"])(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+
+        async def announce_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.policy]}
+            await send(message)
+
+        try:
+            self.limits.admit_placement(scope)
+        except ApiProblem as problem:
+            await problem.response(scope["path"])(scope, receive, announce_policy)
+            return
+        await self.app(scope, receive, announce_policy)
+
+
+def placement_policy(limit: int) -> str:
+    return f'"placements";q={limit};w=1'

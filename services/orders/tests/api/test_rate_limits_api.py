@@ -89,13 +89,14 @@ def test_placement_limit_plus_one_from_a_client_is_refused_and_another_client_se
 
     problem = expect_too_many(refused)
     assert problem["instance"] == "/api/orders"
+    assert refused.headers["ratelimit-policy"] == f'"placements";q={LIMIT};w=1'
     assert problem["detail"] == (
         f"More than {LIMIT} order placements a second from your address; nothing was done."
         " Retry after 1 s."
     )
     assert writes.mentioning(marker) == []  # no event, outbox record or idempotency key
     expect_too_many(forged)  # a leftmost address the client wrote itself changes nothing
-    placed(other)
+    assert placed(other) and other.headers["ratelimit-policy"] == f'"placements";q={LIMIT};w=1'
 
     clock.advance(1.0)
     retry = limited.post("/api/orders", json=refused_body, headers=retried)
