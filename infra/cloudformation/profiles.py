@@ -34,6 +34,22 @@ TEST_PROFILE = {
 }
 PROFILES: dict[str, dict[str, str]] = {"default": {}, "test": TEST_PROFILE}
 
+# The orders service's settings per profile: it runs beside the stack (`infra.local.stack`), not
+# in it. Load generators send every request from one address, so the test and drill profiles
+# name rate limits they never reach by accident; the default profile keeps the production limits
+# of `RateLimitSettings` (services/orders/settings.py). Variables set in the environment win.
+ORDERS_SERVICE_PROFILES: dict[str, dict[str, str]] = {
+    "default": {},
+    "test": {
+        "ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND": "1000",
+        "ORDERS_RATE_LIMIT_OPERATOR_REQUESTS_PER_SECOND": "1000",
+    },
+    "drill": {
+        "ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND": "5000",
+        "ORDERS_RATE_LIMIT_OPERATOR_REQUESTS_PER_SECOND": "5000",
+    },
+}
+
 
 @cache
 def template_parameters() -> Json:

@@ -13,7 +13,7 @@ import pytest
 
 from infra.cloudformation.profiles import resolve_parameters
 from infra.cloudformation.target import DeployError, Target
-from infra.cloudformation.template import LAMBDA_SERVICES, build_template
+from infra.cloudformation.template import AWS_ONLY_RESOURCE_TYPES, LAMBDA_SERVICES, build_template
 from infra.cloudformation.topology.blocks import pascal
 from infra.cloudformation.topology.firewall import COMMON_RULE_SET, WEB_ACL
 
@@ -122,3 +122,10 @@ def test_the_edge_rate_limit_is_a_parameter_within_what_waf_accepts() -> None:
 def test_the_aws_target_deploys_only_to_us_east_1(region: str) -> None:
     with pytest.raises(DeployError, match="web ACL"):
         resolve_parameters(Target("shop", region, None), "default", DATABASES, 443)
+
+
+def test_the_types_the_emulator_skips_are_created_on_aws_only() -> None:
+    skipped = [r for r in RESOURCES.values() if r["Type"] in AWS_ONLY_RESOURCE_TYPES]
+
+    assert {resource["Type"] for resource in skipped} == set(AWS_ONLY_RESOURCE_TYPES)
+    assert all(resource.get("Condition") == "IsAws" for resource in skipped)

@@ -22,6 +22,7 @@ from infra.cloudformation.topology.blocks import Json, get_att, ref, sub
 from infra.cloudformation.topology.builder import TemplateBuilder
 
 WEB_ACL = "WebAcl"
+WEB_ACL_TYPE = "AWS::WAFv2::WebACL"
 COMMON_RULE_SET = "AWSManagedRulesCommonRuleSet"
 RATE_WINDOW_SECONDS = 60
 TOO_MANY_REQUESTS_BODY = "too-many-requests"
@@ -52,7 +53,7 @@ def add_firewall(builder: TemplateBuilder) -> None:
     }
     builder.add(
         WEB_ACL,
-        "AWS::WAFv2::WebACL",
+        WEB_ACL_TYPE,
         {
             "Name": sub("${AWS::StackName}-edge"),
             "Description": "Distribution of the shop: AWS common rule set, API rate per client IP",

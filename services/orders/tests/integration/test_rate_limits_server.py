@@ -1,0 +1,67 @@
+"""The rate limit of ``python -m services.orders serve`` on real sockets and the real clock:
+within one second, placement limit + 1 from one address gets 429 with ``Retry-After`` while
+another address (127.0.0.2, also this machine) is served; the limit comes from the environment."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.orders.tests.processes import orders_environment, serving
+
+pytestmark = pytest.mark.integration
+
+LIMIT = 3
+
+
+@pytest.fixture
+def api(
+    database_url: str, localstack: Any, queues: Callable[..., str], unique_name: str
+) -> Iterator[str]:
+    """``serve`` reached directly (no proxy trusted: the socket's peer is the client)."""
+    with orders_environment(localstack, queues, unique_name, database_url) as env:
+        limited = {
+            **env,
+            "ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND": str(LIMIT),
+            "ORDERS_RATE_LIMIT_TRUSTED_PROXY_HOPS": "0",
+        }
+        with serving(limited) as base_url:
+            yield base_url
+
+
+def client_at(address: str) -> httpx.Client:
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def order() -> dict[str, object]:
+    return {
+        "customer_email": f"{uuid.uuid4().hex[:10]}@example.com",
+        "shipping_country": "DE",
+        "lines": [{"sku": "MUG-001", "quantity": 1}],
+        "payment_token": "tok_approve",
+    }
+
+
+def test_limit_plus_one_within_a_second_is_refused_while_another_client_is_served(
+    api: str,
+) -> None:
+    with client_at("127.0.0.1") as one, client_at("127.0.0.2") as another:
+        one.get(f"{api}/api/health").raise_for_status()  # connected before the clock starts
+        began = time.monotonic()
+        answers = [one.post(f"{api}/api/orders", json=order()) for _ in range(LIMIT + 1)]
+        elapsed = time.monotonic() - began
+        other = another.post(f"{api}/api/orders", json=order())
+
+    assert elapsed < 1.0, f"{LIMIT + 1} placements took {elapsed:.2f} s: not within one second"
+    assert [answer.status_code for answer in answers] == [201] * LIMIT + [429]
+    refused = answers[-1]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["title"] == "Too many requests"
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["ratelimit-policy"] == f'"placements";q={LIMIT};w=1'
+    assert other.status_code == 201, other.text
