@@ -1,6 +1,8 @@
 """The rate limit of ``python -m services.orders serve`` on real sockets and the real clock:
 within one second, placement limit + 1 from one address gets 429 with ``Retry-After`` while
-another address (127.0.0.2, also this machine) is served; the limit comes from the environment."""
+another address (127.0.0.2, also this machine) is served; the limit comes from the environment.
+With no proxy trusted, an ``X-Forwarded-For`` the client writes changes nothing (the server does
+not let uvicorn take the client from it)."""
 
 from __future__ import annotations
 
@@ -53,7 +55,9 @@ def test_limit_plus_one_within_a_second_is_refused_while_another_client_is_serve
     with client_at("127.0.0.1") as one, client_at("127.0.0.2") as another:
         one.get(f"{api}/api/health").raise_for_status()  # connected before the clock starts
         began = time.monotonic()
-        answers = [one.post(f"{api}/api/orders", json=order()) for _ in range(LIMIT + 1)]
+        answers = [one.post(f"{api}/api/orders", json=order()) for _ in range(LIMIT)]
+        forged = {"X-Forwarded-For": "198.51.100.1"}
+        answers.append(one.post(f"{api}/api/orders", json=order(), headers=forged))
         elapsed = time.monotonic() - began
         other = another.post(f"{api}/api/orders", json=order())
 
