@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -324,3 +325,61 @@ def test_only_the_buckets_403_falls_back_to_the_single_page_app() -> None:
     wrong token) must reach the client; the APIs never answer 403."""
     config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
     assert [error["ErrorCode"] for error in config["CustomErrorResponses"]] == [403]
+
+
+def distribution_behaviours() -> list[dict[str, Any]]:
+    config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    return [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+
+
+def test_every_behaviour_sends_the_security_headers() -> None:
+    """The page (default behaviour) and every API behaviour carry the one headers policy."""
+    (policy_id,) = of_type("AWS::CloudFront::ResponseHeadersPolicy")
+    behaviours = distribution_behaviours()
+    assert {b.get("PathPattern", "*") for b in behaviours} >= {"*", "/api/*"}
+    for behaviour in behaviours:
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": policy_id}, behaviour
+
+
+def test_security_headers_policy_names_every_header_and_forbids_framing() -> None:
+    ((_, properties),) = of_type("AWS::CloudFront::ResponseHeadersPolicy").items()
+    headers = properties["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    hsts = headers["StrictTransportSecurity"]
+    assert hsts["AccessControlMaxAgeSec"] >= 31_536_000
+    assert hsts["IncludeSubdomains"] is True
+    assert "ContentTypeOptions" in headers
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] in {
+        "strict-origin-when-cross-origin",
+        "no-referrer",
+    }
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    directives = [
+        d.strip() for d in headers["ContentSecurityPolicy"]["ContentSecurityPolicy"].split(";")
+    ]
+    assert "frame-ancestors 'none'" in directives
+    assert "script-src 'self'" in directives
+    assert all(setting["Override"] is True for setting in headers.values())
+
+
+def test_the_page_leaves_its_content_security_policy_to_the_header() -> None:
+    """A <meta> policy cannot set frame-ancestors, and two policies would both apply."""
+    page = (Path(__file__).resolve().parents[3] / "frontend" / "index.html").read_text()
+    assert "Content-Security-Policy" not in page
+
+
+def test_viewers_on_aws_need_tls_1_2_and_a_certificate_of_the_site() -> None:
+    """The default certificate (TLS 1.0 allowed) only without a certificate, which the rule
+    refuses on AWS before CloudFormation changes anything."""
+    config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    condition, with_certificate, without = config["ViewerCertificate"]["Fn::If"]
+    has_certificate = {"Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]}
+    assert TEMPLATE["Conditions"][condition] == has_certificate
+    assert with_certificate == {
+        "AcmCertificateArn": {"Ref": "CertificateArn"},
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    assert without == {"CloudFrontDefaultCertificate": True}
+    rule = TEMPLATE["Rules"]["CertificateOnAws"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "DeploymentTarget"}, "aws"]}
+    assert [assertion["Assert"] for assertion in rule["Assertions"]] == [has_certificate]
