@@ -10,6 +10,7 @@ Python cannot resolve these names, so requests go to 127.0.0.1 with a ``Host`` h
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -511,6 +512,21 @@ def test_encoded_dot_segments_select_the_behaviour_of_the_normalised_path(
     assert climbed.status_code == 200
     assert origin.seen[-1]["path"].lower() == "/api/fresh/%2e%2e/items"
     assert "content-security-policy" not in climbed.headers, "the /api/* behaviour has no policy"
+
+
+def test_literal_dot_segments_are_normalised_too(shop: Shop, origin: Origin) -> None:
+    """httpx removes dot segments itself, as browsers do; a raw client (curl --path-as-is)
+    sends them, and the gateway hands them to the edge as sent."""
+    connection = http.client.HTTPConnection("127.0.0.1", shop.port, timeout=30)
+    try:
+        connection.request("GET", "/api/fresh/../items", headers={"Host": shop.edge_host})
+        reply = connection.getresponse()
+        assert (reply.status, reply.getheader("x-cache")) == (200, MISS)
+        assert reply.getheader("strict-transport-security") is None, "/api/*, not /api/fresh/*"
+        reply.read()
+    finally:
+        connection.close()
+    assert origin.seen[-1]["path"] == "/api/fresh/../items"
 
 
 def test_the_origin_gets_the_path_as_the_viewer_encoded_it(shop: Shop, origin: Origin) -> None:
