@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from infra.cloudformation.topology.blocks import Json, get_att, pascal, ref, sub
+from infra.cloudformation.topology.blocks import DISTRIBUTION_ARN, Json, get_att, pascal, ref, sub
 from infra.cloudformation.topology.builder import TemplateBuilder
 from infra.cloudformation.topology.http_readers import HttpReader
 
@@ -14,10 +14,12 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+READ_METHODS = ["GET", "HEAD"]
 
 
 def add_site(builder: TemplateBuilder, readers: Sequence[HttpReader]) -> None:
     add_frontend_bucket(builder)
+    add_function_url_origin_access(builder)
     add_distribution(builder, readers)
     add_alias_records(builder)
     builder.output("FrontendBucketName", ref("FrontendBucket"), "Bucket of the static site")
@@ -66,9 +68,6 @@ def add_frontend_bucket(builder: TemplateBuilder) -> None:
             }
         },
     )
-    distribution_arn = sub(
-        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
-    )
     bucket_objects = sub("${FrontendBucket.Arn}/*")
     builder.add(
         "FrontendBucketPolicy",
@@ -84,7 +83,7 @@ def add_frontend_bucket(builder: TemplateBuilder) -> None:
                         "Principal": {"Service": "cloudfront.amazonaws.com"},
                         "Action": "s3:GetObject",
                         "Resource": bucket_objects,
-                        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+                        "Condition": {"StringEquals": {"AWS:SourceArn": DISTRIBUTION_ARN}},
                     },
                     {
                         "Sid": "DenyInsecureTransport",
@@ -100,11 +99,31 @@ def add_frontend_bucket(builder: TemplateBuilder) -> None:
     )
 
 
+def add_function_url_origin_access(builder: TemplateBuilder) -> None:
+    """The origin access control of the readers' function URLs: CloudFront signs every request
+    to them (SigV4, replacing a viewer's ``Authorization``), which is all their ``AWS_IAM`` URLs
+    take (`http_readers.py`)."""
+    builder.add(
+        "FunctionUrlOriginAccessControl",
+        "AWS::CloudFront::OriginAccessControl",
+        {
+            "OriginAccessControlConfig": {
+                "Name": sub("${AWS::StackName}-function-urls"),
+                "Description": "CloudFront signs its requests to the readers' function URLs",
+                "OriginAccessControlOriginType": "lambda",
+                "SigningBehavior": "always",
+                "SigningProtocol": "sigv4",
+            }
+        },
+    )
+
+
 def function_url_origin(reader: HttpReader) -> Json:
     url = get_att(f"{pascal(reader.name)}Url", "FunctionUrl")
     return {
         "Id": reader.name,
         "DomainName": {"Fn::Select": [2, {"Fn::Split": ["/", url]}]},
+        "OriginAccessControlId": get_att("FunctionUrlOriginAccessControl", "Id"),
         "CustomOriginConfig": {
             "OriginProtocolPolicy": ref("FunctionUrlOriginProtocol"),
             "HTTPPort": 80,
@@ -114,12 +133,12 @@ def function_url_origin(reader: HttpReader) -> Json:
     }
 
 
-def api_behaviour(path_pattern: str, origin_id: str) -> Json:
+def api_behaviour(path_pattern: str, origin_id: str, methods: list[str]) -> Json:
     return {
         "PathPattern": path_pattern,
         "TargetOriginId": origin_id,
         "ViewerProtocolPolicy": ref("ViewerProtocolPolicy"),
-        "AllowedMethods": ALL_METHODS,
+        "AllowedMethods": methods,
         "CachedMethods": ["GET", "HEAD"],
         "CachePolicyId": CACHING_DISABLED,
         "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST_HEADER,
@@ -148,8 +167,10 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
         },
     ]
     behaviours = [
-        *(api_behaviour(reader.path_pattern, reader.name) for reader in readers),
-        api_behaviour("/api/*", "orders-api"),
+        # The readers answer GET only; any other method, with a body CloudFront cannot sign
+        # unless the viewer sends its SHA-256, is refused at the edge.
+        *(api_behaviour(reader.path_pattern, reader.name, READ_METHODS) for reader in readers),
+        api_behaviour("/api/*", "orders-api", ALL_METHODS),
     ]
     certificate = {
         "Fn::If": [
@@ -189,7 +210,8 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
                 # Error responses apply to every behaviour, the APIs too. The bucket answers a
                 # missing key with 403 (read through the origin access control, never listed):
                 # that is the single-page app's fallback. The APIs never answer 403, so their
-                # 404s (an unknown order, a wrong token) reach clients as they are.
+                # 404s (an unknown order, a wrong token) reach clients as they are (a reader's
+                # URL answers 403 only to a request the distribution did not sign).
                 "CustomErrorResponses": [
                     {
                         "ErrorCode": 403,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ import requests
 import urllib3
 from botocore.exceptions import ClientError
 from localstack.aws.connect import connect_to
+from requests.utils import requote_uri
 
 from shop_localstack_ext.cloudfront.rules import origin_address, s3_bucket_of
 
@@ -45,6 +47,8 @@ S3_HEADERS = {
     "Expires": "Expires",
 }
 LIST_BUCKET_ACTIONS = frozenset({"s3:listbucket", "s3:list*", "s3:*", "*"})
+# (URL as sent, headers) -> the headers to send
+Signer = Callable[[str, dict[str, str]], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -137,9 +141,10 @@ def fetch_from_s3(
 
 
 def fetch_from_custom(
-    origin: dict[str, Any], request: OriginRequest, gateway: tuple[str, int]
+    origin: dict[str, Any], request: OriginRequest, gateway: tuple[str, int], sign: Signer
 ) -> OriginResponse:
-    """Proxy to a custom origin; ``gateway`` is LocalStack's own (host name, port)."""
+    """Proxy to a custom origin; ``gateway`` is LocalStack's own (host name, port); ``sign``
+    gives the headers to send to a URL (signed, for an origin access control)."""
     custom = origin.get("CustomOriginConfig") or {}
     gateway_host, gateway_port = gateway
     host, port = origin_address(
@@ -151,6 +156,7 @@ def fetch_from_custom(
     headers = {"host": origin["DomainName"], **request.headers}
     for header in (origin.get("CustomHeaders") or {}).get("Items") or []:
         headers[header["HeaderName"].lower()] = header["HeaderValue"]
+    headers = sign(requote_uri(url), headers)
     timeouts = (
         float(origin.get("ConnectionTimeout") or 10),
         float(custom.get("OriginReadTimeout") or 30),
