@@ -7,8 +7,8 @@ and never reads the URL's ``AuthType``, so a URL created with ``AWS_IAM`` is as 
 ``AWS_IAM`` URL with 403 ``{"Message":"Forbidden"}`` (``x-amzn-ErrorType:
 AccessDeniedException``) unless it carries a SigV4 signature (service ``lambda``) that verifies,
 of a body whose SHA-256 it states (Lambda takes no unsigned payload), from a caller the function
-admits. ``require_aws_iam`` wraps the handler with those checks; ``NONE`` URLs are served as
-before.
+admits. ``require_aws_iam`` wraps the handler with those checks (the signature's region must be
+the URL's, its date within 15 minutes); ``NONE`` URLs are served as before.
 
 Which secret verifies a signature: LocalStack keeps no secrets, so this follows its conventions.
 The internal access key (``localstack.constants.INTERNAL_AWS_ACCESS_KEY_ID``) signs with its
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -49,7 +50,8 @@ from localstack.http import Request, Response
 from rolo.request import get_full_raw_path
 
 LOG = logging.getLogger(__name__)
-TEST_SECRET_ACCESS_KEY = "test"
+# LocalStack's documented test secret (AWS_SECRET_ACCESS_KEY=test), no credential.
+TEST_SECRET_ACCESS_KEY = "test"  # nosec B105
 URL_ACTIONS = ("lambda:InvokeFunctionUrl", "lambda:InvokeFunction")
 CLOCK_SKEW = timedelta(minutes=15)
 AUTHORIZATION = re.compile(
@@ -118,10 +120,11 @@ def signed_in_time(timestamp: str, now: datetime) -> bool:
     return abs(now - signed_at) <= CLOCK_SKEW
 
 
-def verified_caller(request: Request, now: datetime) -> Caller | None:
-    """The caller whose SigV4 signature of ``request`` verifies, else None."""
+def verified_caller(request: Request, region: str, now: datetime) -> Caller | None:
+    """The caller whose SigV4 signature of ``request`` (to a URL in ``region``) verifies, else
+    None."""
     match = AUTHORIZATION.fullmatch(request.headers.get("Authorization", "").strip())
-    if match is None or match["service"] != "lambda":
+    if match is None or (match["service"], match["region"]) != ("lambda", region):
         return None
     signed = match["headers"].split(";")
     stated_hash = request.headers.get("X-Amz-Content-Sha256")
@@ -132,7 +135,8 @@ def verified_caller(request: Request, now: datetime) -> Caller | None:
     if not timestamp.startswith(match["date"]) or not signed_in_time(timestamp, now):
         return None
     key = match["key"]
-    if expected_signature(request, key, match["region"], signed) != match["signature"]:
+    expected = expected_signature(request, key, region, signed)
+    if not hmac.compare_digest(expected, match["signature"]):
         return None
     account_id = get_account_id_from_access_key_id(key)
     on_behalf = json.loads(request.headers.get(INTERNAL_REQUEST_PARAMS_HEADER) or "{}")
@@ -232,7 +236,7 @@ def require_aws_iam(handle: Handler) -> Handler:
         target = url_target(api_id, region)
         if target is not None and target[1].auth_type == "AWS_IAM":
             function, url_config = target
-            caller = verified_caller(request, datetime.now(UTC))
+            caller = verified_caller(request, region, datetime.now(UTC))
             if caller is None or not admitted(caller, function, url_config):
                 LOG.info("Function URL %s: forbidden to %s", url_config.url, caller)
                 return forbidden()

@@ -98,6 +98,7 @@ def signed_headers(
     secret: str = "test",
     payload_hash: str | None = None,
     service: str = "lambda",
+    region: str = "us-east-1",
     on_behalf: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """SigV4 headers of a request to ``url``, as an AWS SDK signs them."""
@@ -105,7 +106,7 @@ def signed_headers(
     if on_behalf is not None:
         headers["x-localstack-data"] = json.dumps(on_behalf, separators=(",", ":"))
     request = AWSRequest(method=method, url=url, data=body, headers=headers)
-    SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(request)
+    SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
     return {name: value for name, value in request.headers.items() if name.lower() != "host"}
 
 
@@ -139,7 +140,14 @@ def test_a_request_signed_with_the_test_credentials_of_the_functions_account_is_
 
 @pytest.mark.parametrize(
     "forgery",
-    ["wrong secret", "another path", "body not the one hashed", "unsigned payload", "not lambda"],
+    [
+        "wrong secret",
+        "another path",
+        "body not the one hashed",
+        "unsigned payload",
+        "not lambda",
+        "another region",
+    ],
 )
 def test_a_signature_that_does_not_verify_is_forbidden(urls: Urls, forgery: str) -> None:
     url, body = f"{urls.private}items", b'{"sku": "s-1"}'
@@ -152,8 +160,10 @@ def test_a_signature_that_does_not_verify_is_forbidden(urls: Urls, forgery: str)
         headers, sent_body = signed_headers(url, "POST", body), b'{"sku": "s-2"}'
     elif forgery == "unsigned payload":
         headers = signed_headers(url, "POST", body, payload_hash=UNSIGNED_PAYLOAD)
-    else:
+    elif forgery == "not lambda":
         headers = signed_headers(url, "POST", body, service="s3")
+    else:
+        headers = signed_headers(url, "POST", body, region="eu-west-1")
     assert_forbidden(send(sent_to, headers, "POST", sent_body))
 
 
