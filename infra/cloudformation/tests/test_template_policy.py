@@ -22,6 +22,7 @@ from infra.cloudformation.target import DeployError, Target
 from infra.cloudformation.template import TEMPLATE_PATH, build_template, render
 from infra.cloudformation.topology.blocks import pascal
 from infra.cloudformation.topology.consumers import CONSUMERS
+from infra.cloudformation.topology.http_readers import HTTP_READERS
 from infra.cloudformation.topology.parameters import VISIBILITY_TO_FUNCTION_TIMEOUT
 from services.fraud.public import FraudPolicy
 
@@ -171,6 +172,43 @@ def test_frontend_bucket_is_private_and_encrypted() -> None:
         and "AWS:SourceArn" in s["Condition"]["StringEquals"]
         for s in allows
     )
+
+
+def test_function_urls_answer_only_the_distribution_on_every_target() -> None:
+    """Each reader's URL takes signed requests only, its function admits CloudFront on behalf of
+    the stack's distribution and no one else, and the distribution signs the requests to its
+    origin with an origin access control for Lambda. No condition touches any of it, so it
+    holds on every target."""
+    distribution = {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}"
+        ":distribution/${Distribution}"
+    }
+    urls = of_type("AWS::Lambda::Url")
+    permissions = of_type("AWS::Lambda::Permission")
+    config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    controls = of_type("AWS::CloudFront::OriginAccessControl")
+    functions = {f"{pascal(reader.name)}Function": reader.name for reader in HTTP_READERS}
+    assert functions
+    assert {url["TargetFunctionArn"]["Fn::GetAtt"][0] for url in urls.values()} == set(functions)
+    assert {url["AuthType"] for url in urls.values()} == {"AWS_IAM"}
+    for function, reader in functions.items():
+        granted = [p for p in permissions.values() if p["FunctionName"] == {"Ref": function}]
+        assert sorted((p["Action"], p.get("InvokedViaFunctionUrl")) for p in granted) == [
+            ("lambda:InvokeFunction", True),
+            ("lambda:InvokeFunctionUrl", None),
+        ], reader
+        for permission in granted:
+            assert permission["Principal"] == "cloudfront.amazonaws.com", reader
+            assert permission["SourceArn"] == distribution, reader
+        control_id = origins[reader]["OriginAccessControlId"]["Fn::GetAtt"][0]
+        control = controls[control_id]["OriginAccessControlConfig"]
+        assert control["OriginAccessControlOriginType"] == "lambda", reader
+        assert (control["SigningBehavior"], control["SigningProtocol"]) == ("always", "sigv4")
+    assert all(p["Principal"] != "*" for p in permissions.values())
+    for logical_id, resource in RESOURCES.items():
+        if resource["Type"] in {"AWS::Lambda::Url", "AWS::Lambda::Permission"}:
+            assert "Condition" not in resource and "Fn::If" not in json.dumps(resource), logical_id
 
 
 def test_topics_and_queues_are_encrypted_in_both_encryption_modes() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from infra.cloudformation.topology.blocks import Json, get_att, pascal, ref, sub
+from infra.cloudformation.topology.blocks import DISTRIBUTION_ARN, Json, get_att, pascal, ref, sub
 from infra.cloudformation.topology.builder import TemplateBuilder
 from infra.cloudformation.topology.http_readers import HttpReader
 
@@ -32,11 +32,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+READ_METHODS = ["GET", "HEAD"]
 
 
 def add_site(builder: TemplateBuilder, readers: Sequence[HttpReader]) -> None:
     add_frontend_bucket(builder)
     add_security_headers(builder)
+    add_function_url_origin_access(builder)
     add_distribution(builder, readers)
     add_alias_records(builder)
     builder.output("FrontendBucketName", ref("FrontendBucket"), "Bucket of the static site")
@@ -85,9 +87,6 @@ def add_frontend_bucket(builder: TemplateBuilder) -> None:
             }
         },
     )
-    distribution_arn = sub(
-        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
-    )
     bucket_objects = sub("${FrontendBucket.Arn}/*")
     builder.add(
         "FrontendBucketPolicy",
@@ -103,7 +102,7 @@ def add_frontend_bucket(builder: TemplateBuilder) -> None:
                         "Principal": {"Service": "cloudfront.amazonaws.com"},
                         "Action": "s3:GetObject",
                         "Resource": bucket_objects,
-                        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+                        "Condition": {"StringEquals": {"AWS:SourceArn": DISTRIBUTION_ARN}},
                     },
                     {
                         "Sid": "DenyInsecureTransport",
@@ -151,11 +150,31 @@ def add_security_headers(builder: TemplateBuilder) -> None:
     )
 
 
+def add_function_url_origin_access(builder: TemplateBuilder) -> None:
+    """The origin access control of the readers' function URLs: CloudFront signs every request
+    to them (SigV4, replacing a viewer's ``Authorization``), which is all their ``AWS_IAM`` URLs
+    take (`http_readers.py`)."""
+    builder.add(
+        "FunctionUrlOriginAccessControl",
+        "AWS::CloudFront::OriginAccessControl",
+        {
+            "OriginAccessControlConfig": {
+                "Name": sub("${AWS::StackName}-function-urls"),
+                "Description": "CloudFront signs its requests to the readers' function URLs",
+                "OriginAccessControlOriginType": "lambda",
+                "SigningBehavior": "always",
+                "SigningProtocol": "sigv4",
+            }
+        },
+    )
+
+
 def function_url_origin(reader: HttpReader) -> Json:
     url = get_att(f"{pascal(reader.name)}Url", "FunctionUrl")
     return {
         "Id": reader.name,
         "DomainName": {"Fn::Select": [2, {"Fn::Split": ["/", url]}]},
+        "OriginAccessControlId": get_att("FunctionUrlOriginAccessControl", "Id"),
         "CustomOriginConfig": {
             "OriginProtocolPolicy": ref("FunctionUrlOriginProtocol"),
             "HTTPPort": 80,
@@ -165,12 +184,12 @@ def function_url_origin(reader: HttpReader) -> Json:
     }
 
 
-def api_behaviour(path_pattern: str, origin_id: str) -> Json:
+def api_behaviour(path_pattern: str, origin_id: str, methods: list[str]) -> Json:
     return {
         "PathPattern": path_pattern,
         "TargetOriginId": origin_id,
         "ViewerProtocolPolicy": ref("ViewerProtocolPolicy"),
-        "AllowedMethods": ALL_METHODS,
+        "AllowedMethods": methods,
         "CachedMethods": ["GET", "HEAD"],
         "CachePolicyId": CACHING_DISABLED,
         "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST_HEADER,
@@ -200,8 +219,10 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
         },
     ]
     behaviours = [
-        *(api_behaviour(reader.path_pattern, reader.name) for reader in readers),
-        api_behaviour("/api/*", "orders-api"),
+        # The readers answer GET only; any other method, with a body CloudFront cannot sign
+        # unless the viewer sends its SHA-256, is refused at the edge.
+        *(api_behaviour(reader.path_pattern, reader.name, READ_METHODS) for reader in readers),
+        api_behaviour("/api/*", "orders-api", ALL_METHODS),
     ]
     # Viewers get TLS 1.2 or later, which needs a certificate of the site's own (CloudFront's
     # default certificate still allows TLS 1.0): the rule CertificateOnAws refuses AWS without
@@ -243,7 +264,8 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
                 # Error responses apply to every behaviour, the APIs too. The bucket answers a
                 # missing key with 403 (read through the origin access control, never listed):
                 # that is the single-page app's fallback. The APIs never answer 403, so their
-                # 404s (an unknown order, a wrong token) reach clients as they are.
+                # 404s (an unknown order, a wrong token) reach clients as they are (a reader's
+                # URL answers 403 only to a request the distribution did not sign).
                 "CustomErrorResponses": [
                     {
                         "ErrorCode": 403,

@@ -12,7 +12,8 @@ A site served by a distribution is an origin LocalStack's CORS enforcement admit
 served by the gateway (function URLs), which would otherwise refuse the request with 403.
 
 Serving follows the distribution's configuration as recorded by the provider: cache behaviours
-by path pattern in order, then the default; default root object; S3 or custom origins; custom
+by path pattern in order, then the default; default root object; S3 or custom origins (requests
+to a Lambda function URL signed as its origin access control says, ``origin_access``); custom
 error responses; the edge cache with the behaviour's TTLs, its key, ``X-Cache`` and invalidations;
 the behaviour's response headers policy on every viewer response.
 
@@ -26,6 +27,7 @@ with the viewer's address appended to any value the viewer sent.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterator
@@ -43,7 +45,7 @@ from localstack.runtime.current import get_current_runtime
 from rolo import Response as GatewayResponse
 from rolo.gateway import HandlerChain
 
-from shop_localstack_ext.cloudfront import hostnames, origins, rules
+from shop_localstack_ext.cloudfront import hostnames, origin_access, origins, rules
 from shop_localstack_ext.cloudfront.cache import EDGE_CACHE, CachedResponse
 from shop_localstack_ext.cloudfront.distributions import DISTRIBUTIONS, Distribution
 from shop_localstack_ext.cloudfront.managed_policies import (
@@ -299,7 +301,8 @@ class CloudFrontEdge:
         origin = origin_named(distribution.config, behaviour["TargetOriginId"])
         if "S3OriginConfig" in origin:
             return origins.fetch_from_s3(distribution.account_id, origin, request)
-        return origins.fetch_from_custom(origin, request, self.gateway)
+        sign = functools.partial(origin_access.signed, distribution, origin, request)
+        return origins.fetch_from_custom(origin, request, self.gateway, sign)
 
     def error_page(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -46,7 +47,10 @@ S3_HEADERS = {
     "ETag": "ETag",
     "Expires": "Expires",
 }
+PERCENT_ESCAPE = re.compile("%[0-9a-fA-F]{2}")
 LIST_BUCKET_ACTIONS = frozenset({"s3:listbucket", "s3:list*", "s3:*", "*"})
+# (URL as sent, headers) -> the headers to send
+Signer = Callable[[str, dict[str, str]], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -140,20 +144,23 @@ def fetch_from_s3(
 
 
 def fetch_from_custom(
-    origin: dict[str, Any], request: OriginRequest, gateway: tuple[str, int]
+    origin: dict[str, Any], request: OriginRequest, gateway: tuple[str, int], sign: Signer
 ) -> OriginResponse:
-    """Proxy to a custom origin; ``gateway`` is LocalStack's own (host name, port)."""
+    """Proxy to a custom origin; ``gateway`` is LocalStack's own (host name, port); ``sign``
+    gives the headers to send to a URL (signed, for an origin access control)."""
     custom = origin.get("CustomOriginConfig") or {}
     gateway_host, gateway_port = gateway
     host, port = origin_address(
         origin["DomainName"], int(custom.get("HTTPPort") or 80), gateway_port, gateway_host
     )
-    url = f"http://{host}:{port}{origin.get('OriginPath') or ''}{request.path}"
+    path = PERCENT_ESCAPE.sub(lambda escape: escape.group().upper(), request.path)
+    url = f"http://{host}:{port}{origin.get('OriginPath') or ''}{path}"
     if request.query:
         url = f"{url}?{urlencode(request.query)}"
     headers = {"host": origin["DomainName"], **request.headers}
     for header in (origin.get("CustomHeaders") or {}).get("Items") or []:
         headers[header["HeaderName"].lower()] = header["HeaderValue"]
+    headers = sign(url, headers)
     timeouts = (
         float(origin.get("ConnectionTimeout") or 10),
         float(custom.get("OriginReadTimeout") or 30),
@@ -163,7 +170,8 @@ def fetch_from_custom(
             sent = session.prepare_request(
                 requests.Request(request.method, url, headers=headers, data=request.body or None)
             )
-            # Preparing re-quotes the path (%2e to ".", for one); the origin gets it as sent.
+            # Preparing re-quotes the path (%2e to ".", for one); the origin gets it as sent
+            # (urllib3 writes escapes upper-case, as `path` has them, so a signature covers it).
             sent.url = url
             reply = session.send(sent, allow_redirects=False, timeout=timeouts, stream=True)
             with reply:
