@@ -27,7 +27,7 @@ from infra.cloudformation.topology.messaging import (
     add_order_updates,
 )
 from infra.cloudformation.topology.operators import add_operators
-from infra.cloudformation.topology.parameters import conditions, parameters
+from infra.cloudformation.topology.parameters import conditions, parameters, rules
 from infra.cloudformation.topology.site import add_site
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "template.yaml"
@@ -69,6 +69,7 @@ def build_template() -> Json:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "Event-sourced order processing: messaging, Lambdas, site (one stack)",
         "Parameters": parameters(LAMBDA_SERVICES),
+        "Rules": rules(),
         "Conditions": conditions(),
         "Resources": builder.resources,
         "Outputs": builder.outputs,
