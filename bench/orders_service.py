@@ -9,11 +9,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
+
 from bench.processes import ROOT, free_port, json_of, python_module, serving, stop
 
 OPERATORS_PATH = "/bench/operators"  # the bench acts as no operator: orders are read by token
 APPROVED_CARD = "tok_approve"  # the payment emulator's test card that is always authorized
 LOCALSTACK_SECRET_KEY = "test"  # nosec B105  # LocalStack takes any credentials; "test" is its own
+RATE_LIMITS = {
+    # The bench's profile: every request comes from one address, far below these limits.
+    "ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND": "100000",
+    "ORDERS_RATE_LIMIT_OPERATOR_REQUESTS_PER_SECOND": "100000",
+}
 LOG_LEVEL = ("--log-level", "WARNING")
 
 
@@ -28,6 +35,7 @@ def environment(
 ) -> dict[str, str]:
     """The service's settings for a database and the destinations it publishes to."""
     return {
+        **RATE_LIMITS,
         "ORDERS_DATABASE_URL": database_url,
         "ORDERS_TOPIC_ARN": topic_arn,
         "ORDERS_PAYMENTS_QUEUE_URL": payments_queue_url,
@@ -44,6 +52,22 @@ def environment(
 def access(token: str) -> dict[str, str]:
     """The headers of the customer holding an order's access token (placement returned it)."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def placement_limit(api_url: str) -> str:
+    """The placement limit the orders API at ``api_url`` enforces, as its ``RateLimit-Policy``
+    header announces it (``"placements";q=N;w=S``): "N per S s per client". Asked with an empty
+    order, which the API refuses, so nothing is placed."""
+    answer = httpx.post(f"{api_url}/api/orders", json={}, timeout=30)
+    return described(answer.headers.get("ratelimit-policy"))
+
+
+def described(policy: str | None) -> str:
+    """A ``RateLimit-Policy`` value (``"name";q=N;w=S``) in words."""
+    if policy is None:
+        return "none announced"
+    fields = dict(part.strip().split("=", 1) for part in policy.split(";")[1:])
+    return f"{fields['q']} per {fields['w']} s per client"
 
 
 def _cli(*args: str) -> list[str]:

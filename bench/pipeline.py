@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bench import targets
+from bench import orders_service, targets
 from bench.ceilings import measure_ceilings
 from bench.processes import ROOT
 from bench.procfs import ProcessSampler
@@ -95,6 +95,7 @@ def measure(
     of its own on ``own_port`` / ``own_api_port``."""
     began = time.monotonic()
     with running_stack(wanted, own_port, own_api_port) as (target, up_s):
+        placement_limit = orders_service.placement_limit(target.api_url)
         print(f"idle CPU of the stack for {IDLE_SAMPLE_S:.0f} s ...", flush=True)
         time.sleep(IDLE_SETTLE_S)
         with ProcessSampler(target.processes) as idle:
@@ -108,6 +109,7 @@ def measure(
         "measured_at": time.time(),
         "target": target.as_json(),
         "up_to_ready_s": up_s,
+        "placement_limit": placement_limit,
         "idle": idle.figures(),
         "ceilings": ceilings,
         "stack": stack_figures,

@@ -110,6 +110,7 @@ def measure_placement(
                     orders_service.api(placement_environment(placement_url))
                 ),
             }
+            figures["placement_limit"] = orders_service.placement_limit(servers["placement"])
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
             for _ in range(rounds):
                 for name, server in servers.items():

@@ -62,6 +62,8 @@ def render_placement(figures: Mapping[str, Any]) -> str:
         f"its own process; median of {placement['rounds']} alternating runs of "
         f"{placement['seconds']:.0f} s, {placement['concurrency']} concurrent clients; "
         f"machine load average {placement['load_average_before']:.1f} at the start",
+        f"orders API placement limit in force: {placement['placement_limit']}"
+        " (the bench's ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND)",
         f"{'database':<12}{'endpoint':<12}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}",
     ]
     for kind in ("sqlite", "postgresql"):
@@ -277,6 +279,9 @@ def render_pipeline(figures: Mapping[str, Any]) -> str:
     up = figures.get("up_to_ready_s")
     lost = checks["nothing_lost_or_duplicated"]
     out = [
+        f"orders API placement limit in force: {figures['placement_limit']}"
+        " (through the edge every order comes from one address)",
+        "",
         *_ceilings(ceilings),
         "",
         *_end_to_end(stack, checks),

@@ -3,6 +3,10 @@
 A reader is a ``routes(settings, engine)`` function that returns a powertools
 ``LambdaFunctionUrlResolver``, and one ``FunctionUrlLambda`` in the service's ``http.py`` that
 wires it: settings from the environment, the service's tables, a logger with the Lambda context.
+
+A reader's URL takes only requests CloudFront signed for it (origin access control), and the
+signature is the request's ``Authorization``, replacing the viewer's; so a reader takes its
+caller's credential from ``CREDENTIAL_HEADER`` (``X-Shop-Authorization: Bearer <credential>``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from sqlalchemy import Engine, MetaData
 from shared.database import create_engine_for, create_tables
 from shared.entry_point import EntryPoint, LambdaEvent, LambdaHandler
 from shared.settings import load
+
+CREDENTIAL_HEADER = "X-Shop-Authorization"
 
 
 class ReaderSettings(BaseSettings):

@@ -13,7 +13,8 @@ at another target with no code change:
   operators add``, into the stack's ``OperatorsPath``) and removes it at the end.
 
 Customers read their orders with the access token placement returned (the client keeps each
-order's token); lists, reviews and the operations API use the operator's credential.
+order's token); lists, reviews, the operations API and the analytics reader use the operator's
+credential.
 
 Tests marked ``emulator_only`` read what only an emulator shows (the SES mailbox) and are
 skipped against AWS (no ``AWS_ENDPOINT_URL``).
@@ -80,12 +81,14 @@ class Shop:
         self.tokens[order["order_id"]] = order["access_token"]
         return order
 
-    def customer(self, order_id: str) -> dict[str, str]:
-        """The headers of the customer who placed ``order_id``."""
-        return {"Authorization": f"Bearer {self.tokens[order_id]}"}
+    def customer(self, order_id: str, header: str = "Authorization") -> dict[str, str]:
+        """The headers of the customer who placed ``order_id`` (``header``: see ``as_operator``)."""
+        return {header: f"Bearer {self.tokens[order_id]}"}
 
-    def as_operator(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.operator.credential}"}
+    def as_operator(self, header: str = "Authorization") -> dict[str, str]:
+        """An operator's headers; a reader behind the edge (``/api/analytics``) takes the
+        credential in ``shared.function_url.CREDENTIAL_HEADER``."""
+        return {header: f"Bearer {self.operator.credential}"}
 
     def order(self, order_id: str) -> dict[str, Any]:
         response = self.site.get(f"/api/orders/{order_id}", headers=self.customer(order_id))

@@ -49,6 +49,7 @@ def test_placement_table_judges_each_ratio_and_shows_the_relay() -> None:
             "seconds": 3.0,
             "concurrency": 32,
             "load_average_before": 2.3,
+            "placement_limit": "100000 per 1 s per client",
             "sqlite": {"bare": row(90.0), "placement": row(60.0), "ratio": 60 / 90},
             "postgresql": {"bare": row(80.0), "placement": row(40.0), "ratio": 0.5},
         },
@@ -61,8 +62,12 @@ def test_placement_table_judges_each_ratio_and_shows_the_relay() -> None:
         },
     }
     lines = render_placement(figures).splitlines()
-    assert lines[4] == "sqlite      ratio             67% (target >= 60%: ok)"
-    assert lines[7] == "postgresql  ratio             50% (target >= 60%: below target)"
+    assert lines[1] == (
+        "orders API placement limit in force: 100000 per 1 s per client"
+        " (the bench's ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND)"
+    )
+    assert lines[5] == "sqlite      ratio             67% (target >= 60%: ok)"
+    assert lines[8] == "postgresql  ratio             50% (target >= 60%: below target)"
     assert lines[-2] == (
         "relay: 3000 messages in 10.00 s = 300 messages/s (SNS + payments FIFO + EventBridge)"
     )

@@ -143,6 +143,9 @@ export const operations = {
     request(`/api/ops/queues/${encodeURIComponent(name)}/redrive`, { method: "POST", token }),
 };
 
+// The dashboard is a Lambda whose URL takes only requests CloudFront signed, the signature
+// replacing `Authorization`: its reader takes the operator's credential from X-Shop-Authorization.
 export const analytics = {
-  dashboard: (token) => request("/api/analytics", { token }),
+  dashboard: (token) =>
+    request("/api/analytics", { headers: { "X-Shop-Authorization": `Bearer ${token}` } }),
 };

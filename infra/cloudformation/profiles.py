@@ -14,6 +14,8 @@ from infra.cloudformation.topology.blocks import Json, pascal
 from infra.cloudformation.topology.parameters import VISIBILITY_TO_FUNCTION_TIMEOUT
 
 DATA_DIR = Path(__file__).resolve().parents[2] / ".data"
+# A distribution's web ACL (topology.firewall) and certificate can only be created there.
+AWS_REGION = "us-east-1"
 
 # Short timings for tests and demos; every other value keeps the template's production default.
 TEST_PROFILE = {
@@ -31,6 +33,22 @@ TEST_PROFILE = {
     "PowertoolsLogLevel": "DEBUG",
 }
 PROFILES: dict[str, dict[str, str]] = {"default": {}, "test": TEST_PROFILE}
+
+# The orders service's settings per profile: it runs beside the stack (`infra.local.stack`), not
+# in it. Load generators send every request from one address, so the test and drill profiles
+# name rate limits they never reach by accident; the default profile keeps the production limits
+# of `RateLimitSettings` (services/orders/settings.py). Variables set in the environment win.
+ORDERS_SERVICE_PROFILES: dict[str, dict[str, str]] = {
+    "default": {},
+    "test": {
+        "ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND": "1000",
+        "ORDERS_RATE_LIMIT_OPERATOR_REQUESTS_PER_SECOND": "1000",
+    },
+    "drill": {
+        "ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND": "5000",
+        "ORDERS_RATE_LIMIT_OPERATOR_REQUESTS_PER_SECOND": "5000",
+    },
+}
 
 
 @cache
@@ -90,6 +108,11 @@ def resolve_parameters(
     """Emulator values, then the profile, then overrides; fails naming missing parameters."""
     if profile not in PROFILES:
         raise DeployError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    if not target.is_emulator and target.region != AWS_REGION:
+        raise DeployError(
+            f"the AWS target deploys to {AWS_REGION}, not {target.region}: the distribution's"
+            " web ACL (scope CLOUDFRONT) can only be created there (set AWS_REGION)"
+        )
     values: dict[str, str] = {}
     if target.is_emulator:
         values |= emulator_parameters(target.stack_name, orders_api_port)

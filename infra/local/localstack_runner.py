@@ -17,6 +17,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from infra.cloudformation.template import AWS_ONLY_RESOURCE_TYPES
+
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / ".localstack"
 
@@ -48,6 +50,8 @@ def environment(port: int, profile: str) -> dict[str, str]:
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
         "LOCALSTACK_HOST": f"127.0.0.1:{port}",
         "CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES": "0",
+        "CFN_IGNORE_UNSUPPORTED_TYPE_CREATE": ",".join(AWS_ONLY_RESOURCE_TYPES),
+        "CFN_IGNORE_UNSUPPORTED_TYPE_UPDATE": ",".join(AWS_ONLY_RESOURCE_TYPES),
         "LAMBDA_RUNTIME_EXECUTOR": "host",
         "DNS_ADDRESS": "0",
         "SKIP_SSL_CERT_DOWNLOAD": "1",

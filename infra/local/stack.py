@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from infra.cloudformation.names import site_domain_name
+from infra.cloudformation.profiles import ORDERS_SERVICE_PROFILES
 from infra.local import localstack_runner
 
 ROOT = Path(__file__).resolve().parents[2]
+PROFILE = "test"
+"""The profile of the stack and of the orders service beside it (tests and demos)."""
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 LOCALSTACK_PYTHON = str(ROOT / ".venv-localstack" / "bin" / "python")
 
@@ -114,7 +117,7 @@ def deploy(layout: Layout) -> dict[str, str]:
         "--stack",
         layout.stack,
         "--profile",
-        "test",
+        PROFILE,
         "--orders-api-port",
         str(layout.api_port),
     ]
@@ -151,6 +154,7 @@ def deploy(layout: Layout) -> dict[str, str]:
 
 def orders_environment(layout: Layout, outputs: dict[str, str]) -> dict[str, str]:
     return {
+        **ORDERS_SERVICE_PROFILES[PROFILE],
         **aws_environment(layout),
         **outputs,
         "ORDERS_DATABASE_URL": f"sqlite:///{layout.data_dir / 'orders.db'}",

@@ -3,8 +3,9 @@ CloudFront at ``/api/analytics*``, for operators only.
 
 ``GET /api/analytics?minutes=N&top=K`` answers the JSON of ``services.analytics.domain.dashboard``
 (N minutes of series, default 60, at most 1440; K top SKUs, default 10, at most 100) to a
-request with an operator's credential (``Authorization: Bearer <credential>``; 401 without one
-or with one that is no operator's, 503 while the operators cannot be read). Entry point
+request with an operator's credential (``X-Shop-Authorization: Bearer <credential>``: behind
+the distribution's origin access control, ``Authorization`` is CloudFront's signature; 401
+without one or with one that is no operator's, 503 while the operators cannot be read). Entry point
 ``services.analytics.http.handler``; environment ``DATABASE_URL``, ``OPERATORS_PATH`` (and
 ``OPERATORS_CACHE_SECONDS``).
 """
@@ -22,7 +23,7 @@ from services.analytics.adapters import SqlAggregates, metadata
 from services.analytics.service import current_dashboard
 from shared import operators as operator_directory
 from shared.credentials import bearer_credential
-from shared.function_url import FunctionUrlLambda, ReaderSettings
+from shared.function_url import CREDENTIAL_HEADER, FunctionUrlLambda, ReaderSettings
 from shared.operators import DirectoryUnavailable, Operators, OperatorSettings
 
 MAX_WINDOW_MINUTES = 1440
@@ -64,7 +65,7 @@ def _refusal(operators: Operators, authorization: str | None) -> Response[str] |
     if credential is None:
         return _error(
             401,
-            "send an operator's credential as `Authorization: Bearer <credential>`",
+            f"send an operator's credential as `{CREDENTIAL_HEADER}: Bearer <credential>`",
             {"WWW-Authenticate": "Bearer"},
         )
     try:
@@ -88,7 +89,7 @@ def routes(settings: DashboardSettings, engine: Engine) -> LambdaFunctionUrlReso
     @app.get("/api/analytics")
     def get_dashboard() -> Response[str] | dict[str, Any]:
         query = app.current_event
-        refusal = _refusal(operators, query.headers.get("authorization"))
+        refusal = _refusal(operators, query.headers.get(CREDENTIAL_HEADER.lower()))
         if refusal is not None:
             return refusal
         try:

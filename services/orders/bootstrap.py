@@ -7,6 +7,7 @@ and the tests that run them. Nothing else builds engines, stores, AWS clients or
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +27,7 @@ from services.orders.adapters.queue_operations import QueueOperations
 from services.orders.adapters.summaries import OrderSummaries
 from services.orders.api.app import create_app
 from services.orders.api.health import Check
+from services.orders.api.rate_limits import Clock, RateLimits, SlidingWindow
 from services.orders.ports import Destination, Publisher
 from services.orders.projector import Projector
 from services.orders.relay import OutboxRelay
@@ -34,6 +36,7 @@ from services.orders.settings import (
     OperationsSettings,
     OrdersSettings,
     ProjectorSettings,
+    RateLimitSettings,
     RelaySettings,
     WorkerSettings,
 )
@@ -89,9 +92,12 @@ def api(
     operators: Operators,
     operations: QueueOperations | None = None,
     emulator_check: Check | None = None,
+    limits: RateLimitSettings | None = None,
+    clock: Clock = time.monotonic,
 ) -> FastAPI:
-    """The HTTP API on ``orders`` for its customers and ``operators``. Its health checks ping
-    the database and (unless ``emulator_check`` replaces it) read the order-events topic's
+    """The HTTP API on ``orders`` for its customers and ``operators``, within ``limits``
+    (``ORDERS_RATE_LIMIT_*`` unless given; counted on ``clock``). Its health checks ping the
+    database and (unless ``emulator_check`` replaces it) read the order-events topic's
     attributes."""
     aws_settings = aws_settings or load(AwsSettings)
     return create_app(
@@ -99,12 +105,22 @@ def api(
         orders.summaries,
         orders.operations_log,
         operators=operators,
+        rate_limits=rate_limits(limits or load(RateLimitSettings), clock),
         currency=settings.currency,
         health_checks={
             "database": lambda: _ping(orders.engine),
             "emulator": emulator_check or _topic_check(settings.topic_arn, aws_settings),
         },
         operations=operations,
+    )
+
+
+def rate_limits(settings: RateLimitSettings, clock: Clock = time.monotonic) -> RateLimits:
+    """The API's per-client limits; each API process counts its own clients."""
+    return RateLimits(
+        placements=SlidingWindow(settings.placements_per_second, clock=clock),
+        operator_requests=SlidingWindow(settings.operator_requests_per_second, clock=clock),
+        trusted_proxy_hops=settings.trusted_proxy_hops,
     )
 
 

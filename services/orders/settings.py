@@ -76,3 +76,21 @@ class ProjectorSettings(BaseSettings):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     gap_timeout_seconds: float = Field(default=3.0, ge=0, le=600)
     """How long a position gap may stay open before it counts as a rolled-back transaction."""
+
+
+class RateLimitSettings(BaseSettings):
+    """Per-client request limits of the API (``ORDERS_RATE_LIMIT_*``); the defaults are the
+    production values. A limit of N per second admits at most N requests in any one second.
+
+    ``trusted_proxy_hops``: how many proxies in front of the API append the address they saw to
+    ``X-Forwarded-For`` (1: CloudFront or the local edge; 2: CloudFront and a load balancer;
+    0: the API is reached directly and the socket's peer is the client)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_RATE_LIMIT_")
+
+    placements_per_second: int = Field(default=20, ge=1, le=1_000_000)
+    """Order placements (``POST /api/orders``) per client address."""
+    operator_requests_per_second: int = Field(default=20, ge=1, le=1_000_000)
+    """Requests with an operator's credential, per operator; and per address while the
+    credential is missing or wrong (credential guessing)."""
+    trusted_proxy_hops: int = Field(default=1, ge=0, le=10)

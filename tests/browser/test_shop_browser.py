@@ -1,6 +1,7 @@
 """The shop in headless Chromium through the deployed edge: a customer orders and follows the
 order with its access token, an operator reviews, lists, redrives and reads analytics with their
-credential; caching.
+credential; caching; the security headers of the page (its content security policy is a header,
+and any violation of it is a console error every test reports).
 
 Runs against the shop of `tests/conftest.py` (a stack of its own, or the one configured with
 `SHOP_SITE_URL`) and Debian's Chromium (`CHROMIUM_PATH`, default /usr/bin/chromium). Outside CI
@@ -316,6 +317,37 @@ def test_each_view_is_labelled_readable_and_fits_a_phone(
     assert overflow <= 375
     assert low_contrast == []
     tab.screenshot("phone")
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+
+
+def test_the_page_arrives_with_the_security_headers_and_cannot_be_framed(
+    tab: Tab, browser: Any, site_url: str
+) -> None:
+    page = tab.page.goto(site_url).all_headers()
+    assert {name: page.get(name) for name in SECURITY_HEADERS} == SECURITY_HEADERS
+    assert page["strict-transport-security"].startswith("max-age=")
+    assert "includeSubDomains" in page["strict-transport-security"]
+    directives = [d.strip() for d in page["content-security-policy"].split(";")]
+    assert {"frame-ancestors 'none'", "script-src 'self'", "connect-src 'self'"} <= set(directives)
+    tab.page.locator("li.product").first.wait_for()
+
+    framing = browser.new_context().new_page()
+    refusals: list[str] = []
+    framing.on("console", lambda message: refusals.append(message.text))
+    try:
+        framing.set_content(f'<iframe src="{site_url}" title="shop"></iframe>')
+        framing.wait_for_load_state("load")
+        framed = framing.frames[1]
+        assert framed.locator("li.product").count() == 0
+        assert any("frame-ancestors 'none'" in text for text in refusals), refusals
+    finally:
+        framing.context.close()
 
 
 def static_assets() -> list[str]:

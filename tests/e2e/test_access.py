@@ -7,20 +7,29 @@ import uuid
 
 import pytest
 
+from shared.function_url import CREDENTIAL_HEADER
 from tests.conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-OPERATOR_ONLY = ("/api/orders", "/api/ops/queues", "/api/ops/log", "/api/analytics")
+# Path, and the header its credential goes in (the analytics reader's: see CREDENTIAL_HEADER).
+OPERATOR_ONLY = [
+    ("/api/orders", "Authorization"),
+    ("/api/ops/queues", "Authorization"),
+    ("/api/ops/log", "Authorization"),
+    ("/api/analytics", CREDENTIAL_HEADER),
+]
 
 
-@pytest.mark.parametrize("path", OPERATOR_ONLY)
-def test_lists_operations_and_analytics_are_for_operators(shop: Shop, path: str) -> None:
+@pytest.mark.parametrize(("path", "header"), OPERATOR_ONLY)
+def test_lists_operations_and_analytics_are_for_operators(
+    shop: Shop, path: str, header: str
+) -> None:
     order = shop.place()
 
     anonymous = shop.site.get(path)
-    as_customer = shop.site.get(path, headers=shop.customer(order["order_id"]))
-    as_operator = shop.site.get(path, headers=shop.as_operator())
+    as_customer = shop.site.get(path, headers=shop.customer(order["order_id"], header))
+    as_operator = shop.site.get(path, headers=shop.as_operator(header))
 
     assert anonymous.status_code == 401, anonymous.text
     assert as_customer.status_code == 401, as_customer.text

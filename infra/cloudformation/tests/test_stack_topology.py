@@ -32,6 +32,7 @@ from infra.cloudformation.topology.site import (
 )
 from services.fraud.public import FraudPolicy
 from shared.envelope import Envelope, parse_envelope
+from shared.function_url import CREDENTIAL_HEADER
 from shared.tests.operators import parameter_store_operators
 
 pytestmark = [
@@ -266,7 +267,7 @@ def test_functions_have_their_handlers_and_configuration(stack: Deployed) -> Non
         assert variables["POWERTOOLS_TRACE_DISABLED"] == "true"
     for name in ("InventoryCatalogue", "AnalyticsDashboard"):
         url = lambda_.get_function_url_config(FunctionName=stack.outputs[f"{name}FunctionName"])
-        assert url["AuthType"] == "NONE"
+        assert url["AuthType"] == "AWS_IAM"
         assert url["FunctionUrl"] == stack.outputs[f"{name}FunctionUrl"]
 
 
@@ -383,6 +384,7 @@ def test_distribution_serves_the_bucket_and_routes_api_paths(stack: Deployed) ->
         ("analytics-dashboard", "AnalyticsDashboardFunctionUrl"),
     ):
         assert origins[origin_id]["DomainName"] == stack.outputs[output].split("/")[2]
+        assert origins[origin_id]["OriginAccessControlId"]
     api = origins["orders-api"]
     assert api["DomainName"] == "127.0.0.1"
     assert api["CustomOriginConfig"]["HTTPPort"] == ORDERS_API_PORT
@@ -400,8 +402,8 @@ def test_distribution_serves_the_bucket_and_routes_api_paths(stack: Deployed) ->
         ("/api/analytics*", "analytics-dashboard", *api_policies),
         ("/api/*", "orders-api", *api_policies),
     ]
-    for behaviour in config["CacheBehaviors"]["Items"]:
-        assert behaviour["AllowedMethods"]["Quantity"] == 7
+    methods = [b["AllowedMethods"]["Quantity"] for b in config["CacheBehaviors"]["Items"]]
+    assert methods == [2, 2, 7], "the readers take GET and HEAD only"
 
 
 def get_through_the_site(
@@ -428,7 +430,7 @@ def test_the_site_name_serves_the_frontend_and_the_function_url_origins(stack: D
     status, content_type, _ = get_through_the_site(stack, "/api/analytics")
     assert (status, content_type) == (401, "application/json"), "for operators only"
     with parameter_store_operators(client(stack, "ssm"), stack.outputs["OperatorsPath"]) as ops:
-        operator = {"Authorization": f"Bearer {ops.add('topology')}"}
+        operator = {CREDENTIAL_HEADER: f"Bearer {ops.add('topology')}"}
         status, content_type, _ = get_through_the_site(stack, "/api/analytics", operator)
     assert (status, content_type) == (200, "application/json"), "the edge forwards credentials"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from infra.cloudformation.target import DeployError, Target
 from infra.cloudformation.template import TEMPLATE_PATH, build_template, render
 from infra.cloudformation.topology.blocks import pascal
 from infra.cloudformation.topology.consumers import CONSUMERS
+from infra.cloudformation.topology.http_readers import HTTP_READERS
 from infra.cloudformation.topology.parameters import VISIBILITY_TO_FUNCTION_TIMEOUT
 from services.fraud.public import FraudPolicy
 
@@ -172,6 +174,43 @@ def test_frontend_bucket_is_private_and_encrypted() -> None:
     )
 
 
+def test_function_urls_answer_only_the_distribution_on_every_target() -> None:
+    """Each reader's URL takes signed requests only, its function admits CloudFront on behalf of
+    the stack's distribution and no one else, and the distribution signs the requests to its
+    origin with an origin access control for Lambda. No condition touches any of it, so it
+    holds on every target."""
+    distribution = {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}"
+        ":distribution/${Distribution}"
+    }
+    urls = of_type("AWS::Lambda::Url")
+    permissions = of_type("AWS::Lambda::Permission")
+    config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    controls = of_type("AWS::CloudFront::OriginAccessControl")
+    functions = {f"{pascal(reader.name)}Function": reader.name for reader in HTTP_READERS}
+    assert functions
+    assert {url["TargetFunctionArn"]["Fn::GetAtt"][0] for url in urls.values()} == set(functions)
+    assert {url["AuthType"] for url in urls.values()} == {"AWS_IAM"}
+    for function, reader in functions.items():
+        granted = [p for p in permissions.values() if p["FunctionName"] == {"Ref": function}]
+        assert sorted((p["Action"], p.get("InvokedViaFunctionUrl")) for p in granted) == [
+            ("lambda:InvokeFunction", True),
+            ("lambda:InvokeFunctionUrl", None),
+        ], reader
+        for permission in granted:
+            assert permission["Principal"] == "cloudfront.amazonaws.com", reader
+            assert permission["SourceArn"] == distribution, reader
+        control_id = origins[reader]["OriginAccessControlId"]["Fn::GetAtt"][0]
+        control = controls[control_id]["OriginAccessControlConfig"]
+        assert control["OriginAccessControlOriginType"] == "lambda", reader
+        assert (control["SigningBehavior"], control["SigningProtocol"]) == ("always", "sigv4")
+    assert all(p["Principal"] != "*" for p in permissions.values())
+    for logical_id, resource in RESOURCES.items():
+        if resource["Type"] in {"AWS::Lambda::Url", "AWS::Lambda::Permission"}:
+            assert "Condition" not in resource and "Fn::If" not in json.dumps(resource), logical_id
+
+
 def test_topics_and_queues_are_encrypted_in_both_encryption_modes() -> None:
     for logical_id, properties in of_type("AWS::SNS::Topic").items():
         assert "KmsMasterKeyId" in properties, logical_id
@@ -266,7 +305,7 @@ def test_fraud_policy_refuses_nonsense() -> None:
 
 
 EMULATOR = Target("shop", "us-east-1", "http://127.0.0.1:4566")
-AWS = Target("shop", "eu-west-1", None)
+AWS = Target("shop", "us-east-1", None)
 
 
 def test_emulator_parameters_point_at_local_databases_and_the_local_site() -> None:
@@ -324,3 +363,61 @@ def test_only_the_buckets_403_falls_back_to_the_single_page_app() -> None:
     wrong token) must reach the client; the APIs never answer 403."""
     config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
     assert [error["ErrorCode"] for error in config["CustomErrorResponses"]] == [403]
+
+
+def distribution_behaviours() -> list[dict[str, Any]]:
+    config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    return [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
+
+
+def test_every_behaviour_sends_the_security_headers() -> None:
+    """The page (default behaviour) and every API behaviour carry the one headers policy."""
+    (policy_id,) = of_type("AWS::CloudFront::ResponseHeadersPolicy")
+    behaviours = distribution_behaviours()
+    assert {b.get("PathPattern", "*") for b in behaviours} >= {"*", "/api/*"}
+    for behaviour in behaviours:
+        assert behaviour["ResponseHeadersPolicyId"] == {"Ref": policy_id}, behaviour
+
+
+def test_security_headers_policy_names_every_header_and_forbids_framing() -> None:
+    ((_, properties),) = of_type("AWS::CloudFront::ResponseHeadersPolicy").items()
+    headers = properties["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    hsts = headers["StrictTransportSecurity"]
+    assert hsts["AccessControlMaxAgeSec"] >= 31_536_000
+    assert hsts["IncludeSubdomains"] is True
+    assert "ContentTypeOptions" in headers
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] in {
+        "strict-origin-when-cross-origin",
+        "no-referrer",
+    }
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    directives = [
+        d.strip() for d in headers["ContentSecurityPolicy"]["ContentSecurityPolicy"].split(";")
+    ]
+    assert "frame-ancestors 'none'" in directives
+    assert "script-src 'self'" in directives
+    assert all(setting["Override"] is True for setting in headers.values())
+
+
+def test_the_page_leaves_its_content_security_policy_to_the_header() -> None:
+    """A <meta> policy cannot set frame-ancestors, and two policies would both apply."""
+    page = (Path(__file__).resolve().parents[3] / "frontend" / "index.html").read_text()
+    assert "Content-Security-Policy" not in page
+
+
+def test_viewers_on_aws_need_tls_1_2_and_a_certificate_of_the_site() -> None:
+    """The default certificate (TLS 1.0 allowed) only without a certificate, which the rule
+    refuses on AWS before CloudFormation changes anything."""
+    config = RESOURCES["Distribution"]["Properties"]["DistributionConfig"]
+    condition, with_certificate, without = config["ViewerCertificate"]["Fn::If"]
+    has_certificate = {"Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]}
+    assert TEMPLATE["Conditions"][condition] == has_certificate
+    assert with_certificate == {
+        "AcmCertificateArn": {"Ref": "CertificateArn"},
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    assert without == {"CloudFrontDefaultCertificate": True}
+    rule = TEMPLATE["Rules"]["CertificateOnAws"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "DeploymentTarget"}, "aws"]}
+    assert [assertion["Assert"] for assertion in rule["Assertions"]] == [has_certificate]

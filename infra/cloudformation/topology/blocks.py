@@ -27,3 +27,9 @@ def if_messaging_key(value: Any, otherwise: Any = None) -> Json:
 def pascal(name: str) -> str:
     """`inventory-catalogue` -> `InventoryCatalogue` (logical ids)."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+# The shop's CloudFront distribution (`site.py`): the one caller its private origins admit.
+DISTRIBUTION_ARN = sub(
+    "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
+)

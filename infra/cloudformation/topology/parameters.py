@@ -111,7 +111,16 @@ def parameters(lambda_services: Sequence[str]) -> Json:
         ),
         "SiteDomainName": text("shop.example.com", "Name of the site (hosted zone and alias)"),
         "CertificateArn": text(
-            "", "ACM certificate (us-east-1) for SiteDomainName on AWS; empty: none"
+            "",
+            "ACM certificate (us-east-1) for SiteDomainName: required on AWS, where viewers need"
+            " TLS 1.2 or later (rule CertificateOnAws); unused on the emulator (plain HTTP)",
+        ),
+        "EdgeRateLimit": number(
+            1200,
+            "AWS only: requests to /api/* per client IP in any 60 s before the web ACL answers 429"
+            " (the orders API limits each client too, per process)",
+            MinValue=10,
+            MaxValue=2000000000,
         ),
         "ViewerProtocolPolicy": text(
             "redirect-to-https",
@@ -136,13 +145,26 @@ def conditions() -> Json:
     return {
         # AWS-only production parts (VPC, managed PostgreSQL, orders compute) go under IsAws.
         "IsAws": {"Fn::Equals": [ref("DeploymentTarget"), "aws"]},
+        # Always true on AWS (rule CertificateOnAws).
         "HasCertificate": {"Fn::Not": [{"Fn::Equals": [ref("CertificateArn"), ""]}]},
         "UseMessagingKey": {"Fn::Equals": [ref("MessagingEncryption"), "customer-managed-key"]},
         # Condition names differ from parameter names: LocalStack's engine confuses the two.
         "StackOwnsSenderIdentity": {"Fn::Equals": [ref("CreateSenderIdentity"), "true"]},
         "TracingEnabled": {"Fn::Equals": [ref("PowertoolsTraceDisabled"), "false"]},
-        # A CloudFront alias needs a certificate on AWS; the emulator serves it over plain HTTP.
-        "UseSiteAlias": {
-            "Fn::Or": [{"Condition": "HasCertificate"}, {"Fn::Not": [{"Condition": "IsAws"}]}]
-        },
+    }
+
+
+def rules() -> Json:
+    """What CloudFormation checks of the parameters before it changes anything."""
+    return {
+        "CertificateOnAws": {
+            "RuleCondition": {"Fn::Equals": [ref("DeploymentTarget"), "aws"]},
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Not": [{"Fn::Equals": [ref("CertificateArn"), ""]}]},
+                    "AssertDescription": "On AWS the site needs CertificateArn (TLS 1.2 or later"
+                    " is only possible with a certificate of its own)",
+                }
+            ],
+        }
     }

@@ -1,12 +1,14 @@
 """The site: the private frontend bucket behind CloudFront (origin access control), the
-distribution with an origin per HTTP reader and the orders API, and the Route 53 alias records."""
+distribution with an origin per HTTP reader and the orders API, the security headers of every
+response, and the Route 53 alias records."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from infra.cloudformation.topology.blocks import Json, get_att, pascal, ref, sub
+from infra.cloudformation.topology.blocks import DISTRIBUTION_ARN, Json, get_att, pascal, ref, sub
 from infra.cloudformation.topology.builder import TemplateBuilder
+from infra.cloudformation.topology.firewall import web_acl_id
 from infra.cloudformation.topology.http_readers import HttpReader
 
 CLOUDFRONT_ALIAS_ZONE_ID = "Z2FDTNDATAQYW2"
@@ -14,10 +16,30 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+TWO_YEARS = 63_072_000
+# The page's policy (it loads its own scripts, styles and images, and talks to its own origin
+# only), sent as a header because a <meta> policy cannot set frame-ancestors. No path of the site
+# is meant to be framed, not even by the site itself, so no behaviour allows 'self' framing.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+READ_METHODS = ["GET", "HEAD"]
 
 
 def add_site(builder: TemplateBuilder, readers: Sequence[HttpReader]) -> None:
     add_frontend_bucket(builder)
+    add_security_headers(builder)
+    add_function_url_origin_access(builder)
     add_distribution(builder, readers)
     add_alias_records(builder)
     builder.output("FrontendBucketName", ref("FrontendBucket"), "Bucket of the static site")
@@ -66,9 +88,6 @@ def add_frontend_bucket(builder: TemplateBuilder) -> None:
             }
         },
     )
-    distribution_arn = sub(
-        "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
-    )
     bucket_objects = sub("${FrontendBucket.Arn}/*")
     builder.add(
         "FrontendBucketPolicy",
@@ -84,7 +103,7 @@ def add_frontend_bucket(builder: TemplateBuilder) -> None:
                         "Principal": {"Service": "cloudfront.amazonaws.com"},
                         "Action": "s3:GetObject",
                         "Resource": bucket_objects,
-                        "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+                        "Condition": {"StringEquals": {"AWS:SourceArn": DISTRIBUTION_ARN}},
                     },
                     {
                         "Sid": "DenyInsecureTransport",
@@ -100,11 +119,63 @@ def add_frontend_bucket(builder: TemplateBuilder) -> None:
     )
 
 
+def add_security_headers(builder: TemplateBuilder) -> None:
+    """The response headers policy of every behaviour: the page and the APIs alike."""
+    builder.add(
+        "SecurityHeadersPolicy",
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        {
+            "ResponseHeadersPolicyConfig": {
+                "Name": sub("${AWS::StackName}-security-headers"),
+                "Comment": "HSTS, nosniff, referrer policy, no framing, the page's CSP",
+                "SecurityHeadersConfig": {
+                    "StrictTransportSecurity": {
+                        "AccessControlMaxAgeSec": TWO_YEARS,
+                        "IncludeSubdomains": True,
+                        "Preload": False,
+                        "Override": True,
+                    },
+                    "ContentTypeOptions": {"Override": True},
+                    "ReferrerPolicy": {
+                        "ReferrerPolicy": "strict-origin-when-cross-origin",
+                        "Override": True,
+                    },
+                    "FrameOptions": {"FrameOption": "DENY", "Override": True},
+                    "ContentSecurityPolicy": {
+                        "ContentSecurityPolicy": CONTENT_SECURITY_POLICY,
+                        "Override": True,
+                    },
+                },
+            }
+        },
+    )
+
+
+def add_function_url_origin_access(builder: TemplateBuilder) -> None:
+    """The origin access control of the readers' function URLs: CloudFront signs every request
+    to them (SigV4, replacing a viewer's ``Authorization``), which is all their ``AWS_IAM`` URLs
+    take (`http_readers.py`)."""
+    builder.add(
+        "FunctionUrlOriginAccessControl",
+        "AWS::CloudFront::OriginAccessControl",
+        {
+            "OriginAccessControlConfig": {
+                "Name": sub("${AWS::StackName}-function-urls"),
+                "Description": "CloudFront signs its requests to the readers' function URLs",
+                "OriginAccessControlOriginType": "lambda",
+                "SigningBehavior": "always",
+                "SigningProtocol": "sigv4",
+            }
+        },
+    )
+
+
 def function_url_origin(reader: HttpReader) -> Json:
     url = get_att(f"{pascal(reader.name)}Url", "FunctionUrl")
     return {
         "Id": reader.name,
         "DomainName": {"Fn::Select": [2, {"Fn::Split": ["/", url]}]},
+        "OriginAccessControlId": get_att("FunctionUrlOriginAccessControl", "Id"),
         "CustomOriginConfig": {
             "OriginProtocolPolicy": ref("FunctionUrlOriginProtocol"),
             "HTTPPort": 80,
@@ -114,15 +185,16 @@ def function_url_origin(reader: HttpReader) -> Json:
     }
 
 
-def api_behaviour(path_pattern: str, origin_id: str) -> Json:
+def api_behaviour(path_pattern: str, origin_id: str, methods: list[str]) -> Json:
     return {
         "PathPattern": path_pattern,
         "TargetOriginId": origin_id,
         "ViewerProtocolPolicy": ref("ViewerProtocolPolicy"),
-        "AllowedMethods": ALL_METHODS,
+        "AllowedMethods": methods,
         "CachedMethods": ["GET", "HEAD"],
         "CachePolicyId": CACHING_DISABLED,
         "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST_HEADER,
+        "ResponseHeadersPolicyId": ref("SecurityHeadersPolicy"),
         "Compress": True,
     }
 
@@ -148,9 +220,14 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
         },
     ]
     behaviours = [
-        *(api_behaviour(reader.path_pattern, reader.name) for reader in readers),
-        api_behaviour("/api/*", "orders-api"),
+        # The readers answer GET only; any other method, with a body CloudFront cannot sign
+        # unless the viewer sends its SHA-256, is refused at the edge.
+        *(api_behaviour(reader.path_pattern, reader.name, READ_METHODS) for reader in readers),
+        api_behaviour("/api/*", "orders-api", ALL_METHODS),
     ]
+    # Viewers get TLS 1.2 or later, which needs a certificate of the site's own (CloudFront's
+    # default certificate still allows TLS 1.0): the rule CertificateOnAws refuses AWS without
+    # one, so only the emulator, which serves plain HTTP, keeps the default certificate.
     certificate = {
         "Fn::If": [
             "HasCertificate",
@@ -169,9 +246,7 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
             "DistributionConfig": {
                 "Enabled": True,
                 "Comment": sub("${AWS::StackName} shop"),
-                "Aliases": {
-                    "Fn::If": ["UseSiteAlias", [ref("SiteDomainName")], ref("AWS::NoValue")]
-                },
+                "Aliases": [ref("SiteDomainName")],
                 "DefaultRootObject": "index.html",
                 "HttpVersion": "http2",
                 "IPV6Enabled": True,
@@ -183,13 +258,15 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
                     "AllowedMethods": ["GET", "HEAD"],
                     "CachedMethods": ["GET", "HEAD"],
                     "CachePolicyId": CACHING_OPTIMIZED,
+                    "ResponseHeadersPolicyId": ref("SecurityHeadersPolicy"),
                     "Compress": True,
                 },
                 "CacheBehaviors": behaviours,
                 # Error responses apply to every behaviour, the APIs too. The bucket answers a
                 # missing key with 403 (read through the origin access control, never listed):
                 # that is the single-page app's fallback. The APIs never answer 403, so their
-                # 404s (an unknown order, a wrong token) reach clients as they are.
+                # 404s (an unknown order, a wrong token) reach clients as they are (a reader's
+                # URL answers 403 only to a request the distribution did not sign).
                 "CustomErrorResponses": [
                     {
                         "ErrorCode": 403,
@@ -199,6 +276,7 @@ def add_distribution(builder: TemplateBuilder, readers: Sequence[HttpReader]) ->
                     }
                 ],
                 "ViewerCertificate": certificate,
+                "WebACLId": web_acl_id(),
             }
         },
     )

@@ -9,7 +9,8 @@ import yaml
 
 from infra.cloudformation.deploy import ORDERS_ENVIRONMENT
 from infra.cloudformation.profiles import parse_parameter_flags
-from infra.cloudformation.template import LAMBDA_SERVICES, build_template
+from infra.cloudformation.template import AWS_ONLY_RESOURCE_TYPES, LAMBDA_SERVICES, build_template
+from infra.local import localstack_runner
 from infra.local.compose_databases import databases, parameter_flags
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,6 +48,14 @@ def test_lambdas_reach_the_compose_network() -> None:
     localstack = COMPOSE["services"]["localstack"]["environment"]
     assert localstack["LAMBDA_DOCKER_NETWORK"] == COMPOSE["networks"]["default"]["name"]
     assert localstack["CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES"] == "0"
+
+
+def test_localstack_skips_the_templates_aws_only_types_as_on_the_host() -> None:
+    localstack = COMPOSE["services"]["localstack"]["environment"]
+    host = localstack_runner.environment(4566, "test")
+    for change in ("CREATE", "UPDATE"):
+        variable = f"CFN_IGNORE_UNSUPPORTED_TYPE_{change}"
+        assert localstack[variable] == host[variable] == ",".join(AWS_ONLY_RESOURCE_TYPES)
 
 
 def test_operators_come_from_the_stack_outputs_not_a_shared_token() -> None:

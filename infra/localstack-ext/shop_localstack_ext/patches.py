@@ -1,6 +1,7 @@
 """Fixes of LocalStack 4.13.1 bugs that the shop's stack hits, applied when LocalStack starts.
 
-Each patch replaces one LocalStack function and names the upstream bug; `docs/localstack-patches.md`
+Each patch replaces one LocalStack function and names the upstream bug (``AWS_IAM`` on function
+URLs, a larger fix, lives in ``function_urls``); `docs/localstack-patches.md`
 says how to tell when one can go. They are applied by the ``on_infra_start`` hook below, before
 LocalStack serves a request.
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from shop_localstack_ext.function_urls import require_aws_iam
 from shop_localstack_ext.hooks import on_infra_start
 
 FormattedEvent = dict[str, Any]
@@ -163,6 +165,7 @@ def apply_localstack_patches() -> None:
     from localstack.services.events.resource_providers.aws_events_rule import EventsRuleProvider
     from localstack.services.kms.models import KmsKey
     from localstack.services.lambda_.event_source_mapping.pollers import sqs_poller
+    from localstack.services.lambda_.urlrouter import FunctionUrlRouter
     from localstack.services.ses.resource_providers.aws_ses_emailidentity_plugin import (
         SESEmailIdentityProviderPlugin,
     )
@@ -180,3 +183,6 @@ def apply_localstack_patches() -> None:
     sqs_poller.split_by_message_group_id = fifo_batch_in_one_invocation  # type: ignore[assignment]
     CloudwatchDispatcher.dispatch_sqs_metric = sqs_cloudwatch_dispatch_sqs_metric  # type: ignore[method-assign]
     jsonpath_rw.parse = jsonpath_parse_once_per_path(jsonpath_rw.parse)
+    FunctionUrlRouter.handle_lambda_url_invocation = require_aws_iam(  # type: ignore[method-assign]
+        FunctionUrlRouter.handle_lambda_url_invocation
+    )

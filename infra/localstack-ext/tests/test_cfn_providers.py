@@ -1,7 +1,8 @@
 """The project's CloudFormation resource providers: create, update in place, delete.
 
 ``AWS::CloudFront::Distribution``, ``AWS::CloudFront::OriginAccessControl``,
-``AWS::Route53::HostedZone`` and ``AWS::Events::Archive`` are deployed with
+``AWS::CloudFront::ResponseHeadersPolicy``, ``AWS::Route53::HostedZone`` and
+``AWS::Events::Archive`` are deployed with
 ``CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES=0`` (the runner's setting), so a type without a provider
 fails the deploy instead of vanishing.
 """
@@ -33,6 +34,18 @@ def template(name: str, comment: str, retention_days: int) -> dict[str, Any]:
                     }
                 },
             },
+            "Headers": {
+                "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+                "Properties": {
+                    "ResponseHeadersPolicyConfig": {
+                        "Name": name,
+                        "Comment": comment,
+                        "CustomHeadersConfig": {
+                            "Items": [{"Header": "X-Shop", "Value": comment, "Override": True}]
+                        },
+                    }
+                },
+            },
             "Cdn": {
                 "Type": "AWS::CloudFront::Distribution",
                 "Properties": {
@@ -52,6 +65,7 @@ def template(name: str, comment: str, retention_days: int) -> dict[str, Any]:
                             "ViewerProtocolPolicy": "redirect-to-https",
                             "ForwardedValues": {"QueryString": False},
                             "DefaultTTL": retention_days,
+                            "ResponseHeadersPolicyId": {"Ref": "Headers"},
                         },
                     },
                     "Tags": [{"Key": "app", "Value": "shop"}],
@@ -81,6 +95,8 @@ def template(name: str, comment: str, retention_days: int) -> dict[str, Any]:
                 "DomainName": {"Fn::GetAtt": ["Cdn", "DomainName"]},
                 "AccessRef": {"Ref": "Access"},
                 "AccessId": {"Fn::GetAtt": ["Access", "Id"]},
+                "HeadersRef": {"Ref": "Headers"},
+                "HeadersId": {"Fn::GetAtt": ["Headers", "Id"]},
                 "ZoneRef": {"Ref": "Zone"},
                 "ZoneId": {"Fn::GetAtt": ["Zone", "Id"]},
                 "NameServers": {"Fn::Join": [",", {"Fn::GetAtt": ["Zone", "NameServers"]}]},
@@ -107,6 +123,7 @@ def test_resources_are_created_updated_in_place_and_deleted(
         assert ids["DistributionRef"] == ids["DistributionId"]
         assert ids["DomainName"].endswith(".cloudfront.net")
         assert ids["AccessRef"] == ids["AccessId"]
+        assert ids["HeadersRef"] == ids["HeadersId"]
         assert ids["ZoneRef"] == ids["ZoneId"] and not ids["ZoneId"].startswith("/")
         assert ids["NameServers"].count(",") >= 1
         assert ids["ArchiveRef"] == unique_name
@@ -116,6 +133,8 @@ def test_resources_are_created_updated_in_place_and_deleted(
         origin = distribution["DistributionConfig"]["Origins"]["Items"][0]
         assert origin["OriginAccessControlId"] == ids["AccessId"]
         assert distribution["DistributionConfig"]["Comment"] == "first"
+        behaviour = distribution["DistributionConfig"]["DefaultCacheBehavior"]
+        assert behaviour["ResponseHeadersPolicyId"] == ids["HeadersId"]
         tags = cloudfront.list_tags_for_resource(Resource=distribution["ARN"])["Tags"]["Items"]
         assert tags == [{"Key": "app", "Value": "shop"}]
         archive = events.describe_archive(ArchiveName=unique_name)
@@ -134,6 +153,13 @@ def test_resources_are_created_updated_in_place_and_deleted(
         assert (config["Comment"], config["DefaultCacheBehavior"]["DefaultTTL"]) == ("second", 2)
         access = cloudfront.get_origin_access_control(Id=ids["AccessId"])["OriginAccessControl"]
         assert access["OriginAccessControlConfig"]["Description"] == "second"
+        headers = cloudfront.get_response_headers_policy_config(Id=ids["HeadersId"])
+        custom = headers["ResponseHeadersPolicyConfig"]["CustomHeadersConfig"]
+        assert (headers["ResponseHeadersPolicyConfig"]["Comment"], custom["Quantity"]) == (
+            "second",
+            1,
+        )
+        assert custom["Items"][0]["Value"] == "second"
         zone = route53.get_hosted_zone(Id=ids["ZoneId"])["HostedZone"]
         assert zone["Config"]["Comment"] == "second"
         archive = events.describe_archive(ArchiveName=unique_name)
@@ -146,6 +172,8 @@ def test_resources_are_created_updated_in_place_and_deleted(
         cloudfront.get_distribution(Id=ids["DistributionId"])
     with pytest.raises(cloudfront.exceptions.NoSuchOriginAccessControl):
         cloudfront.get_origin_access_control(Id=ids["AccessId"])
+    with pytest.raises(cloudfront.exceptions.NoSuchResponseHeadersPolicy):
+        cloudfront.get_response_headers_policy(Id=ids["HeadersId"])
     with pytest.raises(route53.exceptions.NoSuchHostedZone):
         route53.get_hosted_zone(Id=ids["ZoneId"])
     with pytest.raises(events.exceptions.ResourceNotFoundException):
@@ -159,8 +187,8 @@ def test_a_resource_type_without_provider_fails_the_deploy(
     body = {
         "Resources": {
             "Policy": {
-                "Type": "AWS::CloudFront::ResponseHeadersPolicy",
-                "Properties": {"ResponseHeadersPolicyConfig": {"Name": unique_name}},
+                "Type": "AWS::CloudFront::CachePolicy",
+                "Properties": {"CachePolicyConfig": {"Name": unique_name}},
             }
         }
     }
@@ -170,7 +198,7 @@ def test_a_resource_type_without_provider_fails_the_deploy(
     try:
         failed = settle(cloudformation, stack_id)
         assert failed["StackStatus"] in {"CREATE_FAILED", "ROLLBACK_COMPLETE"}
-        assert "AWS::CloudFront::ResponseHeadersPolicy" in failed.get("StackStatusReason", "")
+        assert "AWS::CloudFront::CachePolicy" in failed.get("StackStatusReason", "")
     finally:
         cloudformation.delete_stack(StackName=stack_id)
         settle(cloudformation, stack_id)

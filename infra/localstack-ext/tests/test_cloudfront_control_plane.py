@@ -232,3 +232,94 @@ def test_a_distribution_naming_an_unknown_cache_policy_is_refused(
     config["DefaultCacheBehavior"]["CachePolicyId"] = "658327ea-f89e-4fab-a63d-7e88639e58f6"
     with pytest.raises(cloudfront.exceptions.NoSuchCachePolicy):
         cloudfront.create_distribution(DistributionConfig=config)
+
+
+def headers_policy_config(name: str, frame_option: str = "DENY") -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Comment": "security headers",
+        "SecurityHeadersConfig": {
+            "FrameOptions": {"Override": True, "FrameOption": frame_option},
+            "ContentTypeOptions": {"Override": True},
+        },
+        "CustomHeadersConfig": {
+            "Quantity": 1,
+            "Items": [{"Header": "X-Shop", "Value": "1", "Override": False}],
+        },
+    }
+
+
+@pytest.fixture
+def headers_policy(cloudfront: Any, unique_name: str) -> Iterator[dict[str, Any]]:
+    created = cloudfront.create_response_headers_policy(
+        ResponseHeadersPolicyConfig=headers_policy_config(unique_name)
+    )
+    yield created
+    policy_id = created["ResponseHeadersPolicy"]["Id"]
+    if policy_id in {
+        item["ResponseHeadersPolicy"]["Id"]
+        for item in cloudfront.list_response_headers_policies()["ResponseHeadersPolicyList"][
+            "Items"
+        ]
+    }:
+        etag = cloudfront.get_response_headers_policy(Id=policy_id)["ETag"]
+        cloudfront.delete_response_headers_policy(Id=policy_id, IfMatch=etag)
+
+
+def test_response_headers_policy_lifecycle(
+    cloudfront: Any, headers_policy: dict[str, Any], unique_name: str
+) -> None:
+    policy_id = headers_policy["ResponseHeadersPolicy"]["Id"]
+    first_etag = headers_policy["ETag"]
+    fetched = cloudfront.get_response_headers_policy(Id=policy_id)
+    assert fetched["ETag"] == first_etag
+    config = fetched["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]
+    assert config == headers_policy_config(unique_name)
+    assert cloudfront.get_response_headers_policy_config(Id=policy_id)["ETag"] == first_etag
+    listed = cloudfront.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]
+    assert policy_id in {item["ResponseHeadersPolicy"]["Id"] for item in listed["Items"]}
+    with pytest.raises(cloudfront.exceptions.ResponseHeadersPolicyAlreadyExists):
+        cloudfront.create_response_headers_policy(
+            ResponseHeadersPolicyConfig=headers_policy_config(unique_name)
+        )
+    changed = headers_policy_config(unique_name, frame_option="SAMEORIGIN")
+    with pytest.raises(cloudfront.exceptions.PreconditionFailed):
+        cloudfront.update_response_headers_policy(
+            Id=policy_id, IfMatch="stale", ResponseHeadersPolicyConfig=changed
+        )
+    updated = cloudfront.update_response_headers_policy(
+        Id=policy_id, IfMatch=first_etag, ResponseHeadersPolicyConfig=changed
+    )
+    assert updated["ETag"] != first_etag
+    frame = cloudfront.get_response_headers_policy_config(Id=policy_id)[
+        "ResponseHeadersPolicyConfig"
+    ]["SecurityHeadersConfig"]["FrameOptions"]
+    assert frame["FrameOption"] == "SAMEORIGIN"
+    cloudfront.delete_response_headers_policy(Id=policy_id, IfMatch=updated["ETag"])
+    with pytest.raises(cloudfront.exceptions.NoSuchResponseHeadersPolicy):
+        cloudfront.get_response_headers_policy(Id=policy_id)
+
+
+def test_a_response_headers_policy_in_use_stays_and_unknown_ones_are_refused(
+    cloudfront: Any,
+    origin_access_control: dict[str, Any],
+    headers_policy: dict[str, Any],
+    unique_name: str,
+) -> None:
+    config = distribution_config(unique_name, origin_access_control["Id"])
+    config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = "00000000-0000-0000-0000-0000000"
+    with pytest.raises(cloudfront.exceptions.NoSuchResponseHeadersPolicy):
+        cloudfront.create_distribution(DistributionConfig=config)
+    policy_id = headers_policy["ResponseHeadersPolicy"]["Id"]
+    config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = policy_id
+    distribution_id = cloudfront.create_distribution(DistributionConfig=config)["Distribution"][
+        "Id"
+    ]
+    try:
+        with pytest.raises(cloudfront.exceptions.ResponseHeadersPolicyInUse):
+            cloudfront.delete_response_headers_policy(Id=policy_id, IfMatch=headers_policy["ETag"])
+        fetched = cloudfront.get_distribution_config(Id=distribution_id)["DistributionConfig"]
+        assert fetched["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == policy_id
+    finally:
+        etag = cloudfront.get_distribution(Id=distribution_id)["ETag"]
+        cloudfront.delete_distribution(Id=distribution_id, IfMatch=etag)

@@ -3,12 +3,14 @@
 One stack per test: a private bucket behind an origin access control (default behaviour,
 CachingOptimized, SPA fallback), a tiny HTTP server of the test as custom origin (``/api/*`` with
 legacy TTLs and a query string key, ``/api/fresh/*`` with CachingDisabled and
-AllViewerExceptHostHeader), and a hosted zone whose alias record points at the distribution.
+AllViewerExceptHostHeader), a response headers policy on the default and ``/api/fresh/*``
+behaviours, and a hosted zone whose alias record points at the distribution.
 Python cannot resolve these names, so requests go to 127.0.0.1 with a ``Host`` header.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -36,6 +38,14 @@ API_DEFAULT_TTL = 2
 ERROR_CACHING_SECONDS = 60
 MISS, HIT, ERROR = "Miss from cloudfront", "Hit from cloudfront", "Error from cloudfront"
 INDEX = b"<html>shop v1</html>"
+CSP = "default-src 'self'; frame-ancestors 'none'"
+POLICY_HEADERS = {
+    "strict-transport-security": "max-age=31536000; includeSubDomains",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "content-security-policy": CSP,
+}
 
 
 @dataclass
@@ -73,6 +83,9 @@ def origin_handler(origin: Origin) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Cache-Control", "no-store")
             if parts.path.endswith("/max-age-1"):
                 self.send_header("Cache-Control", "max-age=1")
+            if parts.path.endswith("/framed"):
+                self.send_header("X-Frame-Options", "SAMEORIGIN")
+                self.send_header("Referrer-Policy", "unsafe-url")
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
             self.wfile.write(reply)
@@ -115,6 +128,27 @@ def api_behaviour(pattern: str, **settings: Any) -> dict[str, Any]:
     }
 
 
+def headers_policy(name: str) -> dict[str, Any]:
+    """Security headers; the frame and referrer headers leave an origin's own in place."""
+    return {
+        "Name": name,
+        "SecurityHeadersConfig": {
+            "StrictTransportSecurity": {
+                "AccessControlMaxAgeSec": 31_536_000,
+                "IncludeSubdomains": True,
+                "Override": True,
+            },
+            "ContentTypeOptions": {"Override": True},
+            "FrameOptions": {"FrameOption": "DENY", "Override": False},
+            "ReferrerPolicy": {
+                "ReferrerPolicy": "strict-origin-when-cross-origin",
+                "Override": False,
+            },
+            "ContentSecurityPolicy": {"ContentSecurityPolicy": CSP, "Override": True},
+        },
+    }
+
+
 def template(name: str, origin_port: int) -> dict[str, Any]:
     distribution_config = {
         "Enabled": True,
@@ -140,12 +174,14 @@ def template(name: str, origin_port: int) -> dict[str, Any]:
             "TargetOriginId": "site",
             "ViewerProtocolPolicy": "redirect-to-https",
             "CachePolicyId": CACHING_OPTIMIZED,
+            "ResponseHeadersPolicyId": {"Ref": "Headers"},
         },
         "CacheBehaviors": [
             api_behaviour(
                 "/api/fresh/*",
                 CachePolicyId=CACHING_DISABLED,
                 OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                ResponseHeadersPolicyId={"Ref": "Headers"},
                 AllowedMethods=ALL_METHODS,
             ),
             api_behaviour(
@@ -179,6 +215,10 @@ def template(name: str, origin_port: int) -> dict[str, Any]:
                         "SigningProtocol": "sigv4",
                     }
                 },
+            },
+            "Headers": {
+                "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+                "Properties": {"ResponseHeadersPolicyConfig": headers_policy(name)},
             },
             "Cdn": {
                 "Type": "AWS::CloudFront::Distribution",
@@ -456,3 +496,85 @@ def test_route53_record_changes_take_effect_without_restart(shop: Shop) -> None:
     finally:
         change_record(shop, "DELETE", name, cname(shop.domain_name))
     assert "x-cache" not in shop.request(host, "/index.html").headers
+
+
+def policy_headers_of(reply: httpx.Response) -> dict[str, str]:
+    return {name: reply.headers[name] for name in POLICY_HEADERS if name in reply.headers}
+
+
+def test_encoded_dot_segments_select_the_behaviour_of_the_normalised_path(
+    shop: Shop, origin: Origin
+) -> None:
+    page = shop.request(shop.edge_host, "/api/%2e%2e/index.html")
+    assert (page.status_code, page.content) == (200, INDEX)
+    assert origin.seen == []
+    climbed = shop.request(shop.edge_host, "/api/fresh/%2E%2e/items?page=1")
+    assert climbed.status_code == 200
+    assert origin.seen[-1]["path"].lower() == "/api/fresh/%2e%2e/items"
+    assert "content-security-policy" not in climbed.headers, "the /api/* behaviour has no policy"
+
+
+def test_literal_dot_segments_are_normalised_too(shop: Shop, origin: Origin) -> None:
+    """httpx removes dot segments itself, as browsers do; a raw client (curl --path-as-is)
+    sends them, and the gateway hands them to the edge as sent."""
+    connection = http.client.HTTPConnection("127.0.0.1", shop.port, timeout=30)
+    try:
+        connection.request("GET", "/api/fresh/../items", headers={"Host": shop.edge_host})
+        reply = connection.getresponse()
+        assert (reply.status, reply.getheader("x-cache")) == (200, MISS)
+        assert reply.getheader("strict-transport-security") is None, "/api/*, not /api/fresh/*"
+        reply.read()
+    finally:
+        connection.close()
+    assert origin.seen[-1]["path"] == "/api/fresh/../items"
+
+
+def test_the_origin_gets_the_path_as_the_viewer_encoded_it(shop: Shop, origin: Origin) -> None:
+    for raw, query in [
+        ("/api/fresh/orders%3Fadmin=1", "x=1"),
+        ("/api/fresh/a%23b", ""),
+        ("/api/fresh/..%2fadmin", ""),
+    ]:
+        reply = shop.request(shop.alias_host, f"{raw}?{query}" if query else raw)
+        assert reply.status_code == 200
+        seen = origin.seen[-1]
+        assert (seen["path"].lower(), seen["query"]) == (raw.lower(), query)
+
+
+def test_encoded_paths_have_cache_entries_of_their_own(shop: Shop, origin: Origin) -> None:
+    plain = shop.request(shop.edge_host, "/api/items")
+    encoded = shop.request(shop.edge_host, "/api/%69tems")
+    assert [plain.headers["x-cache"], encoded.headers["x-cache"]] == [MISS, MISS]
+    assert [r["path"] for r in origin.seen] == ["/api/items", "/api/%69tems"]
+
+
+@pytest.mark.parametrize("path", ["/api/fresh/xff", "/api/xff"])
+def test_x_forwarded_for_gets_the_viewer_address_appended(
+    shop: Shop, origin: Origin, path: str
+) -> None:
+    shop.request(shop.edge_host, path, method="POST" if "fresh" in path else "GET")
+    assert origin.seen[-1]["headers"]["x-forwarded-for"] == "127.0.0.1"
+    sent = {"X-Forwarded-For": "203.0.113.7, 198.51.100.2"}
+    shop.request(shop.edge_host, f"{path}-sent", headers=sent)
+    appended = "203.0.113.7, 198.51.100.2, 127.0.0.1"
+    assert origin.seen[-1]["headers"]["x-forwarded-for"] == appended
+
+
+def test_the_response_headers_policy_is_on_every_response_of_its_behaviours(
+    shop: Shop, origin: Origin
+) -> None:
+    miss = shop.request(shop.alias_host, "/")
+    hit = shop.request(shop.alias_host, "/")
+    fallback = shop.request(shop.alias_host, "/orders/o-1")
+    api = shop.request(shop.alias_host, "/api/fresh/orders", method="POST", content=b"{}")
+    for reply in (miss, hit, fallback, api):
+        assert policy_headers_of(reply) == POLICY_HEADERS, reply.headers
+    assert [miss.headers["x-cache"], hit.headers["x-cache"]] == [MISS, HIT]
+    assert "strict-transport-security" not in shop.request(shop.alias_host, "/api/x").headers
+
+
+def test_a_header_the_policy_does_not_override_stays_the_origins(shop: Shop) -> None:
+    framed = shop.request(shop.alias_host, "/api/fresh/framed")
+    assert framed.headers["x-frame-options"] == "SAMEORIGIN"
+    assert framed.headers["referrer-policy"] == "unsafe-url"
+    assert framed.headers["content-security-policy"] == CSP

@@ -71,6 +71,47 @@ def test_first_matching_behaviour_in_order_else_the_default(path: str, origin: s
     assert rules.select_behaviour(CONFIG, path)["TargetOriginId"] == origin
 
 
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("/api/orders", "/api/orders"),
+        ("/api/%2e%2e/index.html", "/index.html"),
+        ("/api/%2E%2e/%2e%2E/%2e%2e/secret", "/secret"),
+        ("/api/./orders/../x", "/api/x"),
+        ("/api/orders/..", "/api/"),
+        ("/..", "/"),
+        ("//api//orders", "/api/orders"),
+        ("/%61pi/orders", "/api/orders"),
+        ("/api/..%2fadmin", "/api/..%2Fadmin"),
+        ("/api/orders%3Fadmin=1", "/api/orders%3Fadmin=1"),
+        ("/api/a%23b", "/api/a%23b"),
+        ("/api/caf%c3%a9", "/api/caf%C3%A9"),
+        ("/", "/"),
+    ],
+)
+def test_paths_are_matched_normalised_as_rfc_3986_says(raw: str, normalised: str) -> None:
+    assert rules.normalised_path(raw) == normalised
+
+
+@pytest.mark.parametrize(
+    ("raw", "origin"),
+    [
+        ("/api/%2e%2e/api/fresh/x", "fresh"),
+        ("/api/fresh/%2e%2e/orders", "api"),
+        ("/api/%2e%2e/x", "site"),
+        ("/api/..%2fx", "api"),
+        ("/static/..%2fapi/x", "site"),
+        ("//api/orders", "api"),
+        ("/api%2forders", "site"),
+    ],
+)
+def test_an_encoded_traversal_selects_the_behaviour_of_its_normalised_path(
+    raw: str, origin: str
+) -> None:
+    behaviour = rules.select_behaviour(CONFIG, rules.normalised_path(raw))
+    assert behaviour["TargetOriginId"] == origin
+
+
 def test_path_patterns_take_no_character_classes() -> None:
     assert rules.path_matches("/[a]/*", "/[a]/x")
     assert not rules.path_matches("/[a]/*", "/a/x")
@@ -278,3 +319,72 @@ def test_host_forms_and_record_chains_reach_a_distribution() -> None:
     assert resolve("127.0.0.1:4566", direct, listing) is None
     assert resolve("[::1]:4566", direct, listing) is None
     assert calls == []
+
+
+SECURITY_HEADERS = {
+    "StrictTransportSecurity": {
+        "Override": True,
+        "AccessControlMaxAgeSec": 63_072_000,
+        "IncludeSubdomains": True,
+        "Preload": False,
+    },
+    "ContentTypeOptions": {"Override": True},
+    "FrameOptions": {"Override": False, "FrameOption": "DENY"},
+    "ReferrerPolicy": {"Override": True, "ReferrerPolicy": "no-referrer"},
+    "ContentSecurityPolicy": {
+        "Override": True,
+        "ContentSecurityPolicy": "default-src 'self'; frame-ancestors 'none'",
+    },
+    "XSSProtection": {"Override": True, "Protection": True, "ModeBlock": True},
+}
+
+
+def test_a_response_headers_policy_adds_its_security_headers() -> None:
+    policy = {"Name": "p", "SecurityHeadersConfig": SECURITY_HEADERS}
+    headers = dict(rules.with_response_headers([("Content-Type", "text/html")], policy))
+    assert headers == {
+        "Content-Type": "text/html",
+        "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+        "X-XSS-Protection": "1; mode=block",
+    }
+
+
+def test_override_replaces_the_origins_header_and_its_absence_keeps_it() -> None:
+    policy = {"Name": "p", "SecurityHeadersConfig": SECURITY_HEADERS}
+    origin = [("x-frame-options", "SAMEORIGIN"), ("referrer-policy", "unsafe-url")]
+    headers = rules.with_response_headers(origin, policy)
+    assert ("x-frame-options", "SAMEORIGIN") in headers
+    assert ("Referrer-Policy", "no-referrer") in headers
+    assert [name.lower() for name, _ in headers].count("referrer-policy") == 1
+
+
+def test_custom_and_removed_headers_of_a_policy() -> None:
+    policy = {
+        "Name": "p",
+        "CustomHeadersConfig": wrapped(
+            [
+                {"Header": "X-Shop", "Value": "1", "Override": False},
+                {"Header": "Cache-Control", "Value": "no-store", "Override": True},
+            ]
+        ),
+        "RemoveHeadersConfig": wrapped([{"Header": "server"}]),
+    }
+    origin = [("Server", "uvicorn"), ("x-shop", "origin"), ("cache-control", "max-age=60")]
+    assert rules.with_response_headers(origin, policy) == [
+        ("x-shop", "origin"),
+        ("Cache-Control", "no-store"),
+    ]
+
+
+def test_no_policy_keeps_the_headers_and_cors_is_not_served() -> None:
+    assert rules.with_response_headers([("A", "1")], None) == [("A", "1")]
+    behaviour = {"ResponseHeadersPolicyId": "p-1"}
+    with pytest.raises(LookupError):
+        rules.response_headers_policy_of(behaviour, {})
+    cors = {"Name": "p", "CorsConfig": {"OriginOverride": True}}
+    with pytest.raises(LookupError):
+        rules.with_response_headers([], rules.response_headers_policy_of(behaviour, {"p-1": cors}))

@@ -5,7 +5,9 @@ access log or referrer carries it). An order answers only its customer's token (
 reading it); a wrong token gets the very 404 an unknown order gets, so order ids cannot be
 probed. A credential that is no operator's is 401 (RFC 6750 ``invalid_token``), never 403: the
 edge answers 403s with the single-page app. Operators are identified by ``shared.operators``;
-the name of the one who acts comes from the credential, never from the request.
+the name of the one who acts comes from the credential, never from the request. Requests with an
+operator's credential are rate-limited per operator, and missing or wrong credentials per client
+address (``services.orders.api.rate_limits``); an order's customer is not limited here.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.orders.api.problems import ApiProblem
+from services.orders.api.rate_limits import RateLimits
 from services.orders.service import OrderService, UnknownOrder
 from shared.operators import DirectoryUnavailable, Operator, Operators
 
@@ -35,12 +38,14 @@ OrderToken = Annotated[HTTPAuthorizationCredentials | None, Depends(ORDER_TOKEN)
 OperatorCredential = Annotated[HTTPAuthorizationCredentials | None, Depends(OPERATOR_CREDENTIAL)]
 
 
-def operator_guard(operators: Operators) -> Callable[..., Operator]:
+def operator_guard(operators: Operators, limits: RateLimits) -> Callable[..., Operator]:
     """A dependency answering the operator who sends the request (401 without a credential or
-    with one that is no operator's)."""
+    with one that is no operator's; 429 over the operator's or the address's limit)."""
 
-    def require_operator(credentials: OperatorCredential) -> Operator:
+    def require_operator(request: Request, credentials: OperatorCredential) -> Operator:
+        limits.admit_unidentified(request.scope)
         if credentials is None:
+            limits.refuse_unidentified(request.scope)
             raise ApiProblem(
                 401,
                 "Operator credential missing",
@@ -49,12 +54,14 @@ def operator_guard(operators: Operators) -> Callable[..., Operator]:
             )
         operator = _identify(operators, credentials.credentials)
         if operator is None:
+            limits.refuse_unidentified(request.scope)
             raise ApiProblem(
                 401,
                 "Operator credential wrong",
                 "The credential is not an operator's (or that operator was removed).",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        limits.admit_operator(operator.name)
         return operator
 
     return require_operator
@@ -70,15 +77,24 @@ def customer_guard(service: OrderService) -> Callable[..., None]:
     return require_customer
 
 
-def reader_guard(service: OrderService, operators: Operators) -> Callable[..., None]:
-    """A dependency admitting the order's customer or any operator (else 404)."""
+def reader_guard(
+    service: OrderService, operators: Operators, limits: RateLimits
+) -> Callable[..., None]:
+    """A dependency admitting the order's customer or any operator (else 404; 429 over the
+    operator's limit, or over the address's when its tokens were no one's)."""
 
     def require_reader(
-        order_id: str, credentials: OrderToken, _operator: OperatorCredential
+        request: Request, order_id: str, credentials: OrderToken, _operator: OperatorCredential
     ) -> None:
         token = _token(credentials)
-        if not service.holds_access(order_id, token) and _identify(operators, token) is None:
+        if service.holds_access(order_id, token):
+            return
+        limits.admit_unidentified(request.scope)
+        operator = _identify(operators, token)
+        if operator is None:
+            limits.refuse_unidentified(request.scope)
             raise UnknownOrder(order_id)
+        limits.admit_operator(operator.name)
 
     return require_reader
 

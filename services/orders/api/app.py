@@ -24,6 +24,7 @@ from services.orders.api.operations import operations_router
 from services.orders.api.orders import orders_router
 from services.orders.api.problems import install_problem_handlers
 from services.orders.api.projections import projections_router
+from services.orders.api.rate_limits import PlacementRateLimit, RateLimits
 from services.orders.service import OrderService
 from shared.operators import Operators
 
@@ -36,12 +37,14 @@ def create_app(
     operations_log: SqlOperationsLog,
     *,
     operators: Operators,
+    rate_limits: RateLimits,
     currency: str,
     health_checks: Mapping[str, Check],
     operations: QueueOperations | None = None,
 ) -> FastAPI:
-    """The orders API for customers and ``operators``; the read model's set-aside events under
-    ``/api/ops`` always, the stack's queues and alarms there when ``operations`` is given."""
+    """The orders API for customers and ``operators``, each within ``rate_limits``; the read
+    model's set-aside events under ``/api/ops`` always, the stack's queues and alarms there when
+    ``operations`` is given."""
     app = FastAPI(
         title="Orders API",
         summary="Event-sourced orders: place, follow, cancel and review orders.",
@@ -54,11 +57,16 @@ def create_app(
     install_problem_handlers(app)
     _serve_docs_offline(app)
     app.add_middleware(BodySizeLimit)
-    app.include_router(orders_router(service, summaries, operators=operators, currency=currency))
+    app.add_middleware(PlacementRateLimit, limits=rate_limits)  # the outer one: before the body
+    app.include_router(
+        orders_router(
+            service, summaries, operators=operators, limits=rate_limits, currency=currency
+        )
+    )
     app.include_router(health_router(health_checks))
-    app.include_router(projections_router(operators, summaries))
+    app.include_router(projections_router(operators, rate_limits, summaries))
     if operations is not None:
-        app.include_router(operations_router(operators, operations, operations_log))
+        app.include_router(operations_router(operators, rate_limits, operations, operations_log))
     _parameters_are_never_null(app)
     return app
 

@@ -28,7 +28,8 @@ from services.orders.adapters.queue_operations import (
     UnknownQueue,
 )
 from services.orders.api.access import operator_guard
-from services.orders.api.problems import PROBLEM_JSON, ApiProblem
+from services.orders.api.problems import PROBLEM_JSON, RATE_LIMITED, ApiProblem
+from services.orders.api.rate_limits import RateLimits
 from shared.operators import Operator, Operators
 
 
@@ -131,22 +132,26 @@ def _action_out(action: OperatorAction) -> OperatorActionOut:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"description": title, "content": {PROBLEM_JSON: {}}}
-    for status, title in [
-        (401, "Operator credential missing, or wrong"),
-        (404, "Unknown queue"),
-        (409, "Redrive not possible"),
-        (422, "Invalid request"),
-        (503, "Operator directory unavailable"),
-    ]
+    **{
+        status: {"description": title, "content": {PROBLEM_JSON: {}}}
+        for status, title in [
+            (401, "Operator credential missing, or wrong"),
+            (404, "Unknown queue"),
+            (409, "Redrive not possible"),
+            (422, "Invalid request"),
+            (503, "Operator directory unavailable"),
+        ]
+    },
+    **RATE_LIMITED,
 }
 
 
 def operations_router(
-    operators: Operators, ops: QueueOperations, log: SqlOperationsLog
+    operators: Operators, limits: RateLimits, ops: QueueOperations, log: SqlOperationsLog
 ) -> APIRouter:
-    """Routes under `/api/ops`, for `operators` only; their actions go to `log`."""
-    require_operator = operator_guard(operators)
+    """Routes under `/api/ops`, for `operators` only (within `limits`); their actions go to
+    `log`."""
+    require_operator = operator_guard(operators, limits)
 
     router = APIRouter(
         prefix="/api/ops",

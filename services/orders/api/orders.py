@@ -32,8 +32,10 @@ from services.orders.api.problems import (
     CUSTOMER_RESPONSES,
     OPERATOR_RESPONSES,
     PROBLEM_RESPONSES,
+    RATE_LIMITED,
     READER_RESPONSES,
 )
+from services.orders.api.rate_limits import RateLimits
 from services.orders.api.responses import order_document, placed_document, summary_document
 from services.orders.api.schemas import (
     CancelIn,
@@ -56,13 +58,16 @@ def orders_router(
     summaries: OrderSummaries,
     *,
     operators: Operators,
+    limits: RateLimits,
     currency: str,
 ) -> APIRouter:
+    """The routes under ``/api/orders``; ``limits`` bound what operators do (placements are
+    bounded before they reach a route, by ``PlacementRateLimit``)."""
     router = APIRouter(prefix="/api/orders", tags=["orders"], responses=PROBLEM_RESPONSES)
     placed_order = {"order_id": "$response.body#/order_id"}
-    require_operator = operator_guard(operators)
+    require_operator = operator_guard(operators, limits)
     require_customer = customer_guard(service)
-    require_reader = reader_guard(service, operators)
+    require_reader = reader_guard(service, operators, limits)
 
     @router.post(
         "",
@@ -72,12 +77,20 @@ def orders_router(
         responses={
             201: {
                 "description": "The order, with its access token",
+                "headers": {
+                    "RateLimit-Policy": {
+                        "description": 'The placements a client may make: `"placements";q=N;w=1`'
+                        " is N a second (also sent with every other answer to a placement)",
+                        "schema": {"type": "string"},
+                    }
+                },
                 "links": {
                     "GetOrder": {"operationId": "get_order", "parameters": placed_order},
                     "GetOrderEvents": {"operationId": "order_events", "parameters": placed_order},
                     "CancelOrder": {"operationId": "cancel_order", "parameters": placed_order},
                 },
-            }
+            },
+            **RATE_LIMITED,
         },
     )
     def place_order(body: PlaceOrderIn, idempotency_key: IdempotencyKeyHeader = None) -> Any:

@@ -50,13 +50,30 @@ PROBLEM_RESPONSES = _documented(
     (415, "Body not sent as JSON"),
     (422, "Invalid request"),
 )
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": Problem,
+        "content": {PROBLEM_JSON: {}},
+        "description": "Too many requests from this client; nothing was done",
+        "headers": {
+            "Retry-After": {
+                "description": "Whole seconds to wait before trying again",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}
 _DIRECTORY_UNAVAILABLE = (503, "Operator directory unavailable")
-OPERATOR_RESPONSES = _documented(
-    (401, "Operator credential missing, or wrong"),
-    _DIRECTORY_UNAVAILABLE,
-)
+OPERATOR_RESPONSES = {
+    **_documented((401, "Operator credential missing, or wrong"), _DIRECTORY_UNAVAILABLE),
+    **RATE_LIMITED,
+}
 CUSTOMER_RESPONSES = _documented((401, "Access token missing"))
-READER_RESPONSES = _documented((401, "Access token missing"), _DIRECTORY_UNAVAILABLE)
+READER_RESPONSES = {
+    **_documented((401, "Access token missing"), _DIRECTORY_UNAVAILABLE),
+    **RATE_LIMITED,
+}
 
 
 class ApiProblem(Exception):

@@ -14,6 +14,7 @@ from services.orders.adapters.summaries import OrderSummaries
 from services.orders.api.access import operator_guard
 from services.orders.api.operations import ProblemRoute
 from services.orders.api.problems import OPERATOR_RESPONSES, PROBLEM_RESPONSES
+from services.orders.api.rate_limits import RateLimits
 from shared.operators import Operators
 
 
@@ -34,12 +35,14 @@ class SetAsideEventsOut(BaseModel):
     total: int = Field(description="how many events are set aside (`events` may list fewer)")
 
 
-def projections_router(operators: Operators, summaries: OrderSummaries) -> APIRouter:
+def projections_router(
+    operators: Operators, limits: RateLimits, summaries: OrderSummaries
+) -> APIRouter:
     router = APIRouter(
         prefix="/api/ops",
         tags=["operations"],
         route_class=ProblemRoute,
-        dependencies=[Depends(operator_guard(operators))],
+        dependencies=[Depends(operator_guard(operators, limits))],
         responses={**OPERATOR_RESPONSES, 422: PROBLEM_RESPONSES[422]},
     )
 

@@ -20,5 +20,8 @@ def http_server(app: FastAPI, host: str, port: int, log_level: str) -> Any:
         port=port,
         log_level=log_level.lower(),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        # The client is the socket's peer: only the API's rate limits read X-Forwarded-For, as
+        # ORDERS_RATE_LIMIT_TRUSTED_PROXY_HOPS says (uvicorn would trust it from 127.0.0.1).
+        proxy_headers=False,
     )
     return uvicorn.Server(config)

@@ -7,10 +7,13 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,6 +42,37 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """``serve`` with ``env`` on a free port of 127.0.0.1: its base URL once its health check
+    answers 200; stopped when the block ends."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.orders", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.communicate()[1]
+            try:
+                if httpx.get(f"{base_url}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the API did not become healthy in 60 s"
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
 
 
 def base_environment() -> dict[str, str]:
@@ -75,6 +109,9 @@ def orders_environment(
             "ORDERS_UPDATES_QUEUE_URL": queues(f"{name}-updates", **updates_queue_attributes),
             "ORDERS_STACK_NAME": name,
             "OPERATORS_PATH": operators_path,
+            # the profile of these tests: the fuzzer and the CLI tests are never throttled
+            "ORDERS_RATE_LIMIT_PLACEMENTS_PER_SECOND": "1000",
+            "ORDERS_RATE_LIMIT_OPERATOR_REQUESTS_PER_SECOND": "1000",
         }
     finally:
         events.delete_event_bus(Name=bus)

@@ -1,8 +1,10 @@
-"""``AWS::CloudFront::Distribution`` and ``AWS::CloudFront::OriginAccessControl``.
+"""``AWS::CloudFront::Distribution``, ``OriginAccessControl`` and ``ResponseHeadersPolicy``.
 
 Distribution: Ref is the id; GetAtt ``Id`` and ``DomainName`` (``<random>.cloudfront.net``).
 Every property of ``DistributionConfig`` the CloudFront API knows is passed on and can be
 updated in place. OriginAccessControl: Ref and GetAtt ``Id``; its configuration updates in place.
+ResponseHeadersPolicy: Ref and GetAtt ``Id``, GetAtt ``LastModifiedTime``; its configuration
+updates in place.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from localstack.services.cloudformation.resource_provider import (
     ResourceRequest,
 )
 
-from shop_localstack_ext.cfn.conversion import distribution_config_for_api
+from shop_localstack_ext.cfn.conversion import (
+    distribution_config_for_api,
+    response_headers_policy_config_for_api,
+)
 
 Properties = dict[str, Any]
 Model = TypeVar("Model")
@@ -154,4 +159,51 @@ class OriginAccessControlProvider(ResourceProvider[Properties]):
                 return done(model)
             raise
         cloudfront.delete_origin_access_control(Id=model["Id"], IfMatch=etag)
+        return done(model)
+
+
+class ResponseHeadersPolicyProvider(ResourceProvider[Properties]):
+    TYPE = "AWS::CloudFront::ResponseHeadersPolicy"
+    SCHEMA = schema(TYPE, "/properties/Id", ["/properties/Id", "/properties/LastModifiedTime"], [])
+
+    def create(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.desired_state
+        cloudfront = request.aws_client_factory.cloudfront
+        created = cloudfront.create_response_headers_policy(
+            ResponseHeadersPolicyConfig=response_headers_policy_config_for_api(
+                model["ResponseHeadersPolicyConfig"]
+            )
+        )["ResponseHeadersPolicy"]
+        model["Id"] = created["Id"]
+        model["LastModifiedTime"] = created["LastModifiedTime"].isoformat()
+        return done(model)
+
+    def update(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.desired_state
+        policy_id = (request.previous_state or {})["Id"]
+        cloudfront = request.aws_client_factory.cloudfront
+        etag = cloudfront.get_response_headers_policy(Id=policy_id)["ETag"]
+        updated = cloudfront.update_response_headers_policy(
+            Id=policy_id,
+            IfMatch=etag,
+            ResponseHeadersPolicyConfig=response_headers_policy_config_for_api(
+                model["ResponseHeadersPolicyConfig"]
+            ),
+        )["ResponseHeadersPolicy"]
+        model["Id"] = policy_id
+        model["LastModifiedTime"] = updated["LastModifiedTime"].isoformat()
+        return done(model)
+
+    def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
+        model = request.previous_state or request.desired_state
+        if not model.get("Id"):
+            return done(model)
+        cloudfront = request.aws_client_factory.cloudfront
+        try:
+            etag = cloudfront.get_response_headers_policy(Id=model["Id"])["ETag"]
+        except ClientError as error:
+            if gone(error):
+                return done(model)
+            raise
+        cloudfront.delete_response_headers_policy(Id=model["Id"], IfMatch=etag)
         return done(model)

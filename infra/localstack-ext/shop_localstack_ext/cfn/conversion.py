@@ -1,4 +1,6 @@
-"""CloudFormation's ``AWS::CloudFront::Distribution`` properties in the CloudFront API's shape.
+"""CloudFormation's CloudFront properties (``AWS::CloudFront::Distribution``'s
+``DistributionConfig``, ``AWS::CloudFront::ResponseHeadersPolicy``'s
+``ResponseHeadersPolicyConfig``) in the CloudFront API's shape.
 
 The two differ in a regular way, so the conversion walks the API's shape: CloudFormation writes
 lists where the API wants ``{"Quantity", "Items"}``, a handful of members have other names, and
@@ -76,4 +78,11 @@ def distribution_config_for_api(
     config: dict[str, Any] = to_api_shape(properties, shape, "DistributionConfig")
     config.setdefault("Comment", "")
     config["CallerReference"] = caller_reference
+    return config
+
+
+def response_headers_policy_config_for_api(properties: dict[str, Any]) -> dict[str, Any]:
+    """The API's ``ResponseHeadersPolicyConfig`` for a template's property of that name."""
+    shape = load_service("cloudfront").shape_for("ResponseHeadersPolicyConfig")
+    config: dict[str, Any] = to_api_shape(properties, shape, "ResponseHeadersPolicyConfig")
     return config

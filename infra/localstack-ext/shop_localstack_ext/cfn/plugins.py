@@ -33,6 +33,15 @@ class OriginAccessControlProviderPlugin(_ProviderPlugin):
         self.factory = OriginAccessControlProvider
 
 
+class ResponseHeadersPolicyProviderPlugin(_ProviderPlugin):
+    name = "AWS::CloudFront::ResponseHeadersPolicy"
+
+    def load(self) -> None:
+        from shop_localstack_ext.cfn.cloudfront import ResponseHeadersPolicyProvider
+
+        self.factory = ResponseHeadersPolicyProvider
+
+
 class HostedZoneProviderPlugin(_ProviderPlugin):
     name = "AWS::Route53::HostedZone"
 

@@ -39,6 +39,10 @@ class DistributionRegistry:
         with self._lock:
             return bool(self._by_id)
 
+    def all(self) -> list[Distribution]:
+        with self._lock:
+            return list(self._by_id.values())
+
     def by_id(self, distribution_id: str) -> Distribution | None:
         with self._lock:
             return self._by_id.get(distribution_id.lower())

@@ -12,12 +12,22 @@ A site served by a distribution is an origin LocalStack's CORS enforcement admit
 served by the gateway (function URLs), which would otherwise refuse the request with 403.
 
 Serving follows the distribution's configuration as recorded by the provider: cache behaviours
-by path pattern in order, then the default; default root object; S3 or custom origins; custom
-error responses; the edge cache with the behaviour's TTLs, its key, ``X-Cache`` and invalidations.
+by path pattern in order, then the default; default root object; S3 or custom origins (requests
+to a Lambda function URL signed as its origin access control says, ``origin_access``); custom
+error responses; the edge cache with the behaviour's TTLs, its key, ``X-Cache`` and invalidations;
+the behaviour's response headers policy on every viewer response.
+
+Paths as CloudFront treats them: the behaviour is chosen on the normalised path
+(``rules.normalised_path``); a custom origin receives the raw path, encoded as the viewer sent it
+(the WSGI environment's ``RAW_URI``: werkzeug's ``request.path`` is decoded, so ``%3F`` would turn
+into a query and ``%2e%2e`` into a parent segment); the cache key holds the raw path, so two
+spellings the origin may tell apart never share an entry. ``X-Forwarded-For`` reaches the origin
+with the viewer's address appended to any value the viewer sent.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterator
@@ -35,13 +45,14 @@ from localstack.runtime.current import get_current_runtime
 from rolo import Response as GatewayResponse
 from rolo.gateway import HandlerChain
 
-from shop_localstack_ext.cloudfront import hostnames, origins, rules
+from shop_localstack_ext.cloudfront import hostnames, origin_access, origins, rules
 from shop_localstack_ext.cloudfront.cache import EDGE_CACHE, CachedResponse
 from shop_localstack_ext.cloudfront.distributions import DISTRIBUTIONS, Distribution
 from shop_localstack_ext.cloudfront.managed_policies import (
     MANAGED_CACHE_POLICIES,
     MANAGED_ORIGIN_REQUEST_POLICIES,
 )
+from shop_localstack_ext.cloudfront.response_headers_policies import RESPONSE_HEADERS_POLICIES
 from shop_localstack_ext.hooks import on_infra_start
 
 LOG = logging.getLogger(__name__)
@@ -113,11 +124,21 @@ def viewer_response(
     return response
 
 
+def raw_path(request: Request) -> str:
+    """The path of the request target as the viewer encoded it (an absolute-form target too)."""
+    target = request.environ.get("RAW_URI") or request.path
+    if not target.startswith("/"):
+        target = urlsplit(target).path or "/"
+    return target.split("?", 1)[0]
+
+
 @dataclass(frozen=True)
 class Viewer:
-    """The parts of a viewer request the edge looks at (header names lower-case)."""
+    """The parts of a viewer request the edge looks at (header names lower-case): the path as
+    sent (``raw_path``) and normalised (``path``)."""
 
     method: str
+    raw_path: str
     path: str
     query: list[tuple[str, str]]
     headers: dict[str, str]
@@ -130,9 +151,11 @@ class Viewer:
         headers = {name.lower(): value for name, value in request.headers.items()}
         jar: SimpleCookie = SimpleCookie()
         jar.load(headers.get("cookie", ""))
+        sent_path = raw_path(request)
         return cls(
             method=request.method.upper(),
-            path=request.path,
+            raw_path=sent_path,
+            path=rules.normalised_path(sent_path),
             query=parse_qsl(request.query_string.decode(), keep_blank_values=True),
             headers=headers,
             cookies={name: morsel.value for name, morsel in jar.items()},
@@ -144,13 +167,16 @@ class Viewer:
 def origin_request(
     viewer: Viewer, default_root_object: str | None, forwarded: list[rules.Parameters]
 ) -> origins.OriginRequest:
-    """What the origin receives: the root object for ``/``, and what the policies forward."""
-    path = f"/{default_root_object}" if viewer.path == "/" and default_root_object else viewer.path
+    """What the origin receives: the root object for ``/``, else the raw path; what the policies
+    forward; ``X-Forwarded-For`` with the viewer's address appended."""
+    root = viewer.path == "/" and default_root_object
+    path = f"/{default_root_object}" if root else viewer.raw_path
     headers = rules.forwarded_headers(viewer.headers, viewer.method, forwarded)
     cookies = rules.forwarded_cookies(viewer.cookies, forwarded)
     if cookies:
         headers["cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-    headers.setdefault("x-forwarded-for", viewer.address)
+    sent_for = viewer.headers.get("x-forwarded-for")
+    headers["x-forwarded-for"] = f"{sent_for}, {viewer.address}" if sent_for else viewer.address
     headers.setdefault("user-agent", "Amazon CloudFront")
     return origins.OriginRequest(
         method=viewer.method,
@@ -238,10 +264,13 @@ class CloudFrontEdge:
             return plain(403, "This distribution is not configured to allow this HTTP method.")
         policy = rules.cache_policy_of(behaviour, MANAGED_CACHE_POLICIES)
         forwarded = rules.forwarded_parameters(behaviour, policy, MANAGED_ORIGIN_REQUEST_POLICIES)
+        headers_policy = rules.response_headers_policy_of(
+            behaviour, RESPONSE_HEADERS_POLICIES.configs()
+        )
         cacheable = viewer.method in rules.cached_methods(behaviour) & {"GET", "HEAD"}
         key = rules.cache_key(
             distribution.distribution_id,
-            viewer.path,
+            viewer.raw_path,
             viewer.query,
             viewer.headers,
             viewer.cookies,
@@ -249,7 +278,8 @@ class CloudFrontEdge:
         )
         if cacheable and (entry := EDGE_CACHE.get(key)):
             x_cache = ERROR if entry.error else HIT
-            hit = viewer_response(viewer.method, entry.status, entry.headers, entry.body, x_cache)
+            headers = rules.with_response_headers(entry.headers, headers_policy)
+            hit = viewer_response(viewer.method, entry.status, headers, entry.body, x_cache)
             hit.headers["Age"] = str(entry.age())
             return hit
         sent = origin_request(viewer, config.get("DefaultRootObject"), forwarded)
@@ -262,7 +292,8 @@ class CloudFrontEdge:
                 key, cached(distribution, viewer.path, answer, seconds, error is not None)
             )
         x_cache = MISS if error is None else ERROR
-        return viewer_response(viewer.method, answer.status, answer.headers, answer.body, x_cache)
+        headers = rules.with_response_headers(answer.headers, headers_policy)
+        return viewer_response(viewer.method, answer.status, headers, answer.body, x_cache)
 
     def fetch(
         self, distribution: Distribution, behaviour: rules.Config, request: origins.OriginRequest
@@ -270,7 +301,8 @@ class CloudFrontEdge:
         origin = origin_named(distribution.config, behaviour["TargetOriginId"])
         if "S3OriginConfig" in origin:
             return origins.fetch_from_s3(distribution.account_id, origin, request)
-        return origins.fetch_from_custom(origin, request, self.gateway)
+        sign = functools.partial(origin_access.signed, distribution, origin, request)
+        return origins.fetch_from_custom(origin, request, self.gateway, sign)
 
     def error_page(
         self,

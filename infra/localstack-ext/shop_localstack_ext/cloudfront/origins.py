@@ -1,26 +1,29 @@
 """Fetching from a distribution's origins: S3 buckets in LocalStack, and HTTP servers.
 
-S3 origins are read through LocalStack's internal S3 client, in the distribution's account.
-Custom origins are spoken to over plain HTTP on their ``HTTPPort`` (local origins serve no TLS),
-with the origin's domain as ``Host``; names LocalStack hands out (Lambda function URLs, for
-instance) do not resolve from Python here, so they are sent to LocalStack's own gateway with that
-``Host`` instead (``rules.origin_address``).
+S3 origins are read through LocalStack's internal S3 client, in the distribution's account; the
+key is the origin path and the normalised request path, decoded as S3 decodes a key, so no dot
+segment leaves the origin path. Custom origins are spoken to over plain HTTP on their
+``HTTPPort`` (local origins serve no TLS), with the origin's domain as ``Host``, the origin path
+and the request path exactly as the viewer encoded it; names LocalStack hands out (Lambda
+function URLs, for instance) do not resolve from Python here, so they are sent to LocalStack's own
+gateway with that ``Host`` instead (``rules.origin_address``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import requests
 import urllib3
 from botocore.exceptions import ClientError
 from localstack.aws.connect import connect_to
 
-from shop_localstack_ext.cloudfront.rules import origin_address, s3_bucket_of
+from shop_localstack_ext.cloudfront.rules import normalised_path, origin_address, s3_bucket_of
 
 HOP_BY_HOP = frozenset(
     {
@@ -44,7 +47,10 @@ S3_HEADERS = {
     "ETag": "ETag",
     "Expires": "Expires",
 }
+PERCENT_ESCAPE = re.compile("%[0-9a-fA-F]{2}")
 LIST_BUCKET_ACTIONS = frozenset({"s3:listbucket", "s3:list*", "s3:*", "*"})
+# (URL as sent, headers) -> the headers to send
+Signer = Callable[[str, dict[str, str]], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ class OriginResponse:
 
 @dataclass(frozen=True)
 class OriginRequest:
-    """What the edge sends to an origin, after the behaviour's forwarding rules."""
+    """What the edge sends to an origin, after the behaviour's forwarding rules; ``path`` as the
+    viewer encoded it."""
 
     method: str
     path: str
@@ -105,7 +112,7 @@ def fetch_from_s3(
     if bucket is None:
         return OriginResponse(502, [("Content-Type", "text/plain")], b"Not an S3 domain")
     s3 = connect_to(aws_access_key_id=account_id, region_name=s3_region_of(domain)).s3
-    key = f"{origin.get('OriginPath') or ''}{request.path}".lstrip("/")
+    key = unquote(f"{origin.get('OriginPath') or ''}{normalised_path(request.path)}").lstrip("/")
     conditions = {
         "IfNoneMatch": request.headers.get("if-none-match"),
         "Range": request.headers.get("range"),
@@ -137,36 +144,38 @@ def fetch_from_s3(
 
 
 def fetch_from_custom(
-    origin: dict[str, Any], request: OriginRequest, gateway: tuple[str, int]
+    origin: dict[str, Any], request: OriginRequest, gateway: tuple[str, int], sign: Signer
 ) -> OriginResponse:
-    """Proxy to a custom origin; ``gateway`` is LocalStack's own (host name, port)."""
+    """Proxy to a custom origin; ``gateway`` is LocalStack's own (host name, port); ``sign``
+    gives the headers to send to a URL (signed, for an origin access control)."""
     custom = origin.get("CustomOriginConfig") or {}
     gateway_host, gateway_port = gateway
     host, port = origin_address(
         origin["DomainName"], int(custom.get("HTTPPort") or 80), gateway_port, gateway_host
     )
-    url = f"http://{host}:{port}{origin.get('OriginPath') or ''}{request.path}"
+    path = PERCENT_ESCAPE.sub(lambda escape: escape.group().upper(), request.path)
+    url = f"http://{host}:{port}{origin.get('OriginPath') or ''}{path}"
     if request.query:
         url = f"{url}?{urlencode(request.query)}"
     headers = {"host": origin["DomainName"], **request.headers}
     for header in (origin.get("CustomHeaders") or {}).get("Items") or []:
         headers[header["HeaderName"].lower()] = header["HeaderValue"]
+    headers = sign(url, headers)
     timeouts = (
         float(origin.get("ConnectionTimeout") or 10),
         float(custom.get("OriginReadTimeout") or 30),
     )
     try:
-        reply = requests.request(
-            request.method,
-            url,
-            headers=headers,
-            data=request.body or None,
-            allow_redirects=False,
-            timeout=timeouts,
-            stream=True,
-        )
-        with reply:
-            body = reply.raw.read(decode_content=False)
+        with requests.Session() as session:
+            sent = session.prepare_request(
+                requests.Request(request.method, url, headers=headers, data=request.body or None)
+            )
+            # Preparing re-quotes the path (%2e to ".", for one); the origin gets it as sent
+            # (urllib3 writes escapes upper-case, as `path` has them, so a signature covers it).
+            sent.url = url
+            reply = session.send(sent, allow_redirects=False, timeout=timeouts, stream=True)
+            with reply:
+                body = reply.raw.read(decode_content=False)
     except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
         message = f"CloudFront could not get an answer from the origin: {error}".encode()
         return OriginResponse(502, [("Content-Type", "text/plain")], message)

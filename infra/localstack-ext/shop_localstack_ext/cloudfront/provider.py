@@ -14,6 +14,9 @@ except where moto falls short:
 - CreateOriginAccessControl answers its ETag;
 - the managed cache and origin request policies are listed and readable, and a distribution
   naming any other policy id is refused (NoSuchCachePolicy / NoSuchOriginRequestPolicy);
+- response headers policies (which moto lacks) are created, read, listed, updated and deleted
+  here, with ETags and CloudFront's refusals (a name taken, a stale ``IfMatch``, a policy in use);
+  a distribution naming an unknown one is refused (NoSuchResponseHeadersPolicy);
 - CreateInvalidation and DeleteDistribution also empty the edge cache.
 
 Operations neither moto nor this provider implement answer 501 as before. The distribution's
@@ -23,6 +26,7 @@ domain name is AWS's form, ``<random>.cloudfront.net``; the edge serves it under
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +44,10 @@ from shop_localstack_ext.cloudfront.distributions import DISTRIBUTIONS, Distribu
 from shop_localstack_ext.cloudfront.managed_policies import (
     MANAGED_CACHE_POLICIES,
     MANAGED_ORIGIN_REQUEST_POLICIES,
+)
+from shop_localstack_ext.cloudfront.response_headers_policies import (
+    RESPONSE_HEADERS_POLICIES,
+    ResponseHeadersPolicy,
 )
 from shop_localstack_ext.cloudfront.rules import s3_bucket_of
 
@@ -97,23 +105,31 @@ def call_moto_with_config(
     return dict(call_moto_with_request(context, changed))  # type: ignore[arg-type]
 
 
-def refuse_unknown_policies(config: dict[str, Any]) -> None:
-    """Refuse a configuration naming a cache or origin request policy that does not exist, as
-    CloudFront does (only the managed policies exist here)."""
-    behaviours = [
-        config["DefaultCacheBehavior"],
-        *config.get("CacheBehaviors", {}).get("Items", []),
-    ]
-    for behaviour in behaviours:
+def behaviours_of(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", {}).get("Items", [])]
+
+
+def refuse_unknown_policies(context: RequestContext, config: dict[str, Any]) -> None:
+    """Refuse a configuration naming a policy that does not exist, as CloudFront does: of cache
+    and origin request policies only the managed ones exist here."""
+    response_headers_policies = {
+        p.policy_id for p in RESPONSE_HEADERS_POLICIES.of_account(context.account_id)
+    }
+    for behaviour in behaviours_of(config):
         for field, policies, kind in (
-            ("CachePolicyId", MANAGED_CACHE_POLICIES, "CachePolicy"),
-            ("OriginRequestPolicyId", MANAGED_ORIGIN_REQUEST_POLICIES, "OriginRequestPolicy"),
+            ("CachePolicyId", MANAGED_CACHE_POLICIES.keys(), "CachePolicy"),
+            (
+                "OriginRequestPolicyId",
+                MANAGED_ORIGIN_REQUEST_POLICIES.keys(),
+                "OriginRequestPolicy",
+            ),
+            ("ResponseHeadersPolicyId", response_headers_policies, "ResponseHeadersPolicy"),
         ):
             policy_id = behaviour.get(field)
             if policy_id and policy_id not in policies:
                 raise CommonServiceException(
                     f"NoSuch{kind}",
-                    f"The {kind} {policy_id} does not exist (only managed policies exist here).",
+                    f"The {kind} {policy_id} does not exist.",
                     status_code=404,
                     sender_fault=True,
                 )
@@ -136,7 +152,7 @@ def create_distribution(context: RequestContext, request: Request) -> Response:
         config = request["DistributionConfigWithTags"]["DistributionConfig"]
     else:
         config = request["DistributionConfig"]
-    refuse_unknown_policies(config)
+    refuse_unknown_policies(context, config)
     response = call_moto_with_config(context, request, config)
     remember(context, response["Distribution"], config)
     return response
@@ -144,7 +160,7 @@ def create_distribution(context: RequestContext, request: Request) -> Response:
 
 def update_distribution(context: RequestContext, request: Request) -> Response:
     config = request["DistributionConfig"]
-    refuse_unknown_policies(config)
+    refuse_unknown_policies(context, config)
     response = call_moto_with_config(context, request, config)
     remember(context, response["Distribution"], config)
     EDGE_CACHE.drop_distribution(response["Distribution"]["Id"])
@@ -242,6 +258,117 @@ def policy_operations(policies: dict[str, dict[str, Any]], kind: str) -> dict[st
     return {f"Get{kind}": get, f"Get{kind}Config": get_config, f"List{plural}": list_all}
 
 
+def refusal(code: str, message: str, status: int) -> CommonServiceException:
+    return CommonServiceException(code, message, status_code=status, sender_fault=True)
+
+
+def response_headers_policy(context: RequestContext, policy_id: str) -> ResponseHeadersPolicy:
+    policy = RESPONSE_HEADERS_POLICIES.get(policy_id)
+    if policy is None or policy.account_id != context.account_id:
+        raise refusal(
+            "NoSuchResponseHeadersPolicy", "The response headers policy does not exist.", 404
+        )
+    return policy
+
+
+def matching_etag(policy: ResponseHeadersPolicy, if_match: str | None) -> None:
+    if not if_match:
+        raise refusal("InvalidIfMatchVersion", "The If-Match version is missing or not valid.", 400)
+    if if_match != policy.etag:
+        raise refusal("PreconditionFailed", "The If-Match version does not match.", 412)
+
+
+def refuse_taken_name(context: RequestContext, name: str, policy_id: str | None = None) -> None:
+    for other in RESPONSE_HEADERS_POLICIES.of_account(context.account_id):
+        if other.config["Name"] == name and other.policy_id != policy_id:
+            raise refusal(
+                "ResponseHeadersPolicyAlreadyExists",
+                f"A response headers policy named {name} already exists.",
+                409,
+            )
+
+
+def stored_response_headers_policy(
+    context: RequestContext, policy_id: str, config: Mapping[str, Any]
+) -> ResponseHeadersPolicy:
+    policy = ResponseHeadersPolicy(
+        account_id=context.account_id,
+        policy_id=policy_id,
+        etag=uuid.uuid4().hex[:14].upper(),
+        last_modified=datetime.now(UTC),
+        config=copy.deepcopy(dict(config)),
+    )
+    RESPONSE_HEADERS_POLICIES.put(policy)
+    return policy
+
+
+def response_headers_policy_shape(policy: ResponseHeadersPolicy) -> Response:
+    return {
+        "Id": policy.policy_id,
+        "LastModifiedTime": policy.last_modified,
+        "ResponseHeadersPolicyConfig": copy.deepcopy(policy.config),
+    }
+
+
+def create_response_headers_policy(context: RequestContext, request: Request) -> Response:
+    config = request["ResponseHeadersPolicyConfig"]
+    refuse_taken_name(context, config["Name"])
+    policy = stored_response_headers_policy(context, str(uuid.uuid4()), config)
+    return {
+        "ResponseHeadersPolicy": response_headers_policy_shape(policy),
+        "Location": f"https://cloudfront.amazonaws.com/2020-05-31/response-headers-policy/{policy.policy_id}",
+        "ETag": policy.etag,
+    }
+
+
+def get_response_headers_policy(context: RequestContext, request: Request) -> Response:
+    policy = response_headers_policy(context, request["Id"])
+    return {"ResponseHeadersPolicy": response_headers_policy_shape(policy), "ETag": policy.etag}
+
+
+def get_response_headers_policy_config(context: RequestContext, request: Request) -> Response:
+    policy = response_headers_policy(context, request["Id"])
+    return {"ResponseHeadersPolicyConfig": copy.deepcopy(policy.config), "ETag": policy.etag}
+
+
+def update_response_headers_policy(context: RequestContext, request: Request) -> Response:
+    policy = response_headers_policy(context, request["Id"])
+    matching_etag(policy, request.get("IfMatch"))
+    config = request["ResponseHeadersPolicyConfig"]
+    refuse_taken_name(context, config["Name"], policy.policy_id)
+    updated = stored_response_headers_policy(context, policy.policy_id, config)
+    return {"ResponseHeadersPolicy": response_headers_policy_shape(updated), "ETag": updated.etag}
+
+
+def delete_response_headers_policy(context: RequestContext, request: Request) -> Response:
+    policy = response_headers_policy(context, request["Id"])
+    matching_etag(policy, request.get("IfMatch"))
+    in_use = any(
+        behaviour.get("ResponseHeadersPolicyId") == policy.policy_id
+        for distribution in DISTRIBUTIONS.all()
+        for behaviour in behaviours_of(distribution.config)
+    )
+    if in_use:
+        raise refusal(
+            "ResponseHeadersPolicyInUse",
+            "Cannot delete the response headers policy: a distribution uses it.",
+            409,
+        )
+    RESPONSE_HEADERS_POLICIES.remove(policy.policy_id)
+    return {}
+
+
+def list_response_headers_policies(context: RequestContext, request: Request) -> Response:
+    wanted = request.get("Type") or "all"
+    found = RESPONSE_HEADERS_POLICIES.of_account(context.account_id)
+    items = [
+        {"Type": "custom", "ResponseHeadersPolicy": response_headers_policy_shape(policy)}
+        for policy in found
+        if wanted in ("all", "custom")
+    ]
+    return {"ResponseHeadersPolicyList": {"MaxItems": 100, "Quantity": len(items), "Items": items}}
+
+
 def filled_gaps() -> dict[str, Operation]:
     operations: dict[str, Operation] = {
         "CreateDistribution": create_distribution,
@@ -253,6 +380,14 @@ def filled_gaps() -> dict[str, Operation]:
         "DeleteDistribution": delete_distribution,
         "CreateInvalidation": create_invalidation,
         "CreateOriginAccessControl": create_origin_access_control,
+    }
+    operations |= {
+        "CreateResponseHeadersPolicy": create_response_headers_policy,
+        "GetResponseHeadersPolicy": get_response_headers_policy,
+        "GetResponseHeadersPolicyConfig": get_response_headers_policy_config,
+        "UpdateResponseHeadersPolicy": update_response_headers_policy,
+        "DeleteResponseHeadersPolicy": delete_response_headers_policy,
+        "ListResponseHeadersPolicies": list_response_headers_policies,
     }
     operations |= policy_operations(MANAGED_CACHE_POLICIES, "CachePolicy")
     operations |= policy_operations(MANAGED_ORIGIN_REQUEST_POLICIES, "OriginRequestPolicy")

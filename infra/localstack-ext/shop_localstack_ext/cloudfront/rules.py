@@ -1,13 +1,15 @@
 """How a distribution treats one request, as pure functions of its configuration.
 
-Nothing here does I/O or imports LocalStack: which cache behaviour a path falls under, what the
-cache key is, what reaches the origin, how long a response is cached, which entries an
-invalidation path empties. Configurations are CloudFront API shapes (``{"Quantity", "Items"}``).
+Nothing here does I/O or imports LocalStack: the path CloudFront matches on, which cache behaviour
+a path falls under, what the cache key is, what reaches the origin, how long a response is cached,
+which entries an invalidation path empties, which headers a response headers policy adds.
+Configurations are CloudFront API shapes (``{"Quantity", "Items"}``).
 """
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,8 @@ ALWAYS_FORWARDED_HEADERS = frozenset(
     }
 )
 NOT_CACHEABLE_DIRECTIVES = frozenset({"no-store", "no-cache", "private"})
+UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+PERCENT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 def items(wrapper: Config | None) -> list[Any]:
@@ -158,6 +162,32 @@ def forwarded_parameters(
     return [cache_policy.key, policy_parameters(origin_request_policies[policy_id])]
 
 
+def normalised_path(raw_path: str) -> str:
+    """The path CloudFront matches path patterns on: the raw path normalised as RFC 3986 says
+    (escapes of unreserved characters decoded, other escapes in upper case, dot segments removed,
+    never above the root), and runs of slashes made one, as CloudFront's guide adds. Reserved
+    characters stay escaped: ``%2F`` is no separator, ``..%2F`` no dot segment, ``%3F`` no query.
+    """
+
+    def unescaped(escape: re.Match[str]) -> str:
+        character = chr(int(escape[1], 16))
+        return character if character in UNRESERVED else escape[0].upper()
+
+    decoded = PERCENT_ESCAPE.sub(
+        unescaped, raw_path if raw_path.startswith("/") else f"/{raw_path}"
+    )
+    segments = re.sub("/{2,}", "/", decoded).split("/")[1:]
+    kept: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment != ".":
+            kept.append(segment)
+    ends_in_directory = segments[-1] in {".", ".."} and bool(kept)
+    return "/" + "/".join(kept) + ("/" if ends_in_directory else "")
+
+
 def path_pattern_regex(pattern: str) -> re.Pattern[str]:
     """A path pattern as CloudFront reads it: ``*`` any run of characters, ``?`` exactly one."""
     pattern = pattern if pattern.startswith("/") else f"/{pattern}"
@@ -170,7 +200,8 @@ def path_matches(pattern: str, path: str) -> bool:
 
 
 def select_behaviour(config: Config, path: str) -> Config:
-    """The first cache behaviour whose path pattern matches, else the default behaviour."""
+    """The first cache behaviour whose path pattern matches ``path`` (normalised), else the
+    default behaviour."""
     behaviour: Config
     for behaviour in items(config.get("CacheBehaviors")):
         if path_matches(behaviour["PathPattern"], path):
@@ -289,6 +320,72 @@ def error_caching_seconds(error_response: Config) -> int:
     """How long a custom error response is cached: ``ErrorCachingMinTTL``, 10 s by default."""
     value = error_response.get("ErrorCachingMinTTL")
     return DEFAULT_ERROR_CACHING_SECONDS if value is None else int(value)
+
+
+def response_headers_policy_of(
+    behaviour: Config, response_headers_policies: Mapping[str, Config]
+) -> Config | None:
+    """The configuration of the behaviour's response headers policy, if it names one."""
+    policy_id = behaviour.get("ResponseHeadersPolicyId")
+    if not policy_id:
+        return None
+    if policy_id not in response_headers_policies:
+        raise LookupError(f"unknown response headers policy {policy_id}")
+    return response_headers_policies[policy_id]
+
+
+def security_headers(config: Config) -> Iterable[tuple[str, str, bool]]:
+    """(name, value, override) of each header of a ``SecurityHeadersConfig``."""
+    if hsts := config.get("StrictTransportSecurity"):
+        value = f"max-age={int(hsts['AccessControlMaxAgeSec'])}"
+        value += "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
+        value += "; preload" if hsts.get("Preload") else ""
+        yield "Strict-Transport-Security", value, bool(hsts["Override"])
+    if options := config.get("ContentTypeOptions"):
+        yield "X-Content-Type-Options", "nosniff", bool(options["Override"])
+    if frame := config.get("FrameOptions"):
+        yield "X-Frame-Options", frame["FrameOption"], bool(frame["Override"])
+    if referrer := config.get("ReferrerPolicy"):
+        yield "Referrer-Policy", referrer["ReferrerPolicy"], bool(referrer["Override"])
+    if csp := config.get("ContentSecurityPolicy"):
+        yield "Content-Security-Policy", csp["ContentSecurityPolicy"], bool(csp["Override"])
+    if xss := config.get("XSSProtection"):
+        value = "1" if xss["Protection"] else "0"
+        value += "; mode=block" if xss["Protection"] and xss.get("ModeBlock") else ""
+        value += (
+            f"; report={xss['ReportUri']}" if xss["Protection"] and xss.get("ReportUri") else ""
+        )
+        yield "X-XSS-Protection", value, bool(xss["Override"])
+
+
+def with_response_headers(
+    headers: Iterable[tuple[str, str]], policy: Config | None
+) -> list[tuple[str, str]]:
+    """A response's headers after a response headers policy: its headers removed, then its
+    security and custom headers added; one the response already has is replaced when the policy
+    says ``Override``, otherwise the response's own is kept. CORS and Server-Timing headers are
+    not served here."""
+    kept = list(headers)
+    if policy is None:
+        return kept
+    if policy.get("CorsConfig") or (policy.get("ServerTimingHeadersConfig") or {}).get("Enabled"):
+        raise LookupError("CORS and Server-Timing headers of response headers policies")
+    removed = {item["Header"].lower() for item in items(policy.get("RemoveHeadersConfig"))}
+    kept = [(name, value) for name, value in kept if name.lower() not in removed]
+    added = [
+        *security_headers(policy.get("SecurityHeadersConfig") or {}),
+        *(
+            (item["Header"], item["Value"], bool(item["Override"]))
+            for item in items(policy.get("CustomHeadersConfig"))
+        ),
+    ]
+    for name, value, override in added:
+        present = any(existing.lower() == name.lower() for existing, _ in kept)
+        if present and not override:
+            continue
+        kept = [(n, v) for n, v in kept if n.lower() != name.lower()]
+        kept.append((name, value))
+    return kept
 
 
 def s3_bucket_of(domain_name: str) -> str | None:

@@ -25,6 +25,7 @@ from services.analytics.tests.scenario import (
     settings,
 )
 from shared.entry_point import LambdaHandler
+from shared.function_url import CREDENTIAL_HEADER
 from shared.operators import OperatorRegistry
 from shared.tests.aws_events import envelope_record, function_url_event, sqs_event
 from shared.tests.operators import parameter_store_operators
@@ -45,7 +46,7 @@ def registry(localstack: Any, unique_name: str) -> Iterator[OperatorRegistry]:
 @pytest.fixture
 def operator(registry: OperatorRegistry) -> dict[str, str]:
     """The headers of an operator's request."""
-    return {"Authorization": f"Bearer {registry.add('ada')}"}
+    return {CREDENTIAL_HEADER: f"Bearer {registry.add('ada')}"}
 
 
 @pytest.fixture
@@ -140,8 +141,8 @@ def test_the_dashboard_answers_404_elsewhere(dashboard: LambdaHandler) -> None:
     ("headers", "challenge"),
     [
         ({}, "Bearer"),
-        ({"Authorization": "Basic YWRhOnB3"}, "Bearer"),
-        ({"Authorization": "Bearer not-an-operator-credential"}, 'Bearer error="invalid_token"'),
+        ({CREDENTIAL_HEADER: "Basic YWRhOnB3"}, "Bearer"),
+        ({CREDENTIAL_HEADER: "Bearer not-an-operator-credential"}, 'Bearer error="invalid_token"'),
     ],
 )
 def test_the_dashboard_is_for_operators_only(
@@ -154,6 +155,16 @@ def test_the_dashboard_is_for_operators_only(
     assert set(json.loads(response["body"])) == {"error"}
     assert "totals" not in response["body"]
     assert response["headers"]["WWW-Authenticate"] == challenge
+
+
+def test_the_dashboard_takes_no_credential_from_authorization(
+    dashboard: LambdaHandler, registry: OperatorRegistry
+) -> None:
+    """``Authorization`` is CloudFront's signature of the origin request (origin access
+    control): a credential there never reaches the reader through the edge."""
+    headers = {"Authorization": f"Bearer {registry.add('grace')}"}
+    response = dashboard(function_url_event("/api/analytics", headers=headers), CONTEXT)
+    assert response["statusCode"] == 401
 
 
 def test_a_removed_operator_is_refused_within_the_cache_lifetime(

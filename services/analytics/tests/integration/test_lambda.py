@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from services.analytics.tests.scenario import Scenario
 from shared.contracts import Money, OrderConfirmed, OrderLine, OrderPlaced, envelope_for
+from shared.function_url import CREDENTIAL_HEADER
 from shared.tests.deployment import Functions, package, queue_with_dlq
 from shared.tests.operators import parameter_store_operators
 from shared.tests.polling import eventually
@@ -35,7 +36,7 @@ def get(url: str, query: str, credential: str | None) -> tuple[int, dict[str, An
     endpoint = os.environ["AWS_ENDPOINT_URL"].rstrip("/")
     headers = {"Host": parsed.netloc}
     if credential is not None:
-        headers["Authorization"] = f"Bearer {credential}"
+        headers[CREDENTIAL_HEADER] = f"Bearer {credential}"
     request = urllib.request.Request(f"{endpoint}/api/analytics?{query}", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # nosec B310  # emulator URL

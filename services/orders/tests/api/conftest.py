@@ -19,10 +19,15 @@ from services.orders.adapters.tables import (
     idempotency_keys_table,
     outbox_table,
 )
-from services.orders.settings import OrdersSettings
+from services.orders.settings import OrdersSettings, RateLimitSettings
 from services.orders.tests.api.order_requests import OPERATOR
 from shared.operators import Operators
 from shared.tests.operators import StaticDirectory
+
+# The API tests' profile: limits no test reaches by accident (test_rate_limits_api sets its own).
+TEST_LIMITS = RateLimitSettings(
+    placements_per_second=1000, operator_requests_per_second=1000, trusted_proxy_hops=1
+)
 
 
 @pytest.fixture
@@ -60,7 +65,11 @@ def client(
     orders: bootstrap.Orders, settings: OrdersSettings, directory: StaticDirectory
 ) -> Iterator[TestClient]:
     app = bootstrap.api(
-        orders, settings, operators=Operators(directory), emulator_check=lambda: None
+        orders,
+        settings,
+        operators=Operators(directory),
+        emulator_check=lambda: None,
+        limits=TEST_LIMITS,
     )
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from services.orders import bootstrap
 from services.orders.adapters.queue_operations import QueueOperations
 from services.orders.api.operations import operations_router
-from services.orders.settings import OperationsSettings
+from services.orders.settings import OperationsSettings, RateLimitSettings
 from shared.tests.operators import operators_with
 
 pytestmark = pytest.mark.integration
@@ -54,7 +54,8 @@ def client(localstack: Any, stack: dict[str, str], orders: bootstrap.Orders) -> 
         OperationsSettings(stack_name=stack["prefix"]),
     )
     app = FastAPI()
-    app.include_router(operations_router(OPERATORS, ops, orders.operations_log))
+    limits = bootstrap.rate_limits(RateLimitSettings())
+    app.include_router(operations_router(OPERATORS, limits, ops, orders.operations_log))
     return TestClient(app)
 
 

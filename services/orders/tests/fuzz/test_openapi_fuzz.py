@@ -4,13 +4,9 @@ serve`` on resources this test creates on LocalStack and on this run's database.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from schemathesis import Case, CheckContext, HookContext, Response, engine
@@ -18,7 +14,7 @@ from schemathesis.auths import AuthContext
 from schemathesis.engine import Status, events
 from schemathesis.schemas import BaseSchema
 
-from services.orders.tests.processes import ROOT, add_operator, free_port, orders_environment
+from services.orders.tests.processes import add_operator, orders_environment, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("orders-fuzz")]
 
@@ -44,31 +40,8 @@ def operator_credential(server_env: dict[str, str]) -> str:
 @pytest.fixture
 def live_api(server_env: dict[str, str]) -> Iterator[str]:
     """The base URL of ``serve``, once its health check answers 200; stopped at the end."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.orders", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=server_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.communicate()[1]
-            try:
-                if httpx.get(f"{base_url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the API did not become healthy in 60 s"
-            time.sleep(0.1)
+    with serving(server_env) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
 
 
 PROBLEM_JSON = "application/problem+json"
