@@ -20,7 +20,7 @@ DEPLOY_SCRIPT = (ROOT / "infra" / "local" / "compose" / "deploy.sh").read_text()
 
 def test_localstack_image_is_the_version_the_host_runs() -> None:
     pinned = re.search(
-        r"^localstack-core==(\S+)$", (ROOT / "requirements/localstack.txt").read_text(), re.M
+        r"^localstack-core==([^\s\\]+)", (ROOT / "requirements/localstack.txt").read_text(), re.M
     )
     assert pinned is not None
     assert COMPOSE["services"]["localstack"]["image"] == f"localstack/localstack:{pinned[1]}"
