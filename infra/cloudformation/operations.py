@@ -12,8 +12,9 @@ from infra.cloudformation.target import DeployError, Target, stack_outputs
 from infra.cloudformation.topology.blocks import pascal
 from infra.cloudformation.topology.consumers import CONSUMERS
 
-# The queues `redrive --queue` knows: (DLQ output, source queue output or None for the DLQ of an
-# EventBridge target and its function, whose events go back on the bus).
+# The queues `redrive --queue` knows: (DLQ output, the output of the queue its messages move to,
+# or None for the DLQ of EventBridge targets (and the fraud function), whose events go back on
+# the bus). A `-delivery` DLQ holds what SNS or EventBridge could not deliver to that queue.
 DEAD_LETTER_QUEUES: dict[str, tuple[str, str | None]] = {
     **{
         consumer.service: (
@@ -22,8 +23,18 @@ DEAD_LETTER_QUEUES: dict[str, tuple[str, str | None]] = {
         )
         for consumer in CONSUMERS
     },
+    **{
+        f"{consumer.service}-delivery": (
+            f"{pascal(consumer.service)}DeliveryDlqUrl",
+            f"{pascal(consumer.service)}QueueUrl",
+        )
+        for consumer in CONSUMERS
+        if consumer.subscribed_types is not None
+    },
     "order-updates": ("OrderUpdatesDlqUrl", "OrderUpdatesQueueUrl"),
+    "order-updates-delivery": ("OrderUpdatesDeliveryDlqUrl", None),
     "fraud": ("FraudDlqUrl", None),
+    "ops-alerts-delivery": ("OpsAlertsDeliveryDlqUrl", "AlarmsQueueUrl"),
 }
 
 
@@ -63,10 +74,14 @@ def redrive(target: Target, queue: str) -> str:
     if source_output is None:
         return redrive_to_bus(target, outputs[dlq_output], outputs["EventBusName"])
     sqs = target.client("sqs")
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=outputs[dlq_output], AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sqs.start_message_move_task(SourceArn=dlq_arn)
+
+    def arn_of(output: str) -> str:
+        attributes = sqs.get_queue_attributes(QueueUrl=outputs[output], AttributeNames=["QueueArn"])
+        return str(attributes["Attributes"]["QueueArn"])
+
+    dlq_arn = arn_of(dlq_output)
+    # Named, not left to SQS: what SNS could not deliver came from no queue it could return to.
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(source_output))
     while True:
         # the most recent task of this source comes first
         task = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"][0]
@@ -82,7 +97,9 @@ def redrive_to_bus(target: Target, dlq_url: str, bus_name: str) -> str:
     sqs, events = target.client("sqs"), target.client("events")
     moved = 0
     while True:
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
         if not messages:
             return f"{moved} event(s) put back on bus {bus_name}"
         for message in messages:

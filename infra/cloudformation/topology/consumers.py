@@ -45,24 +45,36 @@ def add_consumer(builder: TemplateBuilder, consumer: Consumer) -> None:
     """Everything one `Consumer` entry stands for."""
     prefix = pascal(consumer.service)
     queue_id, dlq_id = f"{prefix}Queue", f"{prefix}DeadLetterQueue"
-    builder.queue(dlq_id, f"{consumer.service}-dlq", fifo=consumer.fifo, dlq=None)
+    builder.dead_letter_queue(dlq_id, f"{consumer.service}-dlq", fifo=consumer.fifo)
     builder.queue(queue_id, consumer.service, fifo=consumer.fifo, dlq=dlq_id)
-    builder.dlq_alarm(dlq_id)
     if consumer.subscribed_types is not None:
-        builder.add(
+        # What SNS cannot deliver to the queue: raw messages, movable straight into the queue.
+        delivery_dlq = builder.dead_letter_queue(
+            f"{prefix}DeliveryDeadLetterQueue", f"{consumer.service}-delivery-dlq"
+        )
+        builder.subscription(
             f"{prefix}Subscription",
-            "AWS::SNS::Subscription",
+            "OrderEventsTopic",
+            "sqs",
+            get_att(queue_id, "Arn"),
+            delivery_dlq,
             {
-                "TopicArn": ref("OrderEventsTopic"),
-                "Protocol": "sqs",
-                "Endpoint": get_att(queue_id, "Arn"),
                 "RawMessageDelivery": True,
                 "FilterPolicyScope": "MessageAttributes",
                 "FilterPolicy": {"type": consumer.subscribed_types},
             },
         )
-        builder.queue_policy(
-            f"{prefix}QueuePolicy", queue_id, "sns.amazonaws.com", [ref("OrderEventsTopic")]
+        for queue in (queue_id, delivery_dlq):
+            builder.queue_policy(
+                f"{queue}Policy",
+                queue,
+                "sns.amazonaws.com",
+                [ref("OrderEventsTopic")],
+            )
+        builder.output(
+            f"{prefix}DeliveryDlqUrl",
+            ref(delivery_dlq),
+            f"What order-events could not deliver to the {consumer.service} queue",
         )
     statements: list[Json] = [
         {
