@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 from infra.cloudformation.target import DeployError, Target, stack_outputs
 from infra.cloudformation.topology.blocks import pascal
@@ -14,7 +15,7 @@ from infra.cloudformation.topology.consumers import CONSUMERS
 
 # The queues `redrive --queue` knows: (DLQ output, the output of the queue its messages move to,
 # or None for the DLQ of EventBridge targets (and the fraud function), whose events go back on
-# the bus). A `-delivery` DLQ holds what SNS or EventBridge could not deliver to that queue.
+# the bus). A consumer's DLQ also holds what its SNS subscription could not deliver.
 DEAD_LETTER_QUEUES: dict[str, tuple[str, str | None]] = {
     **{
         consumer.service: (
@@ -23,19 +24,14 @@ DEAD_LETTER_QUEUES: dict[str, tuple[str, str | None]] = {
         )
         for consumer in CONSUMERS
     },
-    **{
-        f"{consumer.service}-delivery": (
-            f"{pascal(consumer.service)}DeliveryDlqUrl",
-            f"{pascal(consumer.service)}QueueUrl",
-        )
-        for consumer in CONSUMERS
-        if consumer.subscribed_types is not None
-    },
     "order-updates": ("OrderUpdatesDlqUrl", "OrderUpdatesQueueUrl"),
     "order-updates-delivery": ("OrderUpdatesDeliveryDlqUrl", None),
     "fraud": ("FraudDlqUrl", None),
     "ops-alerts-delivery": ("OpsAlertsDeliveryDlqUrl", "AlarmsQueueUrl"),
 }
+# DLQs that no queue's redrive policy names (only a subscription's), which SQS will not move
+# from: their messages are copied to the destination, each deleted once sent.
+COPIED_DEAD_LETTER_QUEUES = frozenset({"ops-alerts-delivery"})
 
 
 def queue_depths(target: Target) -> list[tuple[str, int, int]]:
@@ -74,13 +70,16 @@ def redrive(target: Target, queue: str) -> str:
     if source_output is None:
         return redrive_to_bus(target, outputs[dlq_output], outputs["EventBusName"])
     sqs = target.client("sqs")
+    if queue in COPIED_DEAD_LETTER_QUEUES:
+        moved = copy_messages(sqs, outputs[dlq_output], outputs[source_output])
+        return f"redrive of {queue}: {moved} message(s) copied and deleted"
 
     def arn_of(output: str) -> str:
         attributes = sqs.get_queue_attributes(QueueUrl=outputs[output], AttributeNames=["QueueArn"])
         return str(attributes["Attributes"]["QueueArn"])
 
     dlq_arn = arn_of(dlq_output)
-    # Named, not left to SQS: what SNS could not deliver came from no queue it could return to.
+    # Named, not left to SQS: what SNS could not deliver came from no queue SQS could return it to.
     sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(source_output))
     while True:
         # the most recent task of this source comes first
@@ -90,6 +89,30 @@ def redrive(target: Target, queue: str) -> str:
             reason = f": {task['FailureReason']}" if task.get("FailureReason") else ""
             return f"redrive of {queue}: {task['Status']}, {moved} message(s) moved{reason}"
         time.sleep(target.poll_seconds)
+
+
+def copy_messages(sqs: Any, from_url: str, to_url: str) -> int:
+    """Send every message of `from_url` to `to_url` (body and attributes), deleting each once
+    sent; a crash in between leaves a copy in both (readers of notifications take duplicates)."""
+    copied = 0
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=from_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=1,
+        ).get("Messages", [])
+        if not messages:
+            return copied
+        for message in messages:
+            attributes = message.get("MessageAttributes")
+            sqs.send_message(
+                QueueUrl=to_url,
+                MessageBody=message["Body"],
+                **({"MessageAttributes": attributes} if attributes else {}),
+            )
+            sqs.delete_message(QueueUrl=from_url, ReceiptHandle=message["ReceiptHandle"])
+            copied += 1
 
 
 def redrive_to_bus(target: Target, dlq_url: str, bus_name: str) -> str:

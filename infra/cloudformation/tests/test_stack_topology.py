@@ -9,12 +9,14 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from infra.cloudformation import operations
 from infra.cloudformation.deploy import DeployResult, deploy, destroy, format_outputs
 from infra.cloudformation.names import site_domain_name
 from infra.cloudformation.operations import DEAD_LETTER_QUEUES, queue_depths
@@ -275,7 +277,7 @@ def test_every_subscription_redrives_to_a_dead_letter_queue(stack: Deployed) -> 
     dead_letter_arns = {
         queue_attributes(stack, output)["QueueArn"]
         for output in stack.outputs
-        if output.endswith("DeliveryDlqUrl")
+        if output.endswith("DlqUrl")
     }
     endpoints = set()
     for topic in ("OrderEventsTopicArn", "AlertsTopicArn"):
@@ -296,8 +298,8 @@ def test_an_undeliverable_notification_lands_in_the_subscription_dlq_and_alarms_
     stack: Deployed,
 ) -> None:
     """LocalStack honours the stack's subscription redrive policy: a subscription like the
-    inventory one whose queue is gone sends the message to the inventory delivery DLQ, whose
-    alarm then reaches the alarms queue."""
+    inventory one whose queue is gone sends the message to the inventory DLQ, whose alarm then
+    reaches the alarms queue, and `deploy redrive` moves it into the inventory queue."""
     sns, sqs = client(stack, "sns"), client(stack, "sqs")
     topic = stack.outputs["OrderEventsTopicArn"]
     inventory = next(
@@ -331,12 +333,56 @@ def test_an_undeliverable_notification_lands_in_the_subscription_dlq_and_alarms_
             Message=json.dumps({"probe": probe_type}),
             MessageAttributes={"type": {"DataType": "String", "StringValue": probe_type}},
         )
-        alarm_name = f"{stack.target.stack_name}-InventoryDeliveryDeadLetterQueue-not-empty"
+        alarm_name = f"{stack.target.stack_name}-InventoryDeadLetterQueue-not-empty"
         wait_for_alarm_notification(stack, alarm_name, "ALARM", timeout=60)
-        dead = receive_one(stack, "InventoryDeliveryDlqUrl")
-        assert probe_type in dead["Body"]
     finally:
         sns.unsubscribe(SubscriptionArn=subscription)
+    # `deploy redrive --queue inventory` moves it, raw, into the inventory queue (whose function
+    # is paused meanwhile, so that the test, not the function, receives it)
+    with paused_event_source_mapping(stack, "InventoryFunctionName"):
+        outcome = operations.redrive(stack.target, "inventory")
+        assert "COMPLETED, 1 message(s) moved" in outcome
+        moved = receive_one(stack, "InventoryQueueUrl")
+    assert json.loads(moved["Body"]) == {"probe": probe_type}
+
+
+def test_undelivered_alarm_notifications_are_redriven_to_the_alarms_queue(stack: Deployed) -> None:
+    """No queue names the ops-alerts delivery DLQ in its redrive policy, so SQS would refuse a
+    move task from it: the command copies its messages into the alarms queue instead."""
+    sqs = client(stack, "sqs")
+    alarm_name = f"{stack.target.stack_name}-undelivered-{uuid.uuid4().hex[:6]}"
+    notification = {"AlarmName": alarm_name, "NewStateValue": "ALARM"}
+    sqs.send_message(
+        QueueUrl=stack.outputs["OpsAlertsDeliveryDlqUrl"], MessageBody=json.dumps(notification)
+    )
+
+    outcome = operations.redrive(stack.target, "ops-alerts-delivery")
+
+    assert outcome == "redrive of ops-alerts-delivery: 1 message(s) copied and deleted"
+    wait_for_alarm_notification(stack, alarm_name, "ALARM", timeout=10)
+    depth = queue_attributes(stack, "OpsAlertsDeliveryDlqUrl")["ApproximateNumberOfMessages"]
+    assert depth == "0"
+
+
+@contextmanager
+def paused_event_source_mapping(stack: Deployed, function_output: str) -> Iterator[None]:
+    lambda_ = client(stack, "lambda")
+    (mapping,) = lambda_.list_event_source_mappings(FunctionName=stack.outputs[function_output])[
+        "EventSourceMappings"
+    ]
+
+    def switch(enabled: bool, state: str) -> None:
+        lambda_.update_event_source_mapping(UUID=mapping["UUID"], Enabled=enabled)
+        deadline = time.monotonic() + 30
+        while lambda_.get_event_source_mapping(UUID=mapping["UUID"])["State"] != state:
+            assert time.monotonic() < deadline, f"the mapping did not become {state} in 30 s"
+            time.sleep(0.2)
+
+    switch(False, "Disabled")
+    try:
+        yield
+    finally:
+        switch(True, "Enabled")
 
 
 def wait_for_alarm_notification(

@@ -48,34 +48,24 @@ def add_consumer(builder: TemplateBuilder, consumer: Consumer) -> None:
     builder.dead_letter_queue(dlq_id, f"{consumer.service}-dlq", fifo=consumer.fifo)
     builder.queue(queue_id, consumer.service, fifo=consumer.fifo, dlq=dlq_id)
     if consumer.subscribed_types is not None:
-        # What SNS cannot deliver to the queue: raw messages, movable straight into the queue.
-        delivery_dlq = builder.dead_letter_queue(
-            f"{prefix}DeliveryDeadLetterQueue", f"{consumer.service}-delivery-dlq"
-        )
+        # What SNS cannot deliver waits in the queue's own DLQ: SQS moves messages back only
+        # from a queue that is some queue's DLQ, and this one is redriven into the queue anyway.
         builder.subscription(
             f"{prefix}Subscription",
             "OrderEventsTopic",
             "sqs",
             get_att(queue_id, "Arn"),
-            delivery_dlq,
+            dlq_id,
             {
                 "RawMessageDelivery": True,
                 "FilterPolicyScope": "MessageAttributes",
                 "FilterPolicy": {"type": consumer.subscribed_types},
             },
         )
-        for queue in (queue_id, delivery_dlq):
+        for queue in (queue_id, dlq_id):
             builder.queue_policy(
-                f"{queue}Policy",
-                queue,
-                "sns.amazonaws.com",
-                [ref("OrderEventsTopic")],
+                f"{queue}Policy", queue, "sns.amazonaws.com", [ref("OrderEventsTopic")]
             )
-        builder.output(
-            f"{prefix}DeliveryDlqUrl",
-            ref(delivery_dlq),
-            f"What order-events could not deliver to the {consumer.service} queue",
-        )
     statements: list[Json] = [
         {
             "Effect": "Allow",

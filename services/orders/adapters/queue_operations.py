@@ -249,7 +249,8 @@ class QueueOperations:
         if not sources:
             raise NotRedrivable(
                 f"{dead_letter_name} is the dead-letter queue of no queue (its messages come from "
-                "EventBridge or Lambda): there is no source queue to redrive it to"
+                "EventBridge, Lambda or SNS): there is no source queue to redrive it to; "
+                "python -m infra.cloudformation.deploy redrive puts them back"
             )
         destination = {"DestinationArn": sources[0].arn} if len(sources) == 1 else {}
         try:
