@@ -14,8 +14,10 @@ from services.orders.public import (
 from shared import contracts
 from shared.contracts import ORDER_EVENTS, ORDERS_SOURCE
 
-# Read by the orders operations view without consuming (`add_alarm_subscriptions`).
+# Read by the orders operations view without consuming (`add_alarm_subscriptions`): never
+# empty while its notifications are retained. Physical name `<stack>-alarms`.
 ALARMS_QUEUE = "AlarmsQueue"
+ALARMS_QUEUE_NAME = "alarms"
 ORDER_EVENT_TYPES = [event.__name__ for event in ORDER_EVENTS]
 # Sources of the services that reply on the bus (FraudCheckSkipped is written by a rule instead).
 REPLY_SOURCES = sorted(set(contracts.REPLY_SOURCES.values()) - {ORDERS_SOURCE})
@@ -182,7 +184,7 @@ def add_alarm_subscriptions(builder: TemplateBuilder) -> None:
     delivery_dlq = builder.dead_letter_queue(
         "OpsAlertsDeliveryDeadLetterQueue", "ops-alerts-delivery-dlq"
     )
-    builder.queue(ALARMS_QUEUE, "alarms", fifo=False, dlq=None)
+    builder.queue(ALARMS_QUEUE, ALARMS_QUEUE_NAME, fifo=False, dlq=None)
     builder.subscription(
         "AlarmsSubscription",
         "OpsAlertsTopic",
