@@ -24,6 +24,7 @@ from bench.report import verdict
 from bench.stack_target import Target
 from bench.stats import latency_summary
 from bench.stores import Stores, redacted
+from infra.cloudformation.topology.messaging import ALARMS_QUEUE_NAME
 
 STEP_SECONDS = 60.0
 START_RATE = 3.0
@@ -238,9 +239,14 @@ def recheck_after_drain(target: Target, stores: Stores, step: Mapping[str, Any])
 
 
 def drain(target: Target, timeout: float = 60.0) -> None:
-    """Wait until the stack's queues are empty after a step it could not keep up with."""
+    """Wait until the stack's queues are empty after a step it could not keep up with (all but
+    the alarms queue, which keeps its notifications for their readers)."""
     sqs = emulator_client("sqs", target.endpoint)
-    urls = sqs.list_queues(QueueNamePrefix=f"{target.stack}-").get("QueueUrls", [])
+    urls = [
+        url
+        for url in sqs.list_queues(QueueNamePrefix=f"{target.stack}-").get("QueueUrls", [])
+        if url.rsplit("/", 1)[-1] != f"{target.stack}-{ALARMS_QUEUE_NAME}"
+    ]
 
     def empty() -> bool:
         for url in urls:

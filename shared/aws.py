@@ -10,6 +10,11 @@ from botocore.config import Config
 
 from shared.settings import AwsSettings, load
 
+# botocore waits 60 s for a connection and 60 s for each read: far longer than anything here can
+# wait. A read must outlast SQS's longest long poll (20 s); a connection comes at once or not.
+CONNECT_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = 30
+
 
 def client(
     service: str,
@@ -23,12 +28,13 @@ def client(
     """A cached client (connection reuse). Endpoint and region come from ``settings`` (the
     environment when none are given); ``max_attempts`` (else ``settings.aws_max_attempts``) is
     botocore's ``retries.max_attempts``, the retries after the first call (standard mode);
-    timeouts and the pool size are botocore's unless a caller needs its own."""
+    the timeouts are ``CONNECT_TIMEOUT_SECONDS`` and ``READ_TIMEOUT_SECONDS`` and the pool size
+    botocore's, unless a caller needs its own."""
     return _client(
         service,
         settings or load(AwsSettings),
-        connect_timeout,
-        read_timeout,
+        CONNECT_TIMEOUT_SECONDS if connect_timeout is None else connect_timeout,
+        READ_TIMEOUT_SECONDS if read_timeout is None else read_timeout,
         max_attempts,
         max_pool_connections,
     )
@@ -38,24 +44,21 @@ def client(
 def _client(
     service: str,
     settings: AwsSettings,
-    connect_timeout: float | None,
-    read_timeout: float | None,
+    connect_timeout: float,
+    read_timeout: float,
     max_attempts: int | None,
     max_pool_connections: int | None,
 ) -> Any:
-    tuning = {
-        name: value
-        for name, value in (
-            ("connect_timeout", connect_timeout),
-            ("read_timeout", read_timeout),
-            ("max_pool_connections", max_pool_connections),
-        )
-        if value is not None
-    }
+    pool = {} if max_pool_connections is None else {"max_pool_connections": max_pool_connections}
     attempts = settings.aws_max_attempts if max_attempts is None else max_attempts
     return boto3.client(
         service,
         region_name=settings.aws_region,
         endpoint_url=settings.aws_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": attempts}, **tuning),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            **pool,
+        ),
     )

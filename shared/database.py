@@ -11,6 +11,9 @@ from sqlalchemy import Engine, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+# libpq waits for a connection as long as TCP does (minutes on a silent network): give up sooner.
+CONNECT_TIMEOUT_SECONDS = 5
+
 UpsertInsert = Callable[[Table], Any]
 """``insert(table)`` of the engine's dialect, with ``on_conflict_do_nothing`` / ``_do_update``."""
 
@@ -40,7 +43,8 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
         return engine
     if url.startswith("postgresql") and not url.startswith("postgresql+psycopg"):
         raise ValueError(f"use the psycopg 3 driver (postgresql+psycopg://...), not {url!r}")
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def create_tables(metadata: MetaData, engine: Engine) -> None:

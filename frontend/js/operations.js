@@ -84,7 +84,7 @@ export function render(container) {
     return h(
       "tr",
       { "data-queue": pair.queue?.name || dlq?.name, class: dlq?.messages ? "attention" : null },
-      h("th", { scope: "row" }, pair.queue?.name || h("span", { class: "hint" }, "(rule or function)")),
+      h("th", { scope: "row" }, pair.queue?.name || h("span", { class: "hint" }, "(rule, function or topic)")),
       h("td", { class: "number" }, depth(pair.queue)),
       h("td", {}, dlq?.name || "—"),
       h("td", { class: "number dlq-depth" }, depth(dlq)),

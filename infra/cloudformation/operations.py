@@ -7,13 +7,15 @@ import json
 import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 from infra.cloudformation.target import DeployError, Target, stack_outputs
 from infra.cloudformation.topology.blocks import pascal
 from infra.cloudformation.topology.consumers import CONSUMERS
 
-# The queues `redrive --queue` knows: (DLQ output, source queue output or None for the DLQ of an
-# EventBridge target and its function, whose events go back on the bus).
+# The queues `redrive --queue` knows: (DLQ output, the output of the queue its messages move to,
+# or None for the DLQ of EventBridge targets (and the fraud function), whose events go back on
+# the bus). A consumer's DLQ also holds what its SNS subscription could not deliver.
 DEAD_LETTER_QUEUES: dict[str, tuple[str, str | None]] = {
     **{
         consumer.service: (
@@ -23,8 +25,13 @@ DEAD_LETTER_QUEUES: dict[str, tuple[str, str | None]] = {
         for consumer in CONSUMERS
     },
     "order-updates": ("OrderUpdatesDlqUrl", "OrderUpdatesQueueUrl"),
+    "order-updates-delivery": ("OrderUpdatesDeliveryDlqUrl", None),
     "fraud": ("FraudDlqUrl", None),
+    "ops-alerts-delivery": ("OpsAlertsDeliveryDlqUrl", "AlarmsQueueUrl"),
 }
+# DLQs that no queue's redrive policy names (only a subscription's), which SQS will not move
+# from: their messages are copied to the destination, each deleted once sent.
+COPIED_DEAD_LETTER_QUEUES = frozenset({"ops-alerts-delivery"})
 
 
 def queue_depths(target: Target) -> list[tuple[str, int, int]]:
@@ -63,10 +70,17 @@ def redrive(target: Target, queue: str) -> str:
     if source_output is None:
         return redrive_to_bus(target, outputs[dlq_output], outputs["EventBusName"])
     sqs = target.client("sqs")
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=outputs[dlq_output], AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sqs.start_message_move_task(SourceArn=dlq_arn)
+    if queue in COPIED_DEAD_LETTER_QUEUES:
+        moved = copy_messages(sqs, outputs[dlq_output], outputs[source_output])
+        return f"redrive of {queue}: {moved} message(s) copied and deleted"
+
+    def arn_of(output: str) -> str:
+        attributes = sqs.get_queue_attributes(QueueUrl=outputs[output], AttributeNames=["QueueArn"])
+        return str(attributes["Attributes"]["QueueArn"])
+
+    dlq_arn = arn_of(dlq_output)
+    # Named, not left to SQS: what SNS could not deliver came from no queue SQS could return it to.
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(source_output))
     while True:
         # the most recent task of this source comes first
         task = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)["Results"][0]
@@ -77,12 +91,38 @@ def redrive(target: Target, queue: str) -> str:
         time.sleep(target.poll_seconds)
 
 
+def copy_messages(sqs: Any, from_url: str, to_url: str) -> int:
+    """Send every message of `from_url` to `to_url` (body and attributes), deleting each once
+    sent; a crash in between leaves a copy in both (readers of notifications take duplicates)."""
+    copied = 0
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=from_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=1,
+        ).get("Messages", [])
+        if not messages:
+            return copied
+        for message in messages:
+            attributes = message.get("MessageAttributes")
+            sqs.send_message(
+                QueueUrl=to_url,
+                MessageBody=message["Body"],
+                **({"MessageAttributes": attributes} if attributes else {}),
+            )
+            sqs.delete_message(QueueUrl=from_url, ReceiptHandle=message["ReceiptHandle"])
+            copied += 1
+
+
 def redrive_to_bus(target: Target, dlq_url: str, bus_name: str) -> str:
     """Put the events of an EventBridge-target DLQ back on the bus, deleting each once sent."""
     sqs, events = target.client("sqs"), target.client("events")
     moved = 0
     while True:
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
         if not messages:
             return f"{moved} event(s) put back on bus {bus_name}"
         for message in messages:

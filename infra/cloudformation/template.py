@@ -22,6 +22,7 @@ from infra.cloudformation.topology.firewall import WEB_ACL_TYPE, add_firewall
 from infra.cloudformation.topology.fraud import FRAUD_SERVICE, add_fraud
 from infra.cloudformation.topology.http_readers import HTTP_READERS, add_http_reader
 from infra.cloudformation.topology.messaging import (
+    add_alarm_subscriptions,
     add_email_identity,
     add_messaging,
     add_order_updates,
@@ -53,6 +54,7 @@ def build_template() -> Json:
     """The whole template as a dict, ready for `json.dumps` or `yaml.safe_dump`."""
     builder = TemplateBuilder()
     add_messaging(builder)
+    add_alarm_subscriptions(builder)
     add_email_identity(builder)
     for consumer in CONSUMERS:
         add_consumer(builder, consumer)

@@ -26,7 +26,11 @@ from services.orders.adapters.publishers import BusPublisher, FifoPublisher, Sns
 from services.orders.adapters.queue_operations import QueueOperations
 from services.orders.adapters.summaries import OrderSummaries
 from services.orders.api.app import create_app
-from services.orders.api.health import Check
+from services.orders.api.health import (
+    PROBE_CONNECT_TIMEOUT_SECONDS,
+    PROBE_READ_TIMEOUT_SECONDS,
+    Check,
+)
 from services.orders.api.rate_limits import Clock, RateLimits, SlidingWindow
 from services.orders.ports import Destination, Publisher
 from services.orders.projector import Projector
@@ -206,7 +210,13 @@ def _ping(engine: Engine) -> None:
 
 def _topic_check(topic_arn: str, aws_settings: AwsSettings) -> Check:
     def check() -> None:
-        sns = aws.client("sns", aws_settings, max_attempts=1)
+        sns = aws.client(
+            "sns",
+            aws_settings,
+            connect_timeout=PROBE_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=PROBE_READ_TIMEOUT_SECONDS,
+            max_attempts=0,
+        )
         sns.get_topic_attributes(TopicArn=topic_arn)
 
     return check

@@ -44,13 +44,17 @@ def test_a_caller_sets_its_own_timeouts_attempts_and_pool() -> None:
     assert config.retries == {"mode": "standard", "total_max_attempts": 2}
 
 
-def test_botocore_defaults_stay_where_a_caller_sets_nothing() -> None:
+def test_where_a_caller_sets_nothing_the_timeouts_are_short_and_outlast_a_long_poll() -> None:
+    """Not botocore's 60 s: every call has a timeout of the factory's own."""
     config = aws.client("sns", EMULATOR, max_attempts=1).meta.config
     assert (config.connect_timeout, config.read_timeout, config.max_pool_connections) == (
-        60,
-        60,
+        aws.CONNECT_TIMEOUT_SECONDS,
+        aws.READ_TIMEOUT_SECONDS,
         10,
     )
+    longest_long_poll = 20
+    assert longest_long_poll < aws.READ_TIMEOUT_SECONDS < 60
+    assert aws.CONNECT_TIMEOUT_SECONDS < 60
 
 
 def test_clients_are_cached_per_service_settings_and_tuning() -> None:

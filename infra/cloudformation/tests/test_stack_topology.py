@@ -9,15 +9,17 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from infra.cloudformation import operations
 from infra.cloudformation.deploy import DeployResult, deploy, destroy, format_outputs
 from infra.cloudformation.names import site_domain_name
-from infra.cloudformation.operations import queue_depths
+from infra.cloudformation.operations import DEAD_LETTER_QUEUES, queue_depths
 from infra.cloudformation.profiles import TEST_PROFILE
 from infra.cloudformation.target import DeployError, Target
 from infra.cloudformation.template import build_template
@@ -219,9 +221,189 @@ def test_every_queue_redrives_to_its_dead_letter_queue(stack: Deployed) -> None:
         assert redrive["deadLetterTargetArn"] == dlq["QueueArn"], name
         assert int(redrive["maxReceiveCount"]) == int(TEST_PROFILE["MaxReceiveCount"])
         assert attributes["VisibilityTimeout"] == TEST_PROFILE["QueueVisibilityTimeoutSeconds"]
-        assert dlq["MessageRetentionPeriod"] == str(14 * 24 * 3600), name
-    fraud_dlq = queue_attributes(stack, "FraudDlqUrl")
-    assert fraud_dlq["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+
+
+def test_source_queues_long_poll_and_every_queue_keeps_messages_as_stated(
+    stack: Deployed,
+) -> None:
+    dead_letter_outputs = [output for output in stack.outputs if output.endswith("DlqUrl")]
+    source_outputs = [
+        output
+        for output in stack.outputs
+        if output.endswith("QueueUrl") and not output.endswith("DlqUrl")
+    ]
+    assert dead_letter_outputs and "AlarmsQueueUrl" in source_outputs
+    for output in source_outputs:
+        attributes = queue_attributes(stack, output)
+        wait = attributes["ReceiveMessageWaitTimeSeconds"]
+        assert wait == TEST_PROFILE["QueueReceiveWaitSeconds"], output
+        retention = PARAMETERS["QueueRetentionSeconds"]["Default"]
+        assert attributes["MessageRetentionPeriod"] == str(retention), output
+    for output in dead_letter_outputs:
+        retention = queue_attributes(stack, output)["MessageRetentionPeriod"]
+        assert retention == str(14 * 24 * 3600), output
+
+
+def test_every_rule_target_retries_then_dead_letters(stack: Deployed) -> None:
+    events = client(stack, "events")
+    bus = stack.outputs["EventBusName"]
+    # the stack's own rules (the archive's managed rule, `Events-Archive-...`, has no targets
+    # to configure)
+    rules = [
+        rule
+        for rule in events.list_rules(EventBusName=bus)["Rules"]
+        if rule["Name"].startswith(f"{stack.target.stack_name}-")
+    ]
+    assert {rule["Name"] for rule in rules} == {
+        stack.outputs[output]
+        for output in ("FraudScreeningRuleName", "FraudFastPassRuleName", "OrderUpdatesRuleName")
+    }
+    dead_letter_arns = {
+        queue_attributes(stack, output)["QueueArn"]
+        for output in stack.outputs
+        if output.endswith("DlqUrl")
+    }
+    for rule in rules:
+        for target in events.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]:
+            assert target["RetryPolicy"] == {
+                "MaximumRetryAttempts": int(TEST_PROFILE["RuleTargetMaximumRetryAttempts"]),
+                "MaximumEventAgeInSeconds": int(TEST_PROFILE["RuleTargetMaximumEventAgeSeconds"]),
+            }, rule["Name"]
+            assert target["DeadLetterConfig"]["Arn"] in dead_letter_arns, rule["Name"]
+
+
+def test_every_subscription_redrives_to_a_dead_letter_queue(stack: Deployed) -> None:
+    sns = client(stack, "sns")
+    dead_letter_arns = {
+        queue_attributes(stack, output)["QueueArn"]
+        for output in stack.outputs
+        if output.endswith("DlqUrl")
+    }
+    endpoints = set()
+    for topic in ("OrderEventsTopicArn", "AlertsTopicArn"):
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=stack.outputs[topic])
+        for subscription in subscriptions["Subscriptions"]:
+            attributes = sns.get_subscription_attributes(
+                SubscriptionArn=subscription["SubscriptionArn"]
+            )["Attributes"]
+            redrive = json.loads(attributes["RedrivePolicy"])
+            assert redrive["deadLetterTargetArn"] in dead_letter_arns, subscription["Endpoint"]
+            endpoints.add(subscription["Endpoint"])
+    alarms_queue = queue_attributes(stack, "AlarmsQueueUrl")["QueueArn"]
+    assert alarms_queue in endpoints  # and no e-mail subscription on the emulator
+    assert len(endpoints) == 1 + sum(1 for c in CONSUMERS if c.subscribed_types is not None)
+
+
+def test_an_undeliverable_notification_lands_in_the_subscription_dlq_and_alarms_operators(
+    stack: Deployed,
+) -> None:
+    """LocalStack honours the stack's subscription redrive policy: a subscription like the
+    inventory one whose queue is gone sends the message to the inventory DLQ, whose alarm then
+    reaches the alarms queue, and `deploy redrive` moves it into the inventory queue."""
+    sns, sqs = client(stack, "sns"), client(stack, "sqs")
+    topic = stack.outputs["OrderEventsTopicArn"]
+    inventory = next(
+        s
+        for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if s["Endpoint"] == stack.outputs["InventoryQueueArn"]
+    )
+    redrive = sns.get_subscription_attributes(SubscriptionArn=inventory["SubscriptionArn"])[
+        "Attributes"
+    ]["RedrivePolicy"]
+    probe_type = f"RedriveProbe{uuid.uuid4().hex[:8]}"  # no consumer subscribes to it
+    gone = sqs.create_queue(QueueName=f"{stack.target.stack_name}-gone-{uuid.uuid4().hex[:6]}")
+    gone_arn = sqs.get_queue_attributes(QueueUrl=gone["QueueUrl"], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=gone_arn,
+        Attributes={
+            "RawMessageDelivery": "true",
+            "FilterPolicy": json.dumps({"type": [probe_type]}),
+            "RedrivePolicy": redrive,
+        },
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    sqs.delete_queue(QueueUrl=gone["QueueUrl"])
+    try:
+        sns.publish(
+            TopicArn=topic,
+            Message=json.dumps({"probe": probe_type}),
+            MessageAttributes={"type": {"DataType": "String", "StringValue": probe_type}},
+        )
+        alarm_name = f"{stack.target.stack_name}-InventoryDeadLetterQueue-not-empty"
+        wait_for_alarm_notification(stack, alarm_name, "ALARM", timeout=60)
+    finally:
+        sns.unsubscribe(SubscriptionArn=subscription)
+    # `deploy redrive --queue inventory` moves it, raw, into the inventory queue (whose function
+    # is paused meanwhile, so that the test, not the function, receives it)
+    with paused_event_source_mapping(stack, "InventoryFunctionName"):
+        outcome = operations.redrive(stack.target, "inventory")
+        assert "COMPLETED, 1 message(s) moved" in outcome
+        moved = receive_one(stack, "InventoryQueueUrl")
+    assert json.loads(moved["Body"]) == {"probe": probe_type}
+
+
+def test_undelivered_alarm_notifications_are_redriven_to_the_alarms_queue(stack: Deployed) -> None:
+    """No queue names the ops-alerts delivery DLQ in its redrive policy, so SQS would refuse a
+    move task from it: the command copies its messages into the alarms queue instead."""
+    sqs = client(stack, "sqs")
+    alarm_name = f"{stack.target.stack_name}-undelivered-{uuid.uuid4().hex[:6]}"
+    notification = {"AlarmName": alarm_name, "NewStateValue": "ALARM"}
+    sqs.send_message(
+        QueueUrl=stack.outputs["OpsAlertsDeliveryDlqUrl"], MessageBody=json.dumps(notification)
+    )
+
+    outcome = operations.redrive(stack.target, "ops-alerts-delivery")
+
+    assert outcome == "redrive of ops-alerts-delivery: 1 message(s) copied and deleted"
+    wait_for_alarm_notification(stack, alarm_name, "ALARM", timeout=10)
+    depth = queue_attributes(stack, "OpsAlertsDeliveryDlqUrl")["ApproximateNumberOfMessages"]
+    assert depth == "0"
+
+
+@contextmanager
+def paused_event_source_mapping(stack: Deployed, function_output: str) -> Iterator[None]:
+    lambda_ = client(stack, "lambda")
+    (mapping,) = lambda_.list_event_source_mappings(FunctionName=stack.outputs[function_output])[
+        "EventSourceMappings"
+    ]
+
+    def switch(enabled: bool, state: str) -> None:
+        lambda_.update_event_source_mapping(UUID=mapping["UUID"], Enabled=enabled)
+        deadline = time.monotonic() + 30
+        while lambda_.get_event_source_mapping(UUID=mapping["UUID"])["State"] != state:
+            assert time.monotonic() < deadline, f"the mapping did not become {state} in 30 s"
+            time.sleep(0.2)
+
+    switch(False, "Disabled")
+    try:
+        yield
+    finally:
+        switch(True, "Enabled")
+
+
+def wait_for_alarm_notification(
+    stack: Deployed, alarm_name: str, state: str, timeout: float
+) -> None:
+    """Wait for a notification that `alarm_name` went to `state` on the alarms queue (the
+    notifications read are hidden for the rest of the module: no other test reads them)."""
+    sqs = client(stack, "sqs")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = sqs.receive_message(
+            QueueUrl=stack.outputs["AlarmsQueueUrl"],
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=600,
+            WaitTimeSeconds=1,
+        ).get("Messages", [])
+        for message in messages:
+            notification = json.loads(message["Body"])
+            if (notification["AlarmName"], notification["NewStateValue"]) == (alarm_name, state):
+                return
+    raise AssertionError(f"no {state} of {alarm_name} on the alarms queue in {timeout} s")
 
 
 def test_payments_queue_and_its_dlq_are_fifo(stack: Deployed) -> None:
@@ -477,7 +659,7 @@ def test_every_dead_letter_queue_has_an_alarm_to_ops_alerts(stack: Deployed) -> 
     assert projection["AlarmActions"] == [stack.outputs["AlertsTopicArn"]]
     watched = {dimension["Value"] for alarm in alarms for dimension in alarm["Dimensions"]}
     dlqs = {url.rsplit("/", 1)[1] for key, url in stack.outputs.items() if key.endswith("DlqUrl")}
-    assert len(dlqs) == len(CONSUMERS) + 2  # and the order-updates and fraud DLQs
+    assert len(dlqs) == len(DEAD_LETTER_QUEUES)
     assert watched == dlqs
     for alarm in alarms:
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
@@ -494,5 +676,6 @@ def test_the_bus_is_archived(stack: Deployed) -> None:
 def test_dlq_command_lists_every_queue(stack: Deployed) -> None:
     rows = queue_depths(stack.target)
     names = {name for name, _, _ in rows}
-    assert len(names) == 2 * len(CONSUMERS) + 3  # order-updates, its DLQ, the fraud DLQ
+    outputs = {output for pair in DEAD_LETTER_QUEUES.values() for output in pair if output}
+    assert names == {stack.outputs[output].rsplit("/", 1)[1] for output in outputs}
     assert all(name.startswith(stack.target.stack_name) for name in names)

@@ -23,6 +23,7 @@ from infra.cloudformation.template import TEMPLATE_PATH, build_template, render
 from infra.cloudformation.topology.blocks import pascal
 from infra.cloudformation.topology.consumers import CONSUMERS
 from infra.cloudformation.topology.http_readers import HTTP_READERS
+from infra.cloudformation.topology.messaging import ALARMS_QUEUE
 from infra.cloudformation.topology.parameters import VISIBILITY_TO_FUNCTION_TIMEOUT
 from services.fraud.public import FraudPolicy
 
@@ -84,9 +85,11 @@ def test_cfn_lint_finds_nothing() -> None:
     assert [str(match) for match in lint_file(TEMPLATE_PATH)] == []
 
 
-def test_every_queue_has_a_dead_letter_queue_or_is_one() -> None:
-    dead_letter_queues = (
-        referenced_arn_targets("deadLetterTargetArn")  # SQS redrive policies
+def dead_letter_queues() -> set[str]:
+    """Queues something sends its failures to: SQS and SNS redrive policies, Lambda's
+    asynchronous and EventBridge targets' `DeadLetterConfig`."""
+    return (
+        referenced_arn_targets("deadLetterTargetArn")  # SQS and SNS redrive policies
         | referenced_arn_targets("TargetArn")  # Lambda asynchronous DeadLetterConfig
         | {
             node["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]  # EventBridge target DLQs
@@ -94,21 +97,112 @@ def test_every_queue_has_a_dead_letter_queue_or_is_one() -> None:
             if isinstance(node, dict) and "Arn" in node.get("DeadLetterConfig", {})
         }
     )
+
+
+def senders_admitted(queue: str, service: str) -> list[Any]:
+    """The source ARNs on whose behalf `service` may send to `queue` (its queue policies)."""
+    admitted: list[Any] = []
+    for properties in of_type("AWS::SQS::QueuePolicy").values():
+        if {"Ref": queue} not in properties["Queues"]:
+            continue
+        for statement in properties["PolicyDocument"]["Statement"]:
+            if statement["Principal"] == {"Service": service}:
+                assert statement["Action"] == "sqs:SendMessage", queue
+                admitted += statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    return admitted
+
+
+def test_every_queue_has_a_dead_letter_queue_or_is_one() -> None:
     queues = of_type("AWS::SQS::Queue")
-    assert set(queues) == {
-        *(f"{pascal(consumer.service)}{kind}" for consumer in CONSUMERS for kind in QUEUE_KINDS),
-        "OrderUpdatesQueue",
-        "OrderUpdatesDeadLetterQueue",
-        "FraudDeadLetterQueue",
+    consumer_queues = {
+        f"{pascal(consumer.service)}{kind}" for consumer in CONSUMERS for kind in QUEUE_KINDS
     }
+    assert consumer_queues | {"OrderUpdatesQueue", ALARMS_QUEUE} <= set(queues)
+    dead_letters = dead_letter_queues()
+    assert dead_letters <= set(queues)
     for logical_id, properties in queues.items():
-        is_dlq = logical_id in dead_letter_queues
-        assert is_dlq or "RedrivePolicy" in properties, f"{logical_id} has no DLQ"
-        if is_dlq:
+        if logical_id in dead_letters:
+            assert "RedrivePolicy" not in properties, logical_id
             assert properties["MessageRetentionPeriod"] == 14 * 24 * 3600, logical_id
             assert f"{logical_id}DepthAlarm" in RESOURCES, f"{logical_id} has no alarm"
+        elif logical_id == ALARMS_QUEUE:
+            # read without consuming: receives must not move its messages anywhere
+            assert "RedrivePolicy" not in properties
         else:
             assert properties["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+
+
+def test_every_source_queue_long_polls_and_every_queue_states_its_retention() -> None:
+    queues = of_type("AWS::SQS::Queue")
+    dead_letters = dead_letter_queues()
+    sources = set(queues) - dead_letters
+    assert sources
+    for logical_id in sources:
+        properties = queues[logical_id]
+        assert properties["ReceiveMessageWaitTimeSeconds"] == {"Ref": "QueueReceiveWaitSeconds"}
+        assert properties["MessageRetentionPeriod"] == {"Ref": "QueueRetentionSeconds"}
+    assert PARAMETERS["QueueReceiveWaitSeconds"]["Default"] == 20
+    # a dead-letter queue outlives what it keeps: its retention is the longest a source allows
+    assert PARAMETERS["QueueRetentionSeconds"]["MaxValue"] == 14 * 24 * 3600
+    assert all("MessageRetentionPeriod" in queues[dlq] for dlq in dead_letters)
+
+
+def test_every_rule_target_retries_then_sends_to_a_dead_letter_queue_it_may_write() -> None:
+    rules = of_type("AWS::Events::Rule")
+    targets = [
+        (rule, target) for rule, properties in rules.items() for target in properties["Targets"]
+    ]
+    assert {rule for rule, _ in targets} == set(rules)
+    for rule, target in targets:
+        assert target["RetryPolicy"] == {
+            "MaximumRetryAttempts": {"Ref": "RuleTargetMaximumRetryAttempts"},
+            "MaximumEventAgeInSeconds": {"Ref": "RuleTargetMaximumEventAgeSeconds"},
+        }, rule
+        dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+        assert RESOURCES[dlq]["Type"] == "AWS::SQS::Queue", rule
+        assert {"Fn::GetAtt": [rule, "Arn"]} in senders_admitted(dlq, "events.amazonaws.com")
+
+
+def test_every_subscription_redrives_to_a_dead_letter_queue_it_may_write() -> None:
+    subscriptions = of_type("AWS::SNS::Subscription")
+    assert subscriptions
+    for logical_id, properties in subscriptions.items():
+        dlq = properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert RESOURCES[dlq]["Type"] == "AWS::SQS::Queue", logical_id
+        assert properties["TopicArn"] in senders_admitted(dlq, "sns.amazonaws.com"), logical_id
+        if properties["Protocol"] == "sqs":
+            endpoint = properties["Endpoint"]["Fn::GetAtt"][0]
+            assert properties["TopicArn"] in senders_admitted(endpoint, "sns.amazonaws.com")
+
+
+def test_the_alarm_topic_has_a_queue_subscription_and_mails_only_on_aws_with_an_address() -> None:
+    alarm_topics = {
+        action["Ref"]
+        for properties in of_type("AWS::CloudWatch::Alarm").values()
+        for action in properties["AlarmActions"]
+    }
+    assert alarm_topics == {"OpsAlertsTopic"}
+    subscriptions = [
+        (RESOURCES[logical_id].get("Condition"), properties)
+        for logical_id, properties in of_type("AWS::SNS::Subscription").items()
+        if properties["TopicArn"] == {"Ref": "OpsAlertsTopic"}
+    ]
+    by_protocol = {properties["Protocol"]: (c, properties) for c, properties in subscriptions}
+    assert set(by_protocol) == {"sqs", "email"}
+    condition, queue_subscription = by_protocol["sqs"]
+    assert condition is None
+    assert queue_subscription["Endpoint"] == {"Fn::GetAtt": [ALARMS_QUEUE, "Arn"]}
+    assert TEMPLATE["Outputs"]["AlarmsQueueUrl"]["Value"] == {"Ref": ALARMS_QUEUE}
+    condition, mail = by_protocol["email"]
+    assert mail["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert PARAMETERS["AlarmEmail"]["Default"] == ""
+    assert TEMPLATE["Conditions"][condition] == {
+        "Fn::And": [
+            {"Condition": "IsAws"},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+        ]
+    }
+    assert TEMPLATE["Conditions"]["IsAws"] == {"Fn::Equals": [{"Ref": "DeploymentTarget"}, "aws"]}
 
 
 def test_every_dead_letter_queue_can_be_redriven() -> None:

@@ -7,6 +7,9 @@ from typing import Any
 
 from infra.cloudformation.topology.blocks import Json, get_att, if_messaging_key, pascal, ref, sub
 
+# The longest SQS keeps a message: what waits in a dead-letter queue waits for an operator.
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
 
 class TemplateBuilder:
     """Accumulates resources and outputs, in the order the template lists them."""
@@ -29,7 +32,39 @@ class TemplateBuilder:
             self.outputs[name]["Condition"] = condition
 
     def queue(self, logical_id: str, name: str, *, fifo: bool, dlq: str | None) -> str:
-        """A KMS-encrypted queue; with `dlq` a source queue, without it a dead-letter queue."""
+        """A KMS-encrypted source queue that long-polls and redrives to `dlq` after
+        `MaxReceiveCount` receives; without `dlq`, a queue whose readers only peek (nothing
+        receives it to completion, so receives must never move its messages)."""
+        properties = self._queue_properties(name, fifo=fifo)
+        properties["MessageRetentionPeriod"] = ref("QueueRetentionSeconds")
+        properties["ReceiveMessageWaitTimeSeconds"] = ref("QueueReceiveWaitSeconds")
+        if dlq is not None:
+            properties["VisibilityTimeout"] = ref("QueueVisibilityTimeoutSeconds")
+            properties["RedrivePolicy"] = {
+                "deadLetterTargetArn": get_att(dlq, "Arn"),
+                "maxReceiveCount": ref("MaxReceiveCount"),
+            }
+        return self.add(logical_id, "AWS::SQS::Queue", properties)
+
+    def dead_letter_queue(self, logical_id: str, name: str, *, fifo: bool = False) -> str:
+        """A KMS-encrypted dead-letter queue keeping messages for the longest SQS allows, and
+        its depth alarm."""
+        properties = self._queue_properties(name, fifo=fifo)
+        properties["MessageRetentionPeriod"] = DEAD_LETTER_RETENTION_SECONDS
+        self.add(logical_id, "AWS::SQS::Queue", properties)
+        self.alarm(
+            f"{logical_id}DepthAlarm",
+            f"{logical_id}-not-empty",
+            sub(f"Messages wait in ${{{logical_id}.QueueName}}: inspect, redrive"),
+            namespace="AWS/SQS",
+            metric="ApproximateNumberOfMessagesVisible",
+            dimensions=[{"Name": "QueueName", "Value": get_att(logical_id, "QueueName")}],
+            statistic="Maximum",
+        )
+        return logical_id
+
+    @staticmethod
+    def _queue_properties(name: str, *, fifo: bool) -> Json:
         suffix = ".fifo" if fifo else ""
         properties: Json = {
             "QueueName": sub(f"${{AWS::StackName}}-{name}{suffix}"),
@@ -40,26 +75,48 @@ class TemplateBuilder:
         if fifo:
             properties["FifoQueue"] = True
             properties["ContentBasedDeduplication"] = False
-        if dlq is None:
-            properties["MessageRetentionPeriod"] = 14 * 24 * 3600
-        else:
-            properties["VisibilityTimeout"] = ref("QueueVisibilityTimeoutSeconds")
-            properties["RedrivePolicy"] = {
-                "deadLetterTargetArn": get_att(dlq, "Arn"),
-                "maxReceiveCount": ref("MaxReceiveCount"),
-            }
-        return self.add(logical_id, "AWS::SQS::Queue", properties)
+        return properties
 
-    def dlq_alarm(self, dlq: str) -> None:
-        self.alarm(
-            f"{dlq}DepthAlarm",
-            f"{dlq}-not-empty",
-            sub(f"Messages wait in ${{{dlq}.QueueName}}: inspect, redrive"),
-            namespace="AWS/SQS",
-            metric="ApproximateNumberOfMessagesVisible",
-            dimensions=[{"Name": "QueueName", "Value": get_att(dlq, "QueueName")}],
-            statistic="Maximum",
+    def subscription(
+        self,
+        logical_id: str,
+        topic: str,
+        protocol: str,
+        endpoint: Any,
+        dlq: str,
+        properties: Json | None = None,
+        condition: str | None = None,
+    ) -> str:
+        """A subscription of `topic` that sends what it cannot deliver to `dlq` (whose queue
+        policy must admit SNS on behalf of `topic`)."""
+        extra = {"Condition": condition} if condition else {}
+        return self.add(
+            logical_id,
+            "AWS::SNS::Subscription",
+            {
+                "TopicArn": ref(topic),
+                "Protocol": protocol,
+                "Endpoint": endpoint,
+                "RedrivePolicy": {"deadLetterTargetArn": get_att(dlq, "Arn")},
+                **(properties or {}),
+            },
+            **extra,
         )
+
+    @staticmethod
+    def rule_target(target_id: str, arn: Any, dlq: str, **extra: Any) -> Json:
+        """An EventBridge rule target that retries within the stack's bounds, then sends the
+        event to `dlq` (whose queue policy must admit EventBridge on behalf of the rule)."""
+        return {
+            "Id": target_id,
+            "Arn": arn,
+            **extra,
+            "RetryPolicy": {
+                "MaximumRetryAttempts": ref("RuleTargetMaximumRetryAttempts"),
+                "MaximumEventAgeInSeconds": ref("RuleTargetMaximumEventAgeSeconds"),
+            },
+            "DeadLetterConfig": {"Arn": get_att(dlq, "Arn")},
+        }
 
     def alarm(
         self,

@@ -45,25 +45,27 @@ def add_consumer(builder: TemplateBuilder, consumer: Consumer) -> None:
     """Everything one `Consumer` entry stands for."""
     prefix = pascal(consumer.service)
     queue_id, dlq_id = f"{prefix}Queue", f"{prefix}DeadLetterQueue"
-    builder.queue(dlq_id, f"{consumer.service}-dlq", fifo=consumer.fifo, dlq=None)
+    builder.dead_letter_queue(dlq_id, f"{consumer.service}-dlq", fifo=consumer.fifo)
     builder.queue(queue_id, consumer.service, fifo=consumer.fifo, dlq=dlq_id)
-    builder.dlq_alarm(dlq_id)
     if consumer.subscribed_types is not None:
-        builder.add(
+        # What SNS cannot deliver waits in the queue's own DLQ: SQS moves messages back only
+        # from a queue that is some queue's DLQ, and this one is redriven into the queue anyway.
+        builder.subscription(
             f"{prefix}Subscription",
-            "AWS::SNS::Subscription",
+            "OrderEventsTopic",
+            "sqs",
+            get_att(queue_id, "Arn"),
+            dlq_id,
             {
-                "TopicArn": ref("OrderEventsTopic"),
-                "Protocol": "sqs",
-                "Endpoint": get_att(queue_id, "Arn"),
                 "RawMessageDelivery": True,
                 "FilterPolicyScope": "MessageAttributes",
                 "FilterPolicy": {"type": consumer.subscribed_types},
             },
         )
-        builder.queue_policy(
-            f"{prefix}QueuePolicy", queue_id, "sns.amazonaws.com", [ref("OrderEventsTopic")]
-        )
+        for queue in (queue_id, dlq_id):
+            builder.queue_policy(
+                f"{queue}Policy", queue, "sns.amazonaws.com", [ref("OrderEventsTopic")]
+            )
     statements: list[Json] = [
         {
             "Effect": "Allow",

@@ -15,8 +15,7 @@ FRAUD_HANDLER = "services.fraud.handler.handler"
 
 def add_fraud(builder: TemplateBuilder) -> None:
     """The fraud function, its two rules, their permissions and queue policies, and outputs."""
-    builder.queue("FraudDeadLetterQueue", "fraud-dlq", fifo=False, dlq=None)
-    builder.dlq_alarm("FraudDeadLetterQueue")
+    builder.dead_letter_queue("FraudDeadLetterQueue", "fraud-dlq")
     function = builder.function(
         "Fraud",
         FRAUD_SERVICE,
@@ -63,15 +62,7 @@ def add_fraud(builder: TemplateBuilder) -> None:
                 screening_pattern, "FraudThresholdMinorUnits", "FraudAllowedCountries"
             ),
             "Targets": [
-                {
-                    "Id": "fraud",
-                    "Arn": get_att(function, "Arn"),
-                    "RetryPolicy": {
-                        "MaximumRetryAttempts": ref("FraudMaximumRetryAttempts"),
-                        "MaximumEventAgeInSeconds": ref("FraudMaximumEventAgeSeconds"),
-                    },
-                    "DeadLetterConfig": {"Arn": get_att("FraudDeadLetterQueue", "Arn")},
-                }
+                builder.rule_target("fraud", get_att(function, "Arn"), "FraudDeadLetterQueue")
             ],
         },
     )
@@ -101,10 +92,11 @@ def add_fraud(builder: TemplateBuilder) -> None:
                 fast_pass_pattern, "FraudThresholdMinorUnits", "FraudAllowedCountries"
             ),
             "Targets": [
-                {
-                    "Id": "fraud-check-skipped",
-                    "Arn": get_att("OrderUpdatesQueue", "Arn"),
-                    "InputTransformer": {
+                builder.rule_target(
+                    "fraud-check-skipped",
+                    get_att("OrderUpdatesQueue", "Arn"),
+                    "OrderUpdatesDeliveryDeadLetterQueue",
+                    InputTransformer={
                         "InputPathsMap": {
                             "id": "$.id",
                             "time": "$.time",
@@ -113,16 +105,13 @@ def add_fraud(builder: TemplateBuilder) -> None:
                         },
                         "InputTemplate": skipped,
                     },
-                }
+                )
             ],
         },
     )
-    builder.queue_policy(
-        "OrderUpdatesQueuePolicy",
-        "OrderUpdatesQueue",
-        "events.amazonaws.com",
-        [get_att("OrderUpdatesRule", "Arn"), get_att("FraudFastPassRule", "Arn")],
-    )
+    to_order_updates = [get_att("OrderUpdatesRule", "Arn"), get_att("FraudFastPassRule", "Arn")]
+    for queue in ("OrderUpdatesQueue", "OrderUpdatesDeliveryDeadLetterQueue"):
+        builder.queue_policy(f"{queue}Policy", queue, "events.amazonaws.com", to_order_updates)
     builder.queue_policy(
         "FraudDeadLetterQueuePolicy",
         "FraudDeadLetterQueue",

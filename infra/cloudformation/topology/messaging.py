@@ -14,6 +14,10 @@ from services.orders.public import (
 from shared import contracts
 from shared.contracts import ORDER_EVENTS, ORDERS_SOURCE
 
+# Read by the orders operations view without consuming (`add_alarm_subscriptions`): never
+# empty while its notifications are retained. Physical name `<stack>-alarms`.
+ALARMS_QUEUE = "AlarmsQueue"
+ALARMS_QUEUE_NAME = "alarms"
 ORDER_EVENT_TYPES = [event.__name__ for event in ORDER_EVENTS]
 # Sources of the services that reply on the bus (FraudCheckSkipped is written by a rule instead).
 REPLY_SOURCES = sorted(set(contracts.REPLY_SOURCES.values()) - {ORDERS_SOURCE})
@@ -125,11 +129,12 @@ def add_email_identity(builder: TemplateBuilder) -> None:
 def add_order_updates(builder: TemplateBuilder) -> None:
     """The queue of the orders service, fed by a rule with the replies of the other services,
     and the alarm on the events its read model sets aside."""
-    builder.queue("OrderUpdatesDeadLetterQueue", "order-updates-dlq", fifo=False, dlq=None)
+    builder.dead_letter_queue("OrderUpdatesDeadLetterQueue", "order-updates-dlq")
     builder.queue(
         "OrderUpdatesQueue", "order-updates", fifo=False, dlq="OrderUpdatesDeadLetterQueue"
     )
-    builder.dlq_alarm("OrderUpdatesDeadLetterQueue")
+    # What the rules cannot deliver to the queue (both rules to it; the policy is in `fraud`).
+    builder.dead_letter_queue("OrderUpdatesDeliveryDeadLetterQueue", "order-updates-delivery-dlq")
     builder.alarm(
         "ProjectionEventsSetAsideAlarm",
         "orders-projection-events-set-aside",
@@ -149,11 +154,12 @@ def add_order_updates(builder: TemplateBuilder) -> None:
             "EventBusName": ref("EventBus"),
             "EventPattern": {"source": REPLY_SOURCES},
             "Targets": [
-                {
-                    "Id": "order-updates",
-                    "Arn": get_att("OrderUpdatesQueue", "Arn"),
-                    "InputPath": "$.detail",
-                }
+                builder.rule_target(
+                    "order-updates",
+                    get_att("OrderUpdatesQueue", "Arn"),
+                    "OrderUpdatesDeliveryDeadLetterQueue",
+                    InputPath="$.detail",
+                )
             ],
         },
     )
@@ -164,3 +170,42 @@ def add_order_updates(builder: TemplateBuilder) -> None:
         "OrderUpdatesQueueArn", get_att("OrderUpdatesQueue", "Arn"), "ARN of order-updates"
     )
     builder.output("OrderUpdatesDlqUrl", ref("OrderUpdatesDeadLetterQueue"), "DLQ of order-updates")
+    builder.output(
+        "OrderUpdatesDeliveryDlqUrl",
+        ref("OrderUpdatesDeliveryDeadLetterQueue"),
+        "Events the rules could not deliver to order-updates",
+    )
+
+
+def add_alarm_subscriptions(builder: TemplateBuilder) -> None:
+    """Who hears the alarms: the alarms queue, which the orders operations view reads without
+    consuming (so it has no redrive policy: its readers' receives must not move what they
+    read), and on AWS the `AlarmEmail` address when one is given."""
+    delivery_dlq = builder.dead_letter_queue(
+        "OpsAlertsDeliveryDeadLetterQueue", "ops-alerts-delivery-dlq"
+    )
+    builder.queue(ALARMS_QUEUE, ALARMS_QUEUE_NAME, fifo=False, dlq=None)
+    builder.subscription(
+        "AlarmsSubscription",
+        "OpsAlertsTopic",
+        "sqs",
+        get_att(ALARMS_QUEUE, "Arn"),
+        delivery_dlq,
+        {"RawMessageDelivery": True},
+    )
+    builder.subscription(
+        "AlarmEmailSubscription",
+        "OpsAlertsTopic",
+        "email",
+        ref("AlarmEmail"),
+        delivery_dlq,
+        condition="MailsAlarms",
+    )
+    for queue in (ALARMS_QUEUE, delivery_dlq):
+        builder.queue_policy(f"{queue}Policy", queue, "sns.amazonaws.com", [ref("OpsAlertsTopic")])
+    builder.output("AlarmsQueueUrl", ref(ALARMS_QUEUE), "Alarm notifications, for operators")
+    builder.output(
+        "OpsAlertsDeliveryDlqUrl",
+        ref(delivery_dlq),
+        "Alarm notifications the ops-alerts topic could not deliver",
+    )

@@ -67,6 +67,19 @@ def parameters(lambda_services: Sequence[str]) -> Json:
             MaxValue=43200,
         ),
         "FunctionMemoryMb": number(512, "Memory of every function", MinValue=128, MaxValue=10240),
+        "QueueReceiveWaitSeconds": number(
+            20,
+            "Long-poll wait of a receive on a source queue that names none (every reader here"
+            " names its own)",
+            MinValue=0,
+            MaxValue=20,
+        ),
+        "QueueRetentionSeconds": number(
+            4 * 24 * 3600,
+            "How long a source queue keeps a message (its dead-letter queue keeps it 14 days)",
+            MinValue=60,
+            MaxValue=14 * 24 * 3600,
+        ),
         "MaxReceiveCount": number(
             5, "Receives before a message moves to its DLQ", MinValue=1, MaxValue=1000
         ),
@@ -86,11 +99,17 @@ def parameters(lambda_services: Sequence[str]) -> Json:
             AllowedPattern="^[A-Z]{2}(,[A-Z]{2})*$",
             ConstraintDescription="two-letter upper-case country codes separated by commas",
         ),
-        "FraudMaximumRetryAttempts": number(
-            3, "EventBridge retries of the fraud target", MinValue=0, MaxValue=185
+        "RuleTargetMaximumRetryAttempts": number(
+            185,
+            "EventBridge retries of every rule target before the event goes to its DLQ",
+            MinValue=0,
+            MaxValue=185,
         ),
-        "FraudMaximumEventAgeSeconds": number(
-            3600, "EventBridge retry window of the fraud target", MinValue=60, MaxValue=86400
+        "RuleTargetMaximumEventAgeSeconds": number(
+            3600,
+            "EventBridge retry window of every rule target: older events go to its DLQ",
+            MinValue=60,
+            MaxValue=86400,
         ),
         "FraudFunctionRetryAttempts": number(
             2,
@@ -108,6 +127,11 @@ def parameters(lambda_services: Sequence[str]) -> Json:
         ),
         "AlarmPeriodSeconds": number(
             60, "Period of the DLQ depth alarms", AllowedValues=[10, 30, 60, 300]
+        ),
+        "AlarmEmail": text(
+            "",
+            "AWS only: address the alarms are mailed to (it must confirm the subscription);"
+            " empty: alarms go to the alarms queue only",
         ),
         "SiteDomainName": text("shop.example.com", "Name of the site (hosted zone and alias)"),
         "CertificateArn": text(
@@ -151,6 +175,13 @@ def conditions() -> Json:
         # Condition names differ from parameter names: LocalStack's engine confuses the two.
         "StackOwnsSenderIdentity": {"Fn::Equals": [ref("CreateSenderIdentity"), "true"]},
         "TracingEnabled": {"Fn::Equals": [ref("PowertoolsTraceDisabled"), "false"]},
+        # An e-mail subscription waits for its confirmation: only on AWS, and only with an address.
+        "MailsAlarms": {
+            "Fn::And": [
+                {"Condition": "IsAws"},
+                {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
+            ]
+        },
     }
 
 

@@ -4,6 +4,14 @@ CloudWatch); the operations routes of the API (``services.orders.api.operations`
 Queues are discovered by the stack's name prefix (physical names are `<stack>-<logical>`);
 each queue is paired with its dead-letter queue through its `RedrivePolicy`. A redrive is an
 SQS message move task from a dead-letter queue back to its source queue.
+
+Alarm notifications are read from the stack's alarms queue (`<stack>-alarms`, subscribed to the
+ops-alerts topic) without consuming them: a reader receives every message (hiding each for a few
+seconds, so that the next receive returns the next ones), then makes them all visible again at
+once. Every reader (each API process, each operator's page) sees the same notifications, save a
+reader that runs during those few hundred milliseconds, and the queue's retention, not a reader,
+decides when they go. The queue has no redrive policy, so readers' receives never move a
+notification to a dead-letter queue.
 """
 
 from __future__ import annotations
@@ -18,6 +26,11 @@ from botocore.exceptions import ClientError
 
 from services.orders.settings import OperationsSettings
 
+ALARMS_QUEUE = "alarms"
+# How long a read hides the notifications it has received (shown again at once when it ends; a
+# reader that dies mid-read leaves them hidden this long), and the most one read goes through.
+PEEK_VISIBILITY_SECONDS = 10
+PEEK_LIMIT = 1000
 QUEUE_ATTRIBUTES = [
     "QueueArn",
     "ApproximateNumberOfMessages",
@@ -77,6 +90,17 @@ class AlarmState:
     updated_at: datetime | None
     description: str
     queue_name: str | None
+
+
+@dataclass(frozen=True)
+class AlarmNotification:
+    """What CloudWatch told the ops-alerts topic about one change of an alarm's state."""
+
+    name: str
+    state: str
+    previous_state: str
+    reason: str
+    changed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,46 @@ class QueueOperations:
             for alarm in page.get("MetricAlarms", [])
         ]
 
+    def recent_alarm_notifications(self, limit: int) -> list[AlarmNotification]:
+        """The newest `limit` notifications on the alarms queue, newest first, left there for
+        every other reader (see the module's docstring)."""
+        try:
+            url = self._sqs.get_queue_url(QueueName=f"{self._prefix}{ALARMS_QUEUE}")["QueueUrl"]
+        except ClientError as error:
+            if "NonExistentQueue" in error.response["Error"].get("Code", ""):
+                return []  # a stack deployed before it had an alarms queue
+            raise
+        found: dict[str, AlarmNotification] = {}
+        handles: list[str] = []
+        try:
+            while len(handles) < PEEK_LIMIT:
+                # a long poll of 1 s asks every SQS server, a short poll only a sample
+                messages = self._sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
+                    WaitTimeSeconds=1,
+                ).get("Messages", [])
+                if not messages:
+                    break
+                for message in messages:
+                    handles.append(message["ReceiptHandle"])
+                    found[message["MessageId"]] = _notification(message["Body"])
+        finally:
+            self._show_again(url, handles)
+        newest_first = sorted(found.values(), key=lambda n: n.changed_at, reverse=True)
+        return newest_first[:limit]
+
+    def _show_again(self, url: str, handles: list[str]) -> None:
+        for start in range(0, len(handles), 10):
+            self._sqs.change_message_visibility_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                    for index, handle in enumerate(handles[start : start + 10])
+                ],
+            )
+
     def redrive(self, dead_letter_name: str) -> RedriveStarted:
         """Start moving every message of `dead_letter_name` back to its source queue.
 
@@ -185,7 +249,8 @@ class QueueOperations:
         if not sources:
             raise NotRedrivable(
                 f"{dead_letter_name} is the dead-letter queue of no queue (its messages come from "
-                "EventBridge or Lambda): there is no source queue to redrive it to"
+                "EventBridge, Lambda or SNS): there is no source queue to redrive it to; "
+                "python -m infra.cloudformation.deploy redrive puts them back"
             )
         destination = {"DestinationArn": sources[0].arn} if len(sources) == 1 else {}
         try:
@@ -238,3 +303,19 @@ class QueueOperations:
                 failure_reason=latest.get("FailureReason"),
             ),
         )
+
+
+def _notification(body: str) -> AlarmNotification:
+    """A notification as the subscription delivers it (raw), or inside the SNS envelope (one
+    moved back from the ops-alerts delivery DLQ)."""
+    alarm: dict[str, Any] = json.loads(body)
+    if "AlarmName" not in alarm and "Message" in alarm:
+        alarm = json.loads(alarm["Message"])
+    return AlarmNotification(
+        name=alarm["AlarmName"],
+        state=alarm["NewStateValue"],
+        previous_state=alarm.get("OldStateValue", ""),
+        reason=alarm.get("NewStateReason", ""),
+        # AWS writes 2026-11-30T09:12:03.123+0000, LocalStack 2026-11-30T09:12:03.123Z
+        changed_at=datetime.fromisoformat(alarm["StateChangeTime"]),
+    )

@@ -13,6 +13,11 @@ from services.orders.api.schemas import CheckOut, HealthOut
 Check = Callable[[], None]
 """Returns when the dependency answers, raises (saying why) when it does not."""
 
+# A probe answers a load balancer or an operator within a few seconds, unavailable or not: it
+# tries once, connects within a second and reads within two.
+PROBE_CONNECT_TIMEOUT_SECONDS = 1
+PROBE_READ_TIMEOUT_SECONDS = 2
+
 
 def health_router(checks: Mapping[str, Check]) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["health"])

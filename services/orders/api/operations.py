@@ -1,5 +1,5 @@
-"""``/api/ops``: the stack's queue and DLQ depths, alarm states, DLQ redrive, and the log of
-what operators did.
+"""``/api/ops``: the stack's queue and DLQ depths, alarm states and recent alarm notifications,
+DLQ redrive, and the log of what operators did.
 
 Every route needs an operator's credential (`Authorization: Bearer <credential>`); every redrive
 is logged with the operator's name and its outcome. Problems are answered as
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from services.orders.adapters.operations_log import OperatorAction, SqlOperationsLog
 from services.orders.adapters.queue_operations import (
+    AlarmNotification,
     AlarmState,
     NotRedrivable,
     QueueDepth,
@@ -85,6 +86,18 @@ class AlarmsOut(BaseModel):
     alarms: list[AlarmOut]
 
 
+class AlarmNotificationOut(BaseModel):
+    name: str
+    state: str
+    previous_state: str
+    reason: str
+    changed_at: datetime
+
+
+class AlarmNotificationsOut(BaseModel):
+    notifications: list[AlarmNotificationOut]
+
+
 class RedriveStartedOut(BaseModel):
     task_handle: str
     dead_letter: str
@@ -125,6 +138,10 @@ def _pair_out(pair: QueuePair) -> QueuePairOut:
 
 def _alarm_out(alarm: AlarmState) -> AlarmOut:
     return AlarmOut(**alarm.__dict__)
+
+
+def _notification_out(notification: AlarmNotification) -> AlarmNotificationOut:
+    return AlarmNotificationOut(**notification.__dict__)
 
 
 def _action_out(action: OperatorAction) -> OperatorActionOut:
@@ -170,6 +187,18 @@ def operations_router(
     async def list_alarms() -> AlarmsOut:
         alarms = await run_in_threadpool(ops.alarms)
         return AlarmsOut(alarms=[_alarm_out(alarm) for alarm in alarms])
+
+    @router.get(
+        "/alarms/recent",
+        summary="The newest alarm notifications (state changes) on the stack's alarms queue",
+        description="Read without consuming: every reader sees the same notifications until"
+        " the queue's retention ends them.",
+    )
+    async def recent_alarms(
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> AlarmNotificationsOut:
+        notifications = await run_in_threadpool(ops.recent_alarm_notifications, limit)
+        return AlarmNotificationsOut(notifications=[_notification_out(n) for n in notifications])
 
     @router.post(
         "/queues/{name}/redrive",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.orders import bootstrap
+from services.orders.api.health import PROBE_READ_TIMEOUT_SECONDS
 from services.orders.settings import OrdersSettings
 from shared.operators import Operators
 from shared.settings import AwsSettings
@@ -85,3 +87,23 @@ def test_degraded_when_the_emulator_is_unreachable(
         emulator = response.json()["checks"]["emulator"]
         assert emulator["status"] == "unavailable"
         assert "EndpointConnectionError" in emulator["detail"]
+
+
+def test_degraded_within_seconds_when_the_emulator_accepts_but_never_answers(
+    settings: OrdersSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frozen emulator (SIGSTOP) still completes TCP handshakes in the kernel: without its
+    own timeout the probe would hang for botocore's 60 s."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        with _client(settings, settings.topic_arn) as client:
+            started = time.monotonic()
+            response = client.get("/api/health")
+            elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert "ReadTimeout" in response.json()["checks"]["emulator"]["detail"]
+    assert elapsed < PROBE_READ_TIMEOUT_SECONDS + 2

@@ -18,6 +18,8 @@ from services.orders.adapters.queue_operations import QueueOperations
 from services.orders.api.operations import operations_router
 from services.orders.settings import OperationsSettings, RateLimitSettings
 from shared.tests.operators import operators_with
+from shared.tests.polling import eventually
+from shared.tests.queues import arn_of
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +72,7 @@ def logged(client: TestClient, target_prefix: str) -> list[dict[str, Any]]:
     [
         ("GET", "/api/ops/queues"),
         ("GET", "/api/ops/alarms"),
+        ("GET", "/api/ops/alarms/recent"),
         ("POST", "/api/ops/queues/x/redrive"),
         ("GET", "/api/ops/log"),
     ],
@@ -131,6 +134,59 @@ def test_lists_alarms(client: TestClient) -> None:
 
     assert response.status_code == 200
     assert response.json() == {"alarms": []}
+
+
+def test_lists_the_recent_alarm_notifications_newest_first(
+    client: TestClient, stack: dict[str, str], localstack: Any, queues: Callable[..., str]
+) -> None:
+    sqs, sns, cloudwatch = (localstack.client(s) for s in ("sqs", "sns", "cloudwatch"))
+    alarms = queues(f"{stack['prefix']}-alarms")
+    topic = sns.create_topic(Name=f"{stack['prefix']}-ops-alerts")["TopicArn"]
+    alarm = f"{stack['prefix']}-EmailDeadLetterQueue-not-empty"
+    try:
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=arn_of(sqs, alarms),
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            AlarmActions=[topic],
+        )
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="poison")
+
+        def notifications() -> list[dict[str, Any]]:
+            response = client.get("/api/ops/alarms/recent?limit=5", headers=AUTHORIZED)
+            assert response.status_code == 200
+            found: list[dict[str, Any]] = response.json()["notifications"]
+            return found
+
+        [notification] = eventually(notifications, "the alarm's notification", seconds=20)
+        assert notification | {"changed_at": None} == {
+            "name": alarm,
+            "state": "ALARM",
+            "previous_state": "INSUFFICIENT_DATA",
+            "reason": "poison",
+            "changed_at": None,
+        }
+        assert datetime.fromisoformat(notification["changed_at"]).tzinfo is not None
+        assert notifications() == [notification]  # still there for the next reader
+    finally:
+        cloudwatch.delete_alarms(AlarmNames=[alarm])
+        sns.delete_topic(TopicArn=topic)
+
+
+def test_recent_alarm_notifications_take_a_bounded_limit(client: TestClient) -> None:
+    response = client.get("/api/ops/alarms/recent?limit=101", headers=AUTHORIZED)
+    assert response.status_code == 422
 
 
 def test_redrive_of_an_unknown_queue_is_a_404_problem(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -181,3 +181,84 @@ def test_lists_the_stacks_alarms_with_their_states(stack: dict[str, Any], locals
         assert alarms[names[1]].state in {"OK", "INSUFFICIENT_DATA"}
     finally:
         cloudwatch.delete_alarms(AlarmNames=names)
+
+
+@pytest.fixture
+def alarm_to_alarms_queue(
+    stack: dict[str, Any], localstack: Any, queues: Callable[..., str]
+) -> Iterator[tuple[str, str]]:
+    """The stack's alarms queue subscribed (raw) to a topic that an alarm notifies; yields the
+    alarm's name and the queue's URL."""
+    sns, cloudwatch, prefix = (
+        localstack.client("sns"),
+        localstack.client("cloudwatch"),
+        stack["prefix"],
+    )
+    alarms_url = queues(f"{prefix}-alarms")
+    topic = sns.create_topic(Name=f"{prefix}-ops-alerts")["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=arn_of(stack["sqs"], alarms_url),
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    name = f"{prefix}-InventoryDeadLetterQueue-not-empty"
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": f"{prefix}-inventory-dlq"}],
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[topic],
+        OKActions=[topic],
+    )
+    yield name, alarms_url
+    cloudwatch.delete_alarms(AlarmNames=[name])
+    sns.delete_topic(TopicArn=topic)
+
+
+def test_recent_alarm_notifications_are_read_newest_first_without_consuming_them(
+    stack: dict[str, Any], localstack: Any, alarm_to_alarms_queue: tuple[str, str]
+) -> None:
+    """More notifications than one receive returns (10), each a real CloudWatch state change
+    through the topic; two readers see them all, and they stay on the queue."""
+    name, alarms_url = alarm_to_alarms_queue
+    cloudwatch, sqs = localstack.client("cloudwatch"), stack["sqs"]
+    states = ["ALARM", "OK"] * 6
+    for number, state in enumerate(states):
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"change {number}")
+
+    def depth() -> int:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=alarms_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    eventually(lambda: depth() == len(states), f"{len(states)} notifications arrive")
+    notifications = stack["ops"].recent_alarm_notifications(100)
+
+    assert [n.reason for n in notifications] == [f"change {n}" for n in reversed(range(12))]
+    assert {n.name for n in notifications} == {name}
+    assert [(n.state, n.previous_state) for n in notifications[:2]] == [
+        ("OK", "ALARM"),
+        ("ALARM", "OK"),
+    ]
+    other_reader = QueueOperations(sqs, cloudwatch, OperationsSettings(stack_name=stack["prefix"]))
+    assert other_reader.recent_alarm_notifications(3) == notifications[:3]
+    visible = sqs.get_queue_attributes(
+        QueueUrl=alarms_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert visible == str(len(states))
+
+
+def test_a_stack_without_an_alarms_queue_has_no_recent_notifications(
+    stack: dict[str, Any],
+) -> None:
+    assert stack["ops"].recent_alarm_notifications(10) == []
