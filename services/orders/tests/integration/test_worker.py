@@ -39,6 +39,10 @@ def updates(sqs: Any, queues: Callable[..., str], unique_name: str) -> tuple[str
     return queue, dlq
 
 
+def _store_up() -> None:
+    """The probe of a store that answers (these tests do not take it away)."""
+
+
 def _place(service: OrderService) -> str:
     order_id = service.new_order_id()
     service.place(
@@ -98,7 +102,9 @@ def test_replies_are_applied_and_deleted_and_the_order_is_confirmed(
     queue, _ = updates
     order_id = _place(service)
     _send(sqs, queue, *(e.to_json() for e in _replies(order_id)))
-    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+    worker = OrderUpdatesWorker(
+        sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1), store_probe=_store_up
+    )
 
     polls = Polls(worker)
     eventually(lambda: polls.applied_after_one_more(3), "3 applied")
@@ -114,7 +120,9 @@ def test_a_redelivered_reply_is_absorbed(
     order_id = _place(service)
     reserved = _replies(order_id)[0]
     _send(sqs, queue, reserved.to_json(), reserved.to_json())
-    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+    worker = OrderUpdatesWorker(
+        sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1), store_probe=_store_up
+    )
 
     polls = Polls(worker)
     eventually(lambda: polls.applied_after_one_more(2), "2 taken")
@@ -138,7 +146,9 @@ def test_poison_goes_to_the_dead_letter_queue_and_good_messages_still_flow(
     )
     _send(sqs, queue, "{not json", unknown_order.to_json(), not_a_reply.to_json())
     _send(sqs, queue, _replies(order_id)[0].to_json())
-    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+    worker = OrderUpdatesWorker(
+        sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1), store_probe=_store_up
+    )
 
     stop = threading.Event()
     runner = threading.Thread(target=worker.run, args=(stop,))
@@ -176,7 +186,11 @@ def test_a_transient_failure_is_retried_until_it_applies(
             raise ConnectionError("database briefly unavailable")
 
     worker = OrderUpdatesWorker(
-        sqs, queue, flaky, WorkerSettings(wait_seconds=1, transient_retry_seconds=0)
+        sqs,
+        queue,
+        flaky,
+        WorkerSettings(wait_seconds=1, retry_initial_seconds=0),
+        store_probe=_store_up,
     )
     outcome = eventually(lambda: worker.poll_once().retried, "the first attempt failed")
     assert len(outcome) == 1
@@ -195,7 +209,9 @@ def test_the_worker_stops_within_its_long_poll(sqs: Any, updates: tuple[str, str
             polling.set()
             return sqs.receive_message(**kwargs)
 
-    worker = OrderUpdatesWorker(Watched(), queue, lambda _: None, WorkerSettings(wait_seconds=2))
+    worker = OrderUpdatesWorker(
+        Watched(), queue, lambda _: None, WorkerSettings(wait_seconds=2), store_probe=_store_up
+    )
     stop = threading.Event()
     runner = threading.Thread(target=worker.run, args=(stop,))
     runner.start()
