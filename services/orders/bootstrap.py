@@ -104,6 +104,7 @@ def api(
         orders.service,
         orders.summaries,
         orders.operations_log,
+        orders.outbox,
         operators=operators,
         rate_limits=rate_limits(limits or load(RateLimitSettings), clock),
         currency=settings.currency,
