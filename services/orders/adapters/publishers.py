@@ -23,12 +23,15 @@ from shared.envelope import Envelope, MalformedMessage, parse_envelope
 def _envelopes(
     records: Sequence[OutboxRecord],
 ) -> tuple[list[tuple[OutboxRecord, Envelope]], dict[int, str]]:
-    """The records whose body is a valid envelope, and why the others are not."""
+    """The records whose body is a valid envelope of a size the brokers take, and why the
+    others are not."""
     readable: list[tuple[OutboxRecord, Envelope]] = []
     unreadable: dict[int, str] = {}
     for record in records:
         try:
-            readable.append((record, parse_envelope(dict(record.body))))
+            envelope = parse_envelope(dict(record.body))
+            envelope.to_json()  # raises for a message larger than any broker takes
+            readable.append((record, envelope))
         except MalformedMessage as error:
             unreadable[record.position] = str(error)
     return readable, unreadable
