@@ -25,6 +25,11 @@ from services.orders.api.rate_limits import RateLimits
 from services.orders.ports import Outbox, OutboxRecord
 from shared.operators import Operator, Operators
 
+MAX_POSITION = 2**63 - 1
+"""Positions are 64-bit (``tables.Position``): a larger one names no record."""
+
+Position = Annotated[int, Path(ge=1, le=MAX_POSITION)]
+
 
 class ParkedRecordOut(BaseModel):
     position: int = Field(description="the record's position in the outbox")
@@ -104,7 +109,7 @@ def outbox_router(
         summary="Publish a parked record again (after fixing why it was rejected)",
     )
     async def retry(
-        position: Annotated[int, Path(ge=1)],
+        position: Position,
         operator: Operator = Depends(require_operator),  # noqa: B008 (a closure: no Annotated)
     ) -> ParkedRecordOut:
         return await settle("outbox-retry", position, operator)
@@ -114,7 +119,7 @@ def outbox_router(
         summary="Never publish a parked record; its order's later records go on",
     )
     async def discard(
-        position: Annotated[int, Path(ge=1)],
+        position: Position,
         operator: Operator = Depends(require_operator),  # noqa: B008 (a closure: no Annotated)
     ) -> ParkedRecordOut:
         return await settle("outbox-discard", position, operator)
