@@ -1,22 +1,39 @@
-"""Which AWS failures are worth retrying: the one place that tells transient from permanent.
+"""Whose fault an AWS failure is: the one place that tells transient from permanent errors.
 
-Transient (the service or the path to it, retry with backoff): throttling, 5xx and internal
-errors, connection errors and timeouts. Permanent (the request itself, retrying the same request
-fails the same way): validation, a message too large, a missing or forbidden resource, and any
-other error the caller caused (a 4xx, or an entry failure with ``SenderFault``).
+- ``TRANSIENT``: the service or the path to it (throttling, 5xx and internal errors, connection
+  errors, timeouts). Retry the same request with backoff.
+- ``REQUEST``: the request's content (validation, an invalid parameter, a message or batch too
+  large). The same request fails the same way: a record at fault is rejected (and parked).
+- ``SETUP``: the deployment, not the request (missing credentials, access denied, a topic, queue
+  or bus that does not exist). Permanent until someone fixes it, and every request fails alike,
+  so it is treated as the broker being unavailable: nothing is rejected, the caller backs off.
+
+A call's error this module does not know is ``SETUP`` (a 4xx) or ``TRANSIENT``: an unknown error
+of a whole call never gets a record parked. An entry of a batch that failed with a code it does
+not know is the entry's fault when the service says so (``SenderFault``), since the other
+entries of the same call went through.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from botocore.exceptions import (
-    BotoCoreError,
     ClientError,
     ConnectionClosedError,
     ConnectionError,
     EndpointConnectionError,
     HTTPClientError,
+    ParamValidationError,
     ReadTimeoutError,
 )
+
+
+class Fault(StrEnum):
+    TRANSIENT = "transient"
+    REQUEST = "request"
+    SETUP = "setup"
+
 
 TRANSIENT_CODES = frozenset(
     {
@@ -44,6 +61,35 @@ TRANSIENT_CODES = frozenset(
 )
 """Error codes of throttling and of the service's own failures (entry and call errors alike)."""
 
+SETUP_MARKERS = (
+    "NotFound",
+    "NonExistent",
+    "DoesNotExist",
+    "AccessDenied",
+    "Authorization",
+    "Unauthorized",
+    "Forbidden",
+    "Credential",
+    "Signature",
+    "Token",
+    "KMSDisabled",
+    "KMSNotFound",
+    "KMSAccessDenied",
+    "KMSInvalidState",
+)
+REQUEST_MARKERS = (
+    "Validation",
+    "Invalid",
+    "TooLong",
+    "TooLarge",
+    "TooMany",
+    "Malformed",
+    "Unsupported",
+    "Duplicate",
+    "EmptyBatchRequest",
+    "MissingParameter",
+)
+
 TRANSIENT_BOTOCORE_ERRORS = (
     ConnectionError,
     EndpointConnectionError,
@@ -53,55 +99,31 @@ TRANSIENT_BOTOCORE_ERRORS = (
 )
 
 
-def is_transient_code(code: str | None, sender_fault: bool | None = None) -> bool:
-    """Whether an error ``code`` (of a whole call, or of one entry of a batch) is transient.
-    An unknown code is transient unless the service says the sender is at fault."""
+def fault_of_code(code: str | None, sender_fault: bool | None = None) -> Fault:
+    """Whose fault an error ``code`` is (of a whole call, or of one entry of a batch). A code
+    this module does not know is the request's when the service says the sender is at fault,
+    else transient."""
     if code in TRANSIENT_CODES:
-        return True
-    return sender_fault is not True and not _looks_permanent(code)
+        return Fault.TRANSIENT
+    if code is not None and any(marker in code for marker in SETUP_MARKERS):
+        return Fault.SETUP
+    if code is not None and any(marker in code for marker in REQUEST_MARKERS):
+        return Fault.REQUEST
+    return Fault.REQUEST if sender_fault is True else Fault.TRANSIENT
 
 
-def is_transient(error: BaseException) -> bool:
-    """Whether a botocore exception is transient (see the module docstring)."""
+def fault_of(error: BaseException) -> Fault:
+    """Whose fault a botocore exception is (see the module docstring)."""
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = details.get("Code")
-        if code in TRANSIENT_CODES:
-            return True
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if status >= 500 or status == 429:
-            return True
-        if 400 <= status < 500:
-            return False
-        return is_transient_code(code, details.get("Type") == "Sender" or None)
+        if code in TRANSIENT_CODES or status >= 500 or status == 429:
+            return Fault.TRANSIENT
+        known = fault_of_code(code)
+        return Fault.SETUP if known is Fault.TRANSIENT and 400 <= status < 500 else known
     if isinstance(error, TRANSIENT_BOTOCORE_ERRORS):
-        return True
-    # Other BotoCoreErrors are raised before a request is sent (a bad parameter, say): they
-    # fail the same way every time.
-    return not isinstance(error, BotoCoreError)
-
-
-_PERMANENT_MARKERS = (
-    "Validation",
-    "InvalidParameter",
-    "InvalidArgument",
-    "InvalidMessageContents",
-    "TooLong",
-    "TooLarge",
-    "TooMany",
-    "NotFound",
-    "NonExistent",
-    "DoesNotExist",
-    "AccessDenied",
-    "Unauthorized",
-    "Forbidden",
-    "Malformed",
-    "Unsupported",
-    "Duplicate",
-    "EmptyBatchRequest",
-    "Invalid",
-)
-
-
-def _looks_permanent(code: str | None) -> bool:
-    return code is not None and any(marker in code for marker in _PERMANENT_MARKERS)
+        return Fault.TRANSIENT
+    if isinstance(error, ParamValidationError):
+        return Fault.REQUEST
+    return Fault.SETUP

@@ -1,11 +1,12 @@
 """The brokers the outbox relay publishes to: the ``Publisher`` port on SNS, SQS FIFO and
 EventBridge, ten records per call, each record's entry id being its outbox position.
 
-A failed entry is ``failed`` (retry it as it is) or ``rejected`` (the record is at fault) as
-``services.orders.adapters.aws_errors`` classifies its code; a record that is not a valid
-envelope is rejected. A call refused as a whole for a permanent reason (a batch too large, say)
-is made again one record per call, so only the record at fault is rejected; a transient failure
-of a call raises ``BrokerUnavailable``."""
+A failed entry is ``rejected`` when ``services.orders.adapters.aws_errors`` finds the request at
+fault (the record: invalid, too large), else ``failed`` (retry it as it is); a record that is not
+a valid envelope is rejected. A call refused as a whole for the request's fault (a batch too
+large, say) is made again one record per call, so only the record at fault is rejected; any other
+failure of a call (transient, or of the setup: credentials, permissions, a missing topic) raises
+``BrokerUnavailable``: no record is to blame."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from services.orders.adapters.aws_errors import is_transient, is_transient_code
+from services.orders.adapters.aws_errors import Fault, fault_of, fault_of_code
 from services.orders.ports import BrokerUnavailable, OutboxRecord, PublishOutcome
 from shared.contracts import ORDERS_SOURCE
 from shared.envelope import Envelope, MalformedMessage, parse_envelope
@@ -50,7 +51,7 @@ def _publish(records: Sequence[OutboxRecord], send: Send) -> PublishOutcome:
     try:
         outcome = send(readable)
     except (BotoCoreError, ClientError) as error:
-        if is_transient(error):
+        if fault_of(error) is not Fault.REQUEST:
             raise BrokerUnavailable(f"{type(error).__name__}: {error}") from error
         if len(readable) == 1:
             [(record, _)] = readable
@@ -75,10 +76,10 @@ def _batch_outcome(response: Mapping[str, Any]) -> PublishOutcome:
     outcome = PublishOutcome(sent=[int(entry["Id"]) for entry in response.get("Successful", [])])
     for entry in response.get("Failed", []):
         reason = f"{entry.get('Code')}: {entry.get('Message')}"
-        if is_transient_code(entry.get("Code"), entry.get("SenderFault")):
-            outcome.failed[int(entry["Id"])] = reason
-        else:
+        if fault_of_code(entry.get("Code"), entry.get("SenderFault")) is Fault.REQUEST:
             outcome.rejected[int(entry["Id"])] = reason
+        else:
+            outcome.failed[int(entry["Id"])] = reason
     return outcome
 
 
@@ -167,8 +168,8 @@ class BusPublisher:
             code = entry.get("ErrorCode")
             if not code:
                 outcome.sent.append(record.position)
-            elif is_transient_code(code):
-                outcome.failed[record.position] = f"{code}: {entry.get('ErrorMessage')}"
-            else:
+            elif fault_of_code(code) is Fault.REQUEST:
                 outcome.rejected[record.position] = f"{code}: {entry.get('ErrorMessage')}"
+            else:
+                outcome.failed[record.position] = f"{code}: {entry.get('ErrorMessage')}"
         return outcome

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.orders.adapters.aws_clients import relay_client
 from services.orders.adapters.event_store import SqlEventStore
+from services.orders.adapters.metrics import (
+    METRICS_NAMESPACE,
+    OUTBOX_RECORDS_PARKED,
+    SERVICE_DIMENSION,
+    OutboxMetrics,
+)
 from services.orders.adapters.outbox import SqlOutbox
 from services.orders.adapters.publishers import SnsPublisher
 from services.orders.ports import (
@@ -217,8 +224,21 @@ def test_a_call_that_fails_as_a_whole_is_a_broker_outage(
     assert outbox.claim([destination], 10, timedelta(seconds=1))[destination]
 
 
+def _parked_counted(cloudwatch: Any, since: datetime) -> float:
+    statistics = cloudwatch.get_metric_statistics(
+        Namespace=METRICS_NAMESPACE,
+        MetricName=OUTBOX_RECORDS_PARKED,
+        Dimensions=[SERVICE_DIMENSION],
+        StartTime=since,
+        EndTime=datetime.now(UTC) + timedelta(minutes=5),
+        Period=3600,
+        Statistics=["Sum"],
+    )
+    return float(sum(point["Sum"] for point in statistics["Datapoints"]))
+
+
 def test_a_record_no_broker_takes_is_parked_and_its_order_waits_until_it_is_discarded(
-    store: SqlEventStore, outbox: SqlOutbox, broker: Broker
+    store: SqlEventStore, outbox: SqlOutbox, broker: Broker, localstack: Any
 ) -> None:
     suffix = unique_suffix()
     destination = f"sns-{suffix}"
@@ -236,12 +256,25 @@ def test_a_record_no_broker_takes_is_parked_and_its_order_waits_until_it_is_disc
     )
     later = append_records(store, [destination], order_id)
     other = append_records(store, [destination])
-    relay = OutboxRelay(outbox, publishers, FAST.model_copy(update={"park_after_attempts": 1}))
+    cloudwatch = localstack.client("cloudwatch")
+    since = datetime.now(UTC) - timedelta(minutes=30)
+    counted_before = _parked_counted(cloudwatch, since)
+    relay = OutboxRelay(
+        outbox,
+        publishers,
+        FAST.model_copy(update={"park_after_attempts": 1}),
+        metrics=OutboxMetrics(cloudwatch),
+    )
 
     assert relay.relay_once() == 1
 
     (arrived,) = broker.receive(broker.topic_capture, 1)
     assert json.loads(arrived["Body"])["event_id"] == str(other[0].event_id)
+    eventually(
+        lambda: _parked_counted(cloudwatch, since) >= counted_before + 1,
+        "OutboxRecordsParked counted in CloudWatch",
+        30,
+    )
     [parked] = [r for r in outbox.parked(1000) if r.destination == destination]
     assert parked.stream == order_id
     assert "exceeds 262144 bytes" in (parked.park_reason or "")
