@@ -28,6 +28,7 @@ from infra.cloudformation.topology.messaging import (
     add_order_updates,
 )
 from infra.cloudformation.topology.operators import add_operators
+from infra.cloudformation.topology.outbox import add_outbox_alarms
 from infra.cloudformation.topology.parameters import conditions, parameters, rules
 from infra.cloudformation.topology.site import add_site
 
@@ -59,6 +60,7 @@ def build_template() -> Json:
     for consumer in CONSUMERS:
         add_consumer(builder, consumer)
     add_order_updates(builder)
+    add_outbox_alarms(builder)
     add_fraud(builder)
     add_operators(builder)
     for reader in HTTP_READERS:

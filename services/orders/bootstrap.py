@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError
 from services.orders.adapters.aws_clients import metrics_client, relay_client, worker_client
 from services.orders.adapters.catalogue import ReferenceCatalogue
 from services.orders.adapters.event_store import SqlEventStore
-from services.orders.adapters.metrics import ProjectionMetrics
+from services.orders.adapters.metrics import OutboxMetrics, ProjectionMetrics
 from services.orders.adapters.migrations import migrate
 from services.orders.adapters.operations_log import SqlOperationsLog
 from services.orders.adapters.outbox import SqlOutbox
@@ -108,6 +108,7 @@ def api(
         orders.service,
         orders.summaries,
         orders.operations_log,
+        orders.outbox,
         operators=operators,
         rate_limits=rate_limits(limits or load(RateLimitSettings), clock),
         currency=settings.currency,
@@ -157,7 +158,8 @@ def relay(
     aws_settings: AwsSettings,
     tuning: RelaySettings | None = None,
 ) -> OutboxRelay:
-    """The relay of ``orders``' outbox to the topic, the payments queue and the bus."""
+    """The relay of ``orders``' outbox to the topic, the payments queue and the bus; it counts
+    the records it parks in CloudWatch (``OutboxRecordsParked``)."""
     publishers: dict[str, Publisher] = {
         Destination.SNS: SnsPublisher(relay_client("sns", aws_settings), settings.topic_arn),
         Destination.BUS: BusPublisher(
@@ -167,7 +169,12 @@ def relay(
             relay_client("sqs", aws_settings), settings.payments_queue_url
         ),
     }
-    return OutboxRelay(orders.outbox, publishers, tuning or load(RelaySettings))
+    return OutboxRelay(
+        orders.outbox,
+        publishers,
+        tuning or load(RelaySettings),
+        metrics=OutboxMetrics(metrics_client(aws_settings)),
+    )
 
 
 def worker(
@@ -176,13 +183,15 @@ def worker(
     aws_settings: AwsSettings,
     tuning: WorkerSettings | None = None,
 ) -> OrderUpdatesWorker:
-    """The worker applying the replies on the order-updates queue to ``orders``."""
+    """The worker applying the replies on the order-updates queue to ``orders``; it pauses
+    while ``orders``' database fails its ping."""
     tuning = tuning or load(WorkerSettings)
     return OrderUpdatesWorker(
         worker_client(aws_settings, tuning.wait_seconds),
         settings.updates_queue_url,
         orders.service.apply_reply,
         tuning,
+        store_probe=lambda: _ping(orders.engine),
     )
 
 
@@ -200,10 +209,13 @@ def projector(
         poll_interval=tuning.poll_interval_seconds,
         batch_size=tuning.batch_size,
         gap_timeout=timedelta(seconds=tuning.gap_timeout_seconds),
+        backoff_max=tuning.backoff_max_seconds,
     )
 
 
 def _ping(engine: Engine) -> None:
+    """Raises unless the database answers (on SQLite, ``BEGIN IMMEDIATE``: unless it can be
+    written)."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 

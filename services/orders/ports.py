@@ -86,6 +86,9 @@ class OutboxRecord:
     created_at: datetime
     sent_at: datetime | None
     attempts: int
+    parked_at: datetime | None = None
+    park_reason: str | None = None
+    """Why the broker refused it, when the relay parked it (``Outbox.park``)."""
 
     @property
     def stream(self) -> str:
@@ -108,7 +111,9 @@ class IdempotencyKey:
 @dataclass(frozen=True)
 class DestinationStatus:
     backlog: int
+    """Unsent records, the parked ones among them."""
     lag_seconds: float
+    parked: int = 0
 
 
 @dataclass(frozen=True)
@@ -125,12 +130,18 @@ class OutboxStatus:
     def lag_seconds(self) -> float:
         return max((d.lag_seconds for d in self.destinations.values()), default=0.0)
 
+    @property
+    def parked(self) -> int:
+        return sum(d.parked for d in self.destinations.values())
+
     def describe(self) -> str:
         parts = [
-            f"{name}={status.backlog} (lag {status.lag_seconds:.1f}s)"
+            f"{name}={status.backlog} (lag {status.lag_seconds:.1f}s"
+            + (f", {status.parked} parked)" if status.parked else ")")
             for name, status in sorted(self.destinations.items())
         ]
-        return f"outbox backlog {self.backlog}, lag {self.lag_seconds:.1f}s" + (
+        parked = f", {self.parked} parked" if self.parked else ""
+        return f"outbox backlog {self.backlog}{parked}, lag {self.lag_seconds:.1f}s" + (
             ": " + ", ".join(parts) if parts else ""
         )
 
@@ -138,9 +149,14 @@ class OutboxStatus:
         return json.dumps(
             {
                 "backlog": self.backlog,
+                "parked": self.parked,
                 "lag_seconds": round(self.lag_seconds, 3),
                 "destinations": {
-                    name: {"backlog": d.backlog, "lag_seconds": round(d.lag_seconds, 3)}
+                    name: {
+                        "backlog": d.backlog,
+                        "parked": d.parked,
+                        "lag_seconds": round(d.lag_seconds, 3),
+                    }
                     for name, d in sorted(self.destinations.items())
                 },
             }
@@ -149,8 +165,13 @@ class OutboxStatus:
 
 @dataclass(frozen=True)
 class PublishOutcome:
+    """What a broker did with each record of a call (by position): ``sent``; ``failed`` for a
+    reason of its own (throttled, an internal error: worth retrying as it is); ``rejected`` for
+    a reason of the record's (invalid, too large: the same record fails the same way)."""
+
     sent: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
+    rejected: dict[int, str] = field(default_factory=dict)
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -242,9 +263,29 @@ class Outbox(Protocol):
 
     def mark_sent(self, positions: Iterable[int]) -> None: ...
 
+    def park(self, position: int, reason: str) -> None:
+        """Set an unsent record aside with ``reason``: no claim takes it, and it holds back the
+        later records of its stream in its destination, until an operator retries or discards
+        it."""
+        ...
+
+    def parked(self, limit: int = 100) -> list[OutboxRecord]:
+        """The parked records, oldest first."""
+        ...
+
+    def retry_parked(self, position: int) -> OutboxRecord | None:
+        """Make a parked record claimable again, its attempts counted from zero; the record as
+        it was parked (None: no parked record at ``position``)."""
+        ...
+
+    def discard_parked(self, position: int) -> OutboxRecord | None:
+        """Retire a parked record unpublished (it stays in the table, discarded), releasing
+        its stream; the record as it was parked (None: no parked record at ``position``)."""
+        ...
+
     def status(self, destinations: Iterable[str] | None = None) -> OutboxStatus:
-        """Backlog and lag of every destination with unsent records (and of each of
-        ``destinations``, zero when it has none)."""
+        """Backlog (parked records included), parked records and lag of every destination
+        with unsent records (and of each of ``destinations``, zero when it has none)."""
         ...
 
 

@@ -6,6 +6,7 @@ command line (``python -m services.orders --help``).
 
 from services.orders.adapters.metrics import (
     METRICS_NAMESPACE,
+    OUTBOX_RECORDS_PARKED,
     PROJECTION_EVENTS_SET_ASIDE,
     SERVICE_DIMENSION,
 )
@@ -14,6 +15,7 @@ from services.orders.domain.model import COUNTRY_CODES
 __all__ = [
     "COUNTRY_CODES",
     "METRICS_NAMESPACE",
+    "OUTBOX_RECORDS_PARKED",
     "PROJECTION_EVENTS_SET_ASIDE",
     "SERVICE_DIMENSION",
 ]

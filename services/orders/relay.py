@@ -5,23 +5,34 @@ several relays share the work, and a relay publishes one record per stream per c
 stream's next record only after the broker accepted the previous one.
 
 A record is marked sent only after the broker accepted it, so a crash in between publishes it
-again (consumers dedupe by ``event_id``). A record the broker refused is leased for an
-exponentially growing while (its stream waits behind it); when the broker cannot be reached at all
-the claimed records are released and the relay backs off, up to a cap, losing nothing.
+again (consumers dedupe by ``event_id``). A record the broker failed (throttled, an internal
+error) is leased for an exponentially growing, jittered while (its stream waits behind it); when
+the broker cannot be reached at all the claimed records are released and the relay backs off,
+up to a cap, losing nothing.
+
+A record the broker rejects for a reason of its own (invalid, too large: see
+``services.orders.adapters.aws_errors``) is retried the same way until its attempt
+``ORDERS_RELAY_PARK_AFTER_ATTEMPTS``, then parked: logged, counted (``OutboxRecordsParked``)
+and listed for operators (``GET /api/ops/outbox/parked``, ``outbox-status``). Its order's later
+records to the same destination stay behind it, so a consumer never sees an order's events out
+of order (a capture before its authorization, say); the operator retries it once the cause is
+fixed, or discards it, which lets the stream go on.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.orders.backoff import Backoff, delay
+from services.orders.backoff import Backoff, Random
 from services.orders.ports import (
     BrokerUnavailable,
     Outbox,
@@ -35,6 +46,12 @@ from services.orders.settings import RelaySettings
 log = logging.getLogger("orders.relay")
 
 MAX_ENTRIES_PER_CALL = 10
+
+
+class ParkedRecordsCounter(Protocol):
+    """Where the relay counts the records it parks (``OutboxMetrics`` in CloudWatch)."""
+
+    def records_parked(self, count: int) -> None: ...
 
 
 def in_waves(records: Sequence[OutboxRecord]) -> list[list[OutboxRecord]]:
@@ -63,11 +80,24 @@ class OutboxRelay:
         outbox: Outbox,
         publishers: Mapping[str, Publisher],
         settings: RelaySettings | None = None,
+        *,
+        metrics: ParkedRecordsCounter | None = None,
+        random_source: Random = random.random,
     ) -> None:
         self.outbox = outbox
         self.publishers = dict(publishers)
         self.settings = settings or RelaySettings()
+        self.metrics = metrics
+        self.random_source = random_source
         self._pool: ThreadPoolExecutor | None = None
+
+    def backoff(self) -> Backoff:
+        """The relay's one backoff shape (full jitter), for its loop and its refused records."""
+        return Backoff(
+            self.settings.backoff_initial_seconds,
+            self.settings.backoff_max_seconds,
+            random_source=self.random_source,
+        )
 
     def close(self) -> None:
         """Stop the threads that publish concurrently (a later pass starts new ones)."""
@@ -126,12 +156,11 @@ class OutboxRelay:
             published += len(sent)
             for call_index, outcome in outcomes.items():
                 destination, chunk = calls[call_index]
-                if outcome.failed:
-                    held_back[destination].update(
-                        r.stream for r in chunk if r.position in outcome.failed
-                    )
-                    self._retry_later(destination, chunk, outcome.failed)
-                    pending.difference_update(outcome.failed)
+                refused = outcome.failed | outcome.rejected
+                if refused:
+                    held_back[destination].update(r.stream for r in chunk if r.position in refused)
+                    self._settle_refused(destination, chunk, outcome)
+                    pending.difference_update(refused)
             if error is not None:
                 raise error
         return published
@@ -160,29 +189,47 @@ class OutboxRelay:
                 error = error or raised
         return outcomes, error
 
-    def _retry_later(
-        self, destination: str, chunk: Sequence[OutboxRecord], failed: Mapping[int, str]
+    def _settle_refused(
+        self, destination: str, chunk: Sequence[OutboxRecord], outcome: PublishOutcome
     ) -> None:
+        """Retry each refused record of ``chunk`` later, or park it (``parks``)."""
         now = datetime.now(UTC)
+        backoff = self.backoff()
+        parked = 0
         for record in chunk:
-            reason = failed.get(record.position)
+            attempt = record.attempts + 1
+            rejected = outcome.rejected.get(record.position)
+            reason = rejected or outcome.failed.get(record.position)
             if reason is None:
                 continue
-            wait = delay(
-                self.settings.backoff_initial_seconds,
-                self.settings.backoff_max_seconds,
-                record.attempts,
-            )
+            if rejected is not None and parks(attempt, self.settings):
+                log.error(
+                    "%s rejected outbox record %d (stream %s) %d times: %s; parked: its stream"
+                    " waits until an operator retries or discards it"
+                    " (GET /api/ops/outbox/parked)",
+                    destination,
+                    record.position,
+                    record.stream,
+                    attempt,
+                    reason,
+                )
+                self.outbox.park(record.position, reason)
+                parked += 1
+                continue
+            wait = backoff.delay_after(attempt)
             log.error(
-                "%s refused outbox record %d (stream %s, attempt %d): %s; retrying in %.1fs",
+                "%s %s outbox record %d (stream %s, attempt %d): %s; retrying in %.1fs",
                 destination,
+                "failed" if rejected is None else "rejected",
                 record.position,
                 record.stream,
-                record.attempts,
+                attempt,
                 reason,
                 wait,
             )
             self.outbox.release([record.position], now + timedelta(seconds=wait))
+        if parked and self.metrics is not None:
+            self.metrics.records_parked(parked)
 
     def status(self) -> OutboxStatus:
         return self.outbox.status(self.publishers)
@@ -190,7 +237,7 @@ class OutboxRelay:
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set: poll with a short idle interval, back off (capped)
         while a broker or the database is unreachable, log the backlog now and then."""
-        backoff = Backoff(self.settings.backoff_initial_seconds, self.settings.backoff_max_seconds)
+        backoff = self.backoff()
         next_report = time.monotonic()
         log.info("relay started for %s", ", ".join(self.publishers))
         while not stop.is_set():
@@ -222,3 +269,10 @@ class OutboxRelay:
             log.info("%s", self.status().describe())
         except SQLAlchemyError as error:
             log.warning("cannot read the outbox status: %s", error)
+
+
+def parks(attempt: int, settings: RelaySettings) -> bool:
+    """Whether a record the broker rejected (for a reason of the record's) at its ``attempt``-th
+    attempt is parked rather than retried: from attempt ``park_after_attempts`` on. A record
+    the broker failed for a reason of its own (throttled, down) is always retried."""
+    return attempt >= settings.park_after_attempts

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.orders.adapters import wire
-from services.orders.backoff import delay
+from services.orders.backoff import Backoff
 from services.orders.domain import events as domain
 from services.orders.domain.commands import (
     ApproveReview,
@@ -289,5 +289,9 @@ def _request_id(idempotency_key: str | None) -> uuid.UUID:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"orders:idempotency-key:{idempotency_key}")
 
 
+CONFLICT_BACKOFF = Backoff(0.01, 0.1)
+"""Between retries of a command that lost a race for its stream's version."""
+
+
 def _back_off(attempt: int) -> None:
-    time.sleep(delay(0.01, 0.1, attempt))
+    time.sleep(CONFLICT_BACKOFF.delay_after(attempt))

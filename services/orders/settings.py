@@ -54,17 +54,27 @@ class RelaySettings(BaseSettings):
     backoff_max_seconds: float = Field(default=10.0, gt=0)
     status_interval_seconds: float = Field(default=30.0, gt=0)
     publish_concurrency: int = Field(default=8, ge=1, le=64)
+    park_after_attempts: int = Field(default=3, ge=1, le=1000)
+    """Attempts of a record the broker rejects (invalid, too large) before it is parked."""
 
 
 class WorkerSettings(BaseSettings):
-    """Tuning of the order-updates worker (``ORDERS_WORKER_*``)."""
+    """Tuning of the order-updates worker (``ORDERS_WORKER_*``); see ``services.orders.worker``
+    for how the retry visibility and the queue's ``maxReceiveCount`` outlast an outage."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_WORKER_")
 
     wait_seconds: int = Field(default=5, ge=0, le=20)
     """Long-poll wait; also the longest a stop request waits for the poll in flight."""
-    transient_retry_seconds: int = Field(default=2, ge=0, le=43200)
+    retry_initial_seconds: int = Field(default=10, ge=0, le=43200)
+    """Ceiling of the visibility of a message after its first failed receive; it doubles per
+    receive up to ``retry_max_seconds``, and the jitter keeps at least half of it."""
+    retry_max_seconds: int = Field(default=300, ge=0, le=43200)
+    probe_initial_seconds: float = Field(default=0.5, gt=0)
+    """First wait between probes of the store while it is down (the breaker is open)."""
     backoff_max_seconds: float = Field(default=10.0, gt=0)
+    """Longest wait between probes of the store, and between receives while the queue cannot
+    be reached."""
 
 
 class ProjectorSettings(BaseSettings):
@@ -73,6 +83,8 @@ class ProjectorSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", env_prefix="ORDERS_PROJECTOR_")
 
     poll_interval_seconds: float = Field(default=0.2, gt=0, le=60)
+    backoff_max_seconds: float = Field(default=10.0, gt=0)
+    """Longest wait between attempts while projecting fails (the database is down, say)."""
     batch_size: int = Field(default=500, ge=1, le=10_000)
     gap_timeout_seconds: float = Field(default=3.0, ge=0, le=600)
     """How long a position gap may stay open before it counts as a rolled-back transaction."""

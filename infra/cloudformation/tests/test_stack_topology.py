@@ -653,10 +653,11 @@ def test_every_dead_letter_queue_has_an_alarm_to_ops_alerts(stack: Deployed) -> 
         AlarmNamePrefix=f"{stack.target.stack_name}-"
     )["MetricAlarms"]
     alarms = [alarm for alarm in every_alarm if alarm["Namespace"] == "AWS/SQS"]
-    [projection] = [alarm for alarm in every_alarm if alarm["Namespace"] == "Shop"]
-    assert projection["MetricName"] == "ProjectionEventsSetAside"
-    assert projection["Dimensions"] == [{"Name": "service", "Value": "orders"}]
-    assert projection["AlarmActions"] == [stack.outputs["AlertsTopicArn"]]
+    shop = {alarm["MetricName"]: alarm for alarm in every_alarm if alarm["Namespace"] == "Shop"}
+    assert set(shop) == {"ProjectionEventsSetAside", "OutboxRecordsParked"}
+    for alarm in shop.values():
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "orders"}]
+        assert alarm["AlarmActions"] == [stack.outputs["AlertsTopicArn"]]
     watched = {dimension["Value"] for alarm in alarms for dimension in alarm["Dimensions"]}
     dlqs = {url.rsplit("/", 1)[1] for key, url in stack.outputs.items() if key.endswith("DlqUrl")}
     assert len(dlqs) == len(DEAD_LETTER_QUEUES)

@@ -30,6 +30,15 @@ from services.orders.ports import (
 class _OutboxRow:
     record: OutboxRecord
     locked_until: datetime | None = None
+    discarded_at: datetime | None = None
+
+    @property
+    def unsent(self) -> bool:
+        return self.record.sent_at is None and self.discarded_at is None
+
+    @property
+    def parked(self) -> bool:
+        return self.unsent and self.record.parked_at is not None
 
 
 class InMemoryDatabase:
@@ -148,12 +157,12 @@ class InMemoryOutbox:
             unsent = [
                 (index, row)
                 for index, row in enumerate(rows)
-                if row.record.sent_at is None and row.record.destination in claims
+                if row.unsent and row.record.destination in claims
             ]
             blocked = {
                 (row.record.destination, row.record.stream)
                 for _, row in unsent
-                if row.locked_until is not None and row.locked_until >= now
+                if row.parked or (row.locked_until is not None and row.locked_until >= now)
             }
             for index, row in unsent:
                 record = row.record
@@ -173,23 +182,59 @@ class InMemoryOutbox:
         now = datetime.now(UTC)
         self._update(positions, lambda row: _OutboxRow(replace(row.record, sent_at=now)))
 
+    def park(self, position: int, reason: str) -> None:
+        now = datetime.now(UTC)
+        self._update(
+            [position],
+            lambda row: _OutboxRow(replace(row.record, parked_at=now, park_reason=reason)),
+        )
+
+    def parked(self, limit: int = 100) -> list[OutboxRecord]:
+        with self.database.lock:
+            return [row.record for row in self.database.outbox if row.parked][:limit]
+
+    def retry_parked(self, position: int) -> OutboxRecord | None:
+        return self._settle_parked(
+            position,
+            lambda row: _OutboxRow(
+                replace(row.record, parked_at=None, park_reason=None, attempts=0)
+            ),
+        )
+
+    def discard_parked(self, position: int) -> OutboxRecord | None:
+        now = datetime.now(UTC)
+        return self._settle_parked(position, lambda row: replace(row, discarded_at=now))
+
+    def _settle_parked(
+        self, position: int, change: Callable[[_OutboxRow], _OutboxRow]
+    ) -> OutboxRecord | None:
+        with self.database.lock:
+            rows = self.database.outbox
+            for index, row in enumerate(rows):
+                if row.record.position == position and row.parked:
+                    rows[index] = change(row)
+                    return row.record
+        return None
+
     def status(self, destinations: Iterable[str] | None = None) -> OutboxStatus:
         wanted = None if destinations is None else set(destinations)
         now = datetime.now(UTC)
         oldest: dict[str, datetime] = {}
         backlog: dict[str, int] = {}
+        parked: dict[str, int] = {}
         with self.database.lock:
             for row in self.database.outbox:
                 record = row.record
-                if record.sent_at is not None or (
-                    wanted is not None and record.destination not in wanted
-                ):
+                if not row.unsent or (wanted is not None and record.destination not in wanted):
                     continue
                 backlog[record.destination] = backlog.get(record.destination, 0) + 1
+                parked[record.destination] = parked.get(record.destination, 0) + row.parked
                 oldest.setdefault(record.destination, record.created_at)
         found = {
             name: DestinationStatus(
-                backlog=count, lag_seconds=max(0.0, (now - oldest[name]).total_seconds())
+                backlog=count,
+                lag_seconds=max(0.0, (now - oldest[name]).total_seconds()),
+                parked=parked[name],
             )
             for name, count in backlog.items()
         }
@@ -202,5 +247,5 @@ class InMemoryOutbox:
         with self.database.lock:
             rows = self.database.outbox
             for index, row in enumerate(rows):
-                if row.record.position in wanted and row.record.sent_at is None:
+                if row.record.position in wanted and row.unsent:
                     rows[index] = change(row)

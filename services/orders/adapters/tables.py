@@ -58,7 +58,11 @@ outbox_table = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("locked_until", DateTime(timezone=True), nullable=True),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("parked_at", DateTime(timezone=True), nullable=True),
+    Column("park_reason", String(1000), nullable=True),
+    Column("discarded_at", DateTime(timezone=True), nullable=True),
     Index("ix_outbox_unsent", "sent_at", "position"),
+    Index("ix_outbox_parked", "parked_at"),
     Index("ix_outbox_event_id", "event_id"),
     sqlite_autoincrement=True,
 )

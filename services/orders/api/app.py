@@ -22,9 +22,11 @@ from services.orders.api.health import Check, health_router
 from services.orders.api.limits import BodySizeLimit
 from services.orders.api.operations import operations_router
 from services.orders.api.orders import orders_router
+from services.orders.api.outbox import outbox_router
 from services.orders.api.problems import install_problem_handlers
 from services.orders.api.projections import projections_router
 from services.orders.api.rate_limits import PlacementRateLimit, RateLimits
+from services.orders.ports import Outbox
 from services.orders.service import OrderService
 from shared.operators import Operators
 
@@ -35,6 +37,7 @@ def create_app(
     service: OrderService,
     summaries: OrderSummaries,
     operations_log: SqlOperationsLog,
+    outbox: Outbox,
     *,
     operators: Operators,
     rate_limits: RateLimits,
@@ -43,8 +46,8 @@ def create_app(
     operations: QueueOperations | None = None,
 ) -> FastAPI:
     """The orders API for customers and ``operators``, each within ``rate_limits``; the read
-    model's set-aside events under ``/api/ops`` always, the stack's queues and alarms there when
-    ``operations`` is given."""
+    model's set-aside events and the parked outbox records under ``/api/ops`` always, the
+    stack's queues and alarms there when ``operations`` is given."""
     app = FastAPI(
         title="Orders API",
         summary="Event-sourced orders: place, follow, cancel and review orders.",
@@ -65,6 +68,7 @@ def create_app(
     )
     app.include_router(health_router(health_checks))
     app.include_router(projections_router(operators, rate_limits, summaries))
+    app.include_router(outbox_router(operators, rate_limits, outbox, operations_log))
     if operations is not None:
         app.include_router(operations_router(operators, rate_limits, operations, operations_log))
     _parameters_are_never_null(app)

@@ -35,14 +35,15 @@ class Problem(BaseModel):
     errors: list[FieldError] = []
 
 
-def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+def documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses answered as problem+json, by status, with their titles."""
     return {
         status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": title}
         for status, title in statuses
     }
 
 
-PROBLEM_RESPONSES = _documented(
+PROBLEM_RESPONSES = documented(
     (400, "Malformed request"),
     (404, "Unknown order (or the access token is not this order's)"),
     (409, "Conflict with the order's state or a concurrent change"),
@@ -66,12 +67,12 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
 }
 _DIRECTORY_UNAVAILABLE = (503, "Operator directory unavailable")
 OPERATOR_RESPONSES = {
-    **_documented((401, "Operator credential missing, or wrong"), _DIRECTORY_UNAVAILABLE),
+    **documented((401, "Operator credential missing, or wrong"), _DIRECTORY_UNAVAILABLE),
     **RATE_LIMITED,
 }
-CUSTOMER_RESPONSES = _documented((401, "Access token missing"))
+CUSTOMER_RESPONSES = documented((401, "Access token missing"))
 READER_RESPONSES = {
-    **_documented((401, "Access token missing"), _DIRECTORY_UNAVAILABLE),
+    **documented((401, "Access token missing"), _DIRECTORY_UNAVAILABLE),
     **RATE_LIMITED,
 }
 

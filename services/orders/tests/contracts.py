@@ -372,6 +372,73 @@ class OutboxContract:
         assert f"{sns}=3" in status.describe()
         assert {sns, fifo} <= set(outbox.status().destinations)
 
+    def test_a_parked_record_is_never_claimed_and_holds_back_its_stream_only(
+        self, store: EventStore, outbox: Outbox
+    ) -> None:
+        queue, stuck, free = destination(), stream(), stream()
+        _append(store, stuck, [queue], 2)
+        _append(store, free, [queue], 1)
+        claimed = outbox.claim([queue], 10, LEASE)[queue]
+        first = claimed[0]
+        outbox.release([r.position for r in claimed])
+
+        outbox.park(first.position, "InvalidParameter: too long")
+
+        claimed = outbox.claim([queue], 10, LEASE)[queue]
+        assert [r.stream for r in claimed] == [free]
+        [parked] = [r for r in outbox.parked() if r.destination == queue]
+        assert parked.position == first.position
+        assert parked.park_reason == "InvalidParameter: too long"
+        assert parked.parked_at is not None and parked.sent_at is None
+        status = outbox.status([queue]).destinations[queue]
+        assert (status.backlog, status.parked) == (3, 1)
+
+    def test_a_retried_parked_record_goes_first_again_with_its_attempts_reset(
+        self, store: EventStore, outbox: Outbox
+    ) -> None:
+        queue, order = destination(), stream()
+        bodies = _append(store, order, [queue], 2)
+        first = outbox.claim([queue], 1, LEASE)[queue][0]
+        outbox.park(first.position, "refused")
+
+        retried = outbox.retry_parked(first.position)
+
+        assert retried is not None and retried.park_reason == "refused"
+        assert outbox.retry_parked(first.position) is None
+        again = outbox.claim([queue], 10, LEASE)[queue]
+        assert [dict(r.body) for r in again] == bodies
+        assert again[0].attempts == 0 and again[0].parked_at is None
+        assert outbox.status([queue]).destinations[queue].parked == 0
+
+    def test_a_discarded_parked_record_leaves_the_backlog_and_releases_its_stream(
+        self, store: EventStore, outbox: Outbox
+    ) -> None:
+        queue, order = destination(), stream()
+        bodies = _append(store, order, [queue], 2)
+        first = outbox.claim([queue], 1, LEASE)[queue][0]
+        outbox.park(first.position, "refused")
+
+        assert outbox.discard_parked(first.position) is not None
+        assert outbox.discard_parked(first.position) is None
+        assert outbox.retry_parked(first.position) is None
+
+        assert [dict(r.body) for r in outbox.claim([queue], 10, LEASE)[queue]] == bodies[1:]
+        assert outbox.status([queue]).destinations[queue].backlog == 1
+        assert all(r.position != first.position for r in outbox.parked())
+
+    def test_only_a_parked_record_can_be_retried_or_discarded(
+        self, store: EventStore, outbox: Outbox
+    ) -> None:
+        queue = destination()
+        _append(store, stream(), [queue], 1)
+        [record] = outbox.claim([queue], 1, LEASE)[queue]
+
+        assert outbox.retry_parked(record.position) is None
+        assert outbox.discard_parked(record.position) is None
+        outbox.mark_sent([record.position])
+        outbox.park(record.position, "too late: it was sent")
+        assert all(r.position != record.position for r in outbox.parked())
+
     def test_concurrent_claims_never_take_the_same_record(
         self, store: EventStore, outbox: Outbox
     ) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,11 +122,18 @@ def test_operators_need_their_path(env: dict[str, str]) -> None:
     assert "OPERATORS_PATH" in result.stderr
 
 
-def test_migrate_then_outbox_status_reports_backlog_and_lag(env: dict[str, str]) -> None:
+def test_migrate_then_outbox_status_reports_backlog_parked_records_and_lag(
+    env: dict[str, str],
+) -> None:
     assert cli("migrate", env=env).returncode == 0
     empty = cli("outbox-status", "--json", env=env)
     assert empty.returncode == 0, empty.stderr
-    assert json.loads(empty.stdout) == {"backlog": 0, "lag_seconds": 0.0, "destinations": {}}
+    assert json.loads(empty.stdout) == {
+        "backlog": 0,
+        "parked": 0,
+        "lag_seconds": 0.0,
+        "destinations": {},
+    }
 
     orders = bootstrap.orders(env["ORDERS_DATABASE_URL"])
     try:
@@ -137,17 +145,30 @@ def test_migrate_then_outbox_status_reports_backlog_and_lag(env: dict[str, str])
             [NewEvent(type=envelope.type, payload=body["payload"], event_id=envelope.event_id)],
             [OutboxMessage("sns", body), OutboxMessage("sns", body), OutboxMessage("fifo", body)],
         )
+        [refused] = orders.outbox.claim(["fifo"], 1, timedelta(seconds=30))["fifo"]
+        orders.outbox.park(refused.position, "InvalidParameterValue: test")
     finally:
         orders.close()
     result = cli("outbox-status", "--json", env=env)
     status = json.loads(result.stdout)
-    assert status["backlog"] == 3
-    assert status["destinations"]["sns"]["backlog"] == 2
-    assert status["destinations"]["fifo"]["backlog"] == 1
+    assert (status["backlog"], status["parked"]) == (3, 1)
+    assert status["destinations"]["sns"] == {
+        "backlog": 2,
+        "parked": 0,
+        "lag_seconds": status["destinations"]["sns"]["lag_seconds"],
+    }
+    assert (
+        status["destinations"]["fifo"]["backlog"],
+        status["destinations"]["fifo"]["parked"],
+    ) == (
+        1,
+        1,
+    )
     assert 0 <= status["lag_seconds"] < 60
     human = cli("outbox-status", env=env).stdout
-    assert "outbox backlog 3" in human
+    assert "outbox backlog 3, 1 parked" in human
     assert "sns=2" in human
+    assert "fifo=1 (lag" in human and "1 parked)" in human
 
 
 def test_serve_answers_keeps_the_summaries_and_stops_on_sigterm(env: dict[str, str]) -> None:

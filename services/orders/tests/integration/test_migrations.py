@@ -3,16 +3,21 @@ adapters use."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import threading
+import uuid
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from alembic import command
+from sqlalchemy import Engine, inspect, text
 
 from services.orders.adapters.event_store import SqlEventStore
-from services.orders.adapters.migrations import migrate
+from services.orders.adapters.migrations import alembic_config, migrate
+from services.orders.adapters.outbox import SqlOutbox
 from services.orders.adapters.tables import metadata
 from services.orders.tests.contracts import placed, stream
 from shared.database import create_engine_for
@@ -86,3 +91,40 @@ def test_migration_0002_matches_the_read_model_and_key_tables(engine: Engine) ->
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": only_mine})
         assert compare_metadata(context, metadata) == []
+
+
+def test_migration_0006_parks_records_of_an_outbox_queued_before_it(own_database_url: str) -> None:
+    url = own_database_url
+    migrate(url, "0005")
+    engine = create_engine_for(url)
+    queue = f"sns-{uuid.uuid4().hex[:8]}"
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (destination, message, created_at, attempts)"
+                    " VALUES (:destination, :message, :created_at, 0)"
+                ),
+                {
+                    "destination": queue,
+                    "message": json.dumps({"correlation_id": "order-1"}),
+                    "created_at": datetime.now(UTC),
+                },
+            )
+
+        migrate(url)
+
+        outbox = SqlOutbox(engine)
+        [record] = outbox.claim([queue], 10, timedelta(seconds=30))[queue]
+        assert (record.stream, record.parked_at, record.park_reason) == ("order-1", None, None)
+        outbox.park(record.position, "InvalidParameter: too long")
+        assert [r.position for r in outbox.parked()] == [record.position]
+        engine.dispose()
+
+        command.downgrade(alembic_config(url), "0005")
+
+        columns = {column["name"] for column in inspect(engine).get_columns("outbox")}
+        assert {"parked_at", "park_reason", "discarded_at"}.isdisjoint(columns)
+        assert "attempts" in columns
+    finally:
+        engine.dispose()

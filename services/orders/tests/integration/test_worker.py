@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, event, make_url, text
 
+from services.orders import bootstrap
 from services.orders.domain.commands import LineRequest, PlaceOrder
 from services.orders.service import OrderService
-from services.orders.settings import WorkerSettings
+from services.orders.settings import OrdersSettings, WorkerSettings
 from services.orders.worker import OrderUpdatesWorker
 from shared import contracts
+from shared.database import create_engine_for
 from shared.envelope import Envelope
+from shared.settings import AwsSettings
 from shared.tests.polling import eventually
 from shared.tests.queues import arn_of
 
@@ -37,6 +43,10 @@ def updates(sqs: Any, queues: Callable[..., str], unique_name: str) -> tuple[str
         RedrivePolicy=json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": "2"}),
     )
     return queue, dlq
+
+
+def _store_up() -> None:
+    """The probe of a store that answers (these tests do not take it away)."""
 
 
 def _place(service: OrderService) -> str:
@@ -98,7 +108,9 @@ def test_replies_are_applied_and_deleted_and_the_order_is_confirmed(
     queue, _ = updates
     order_id = _place(service)
     _send(sqs, queue, *(e.to_json() for e in _replies(order_id)))
-    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+    worker = OrderUpdatesWorker(
+        sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1), store_probe=_store_up
+    )
 
     polls = Polls(worker)
     eventually(lambda: polls.applied_after_one_more(3), "3 applied")
@@ -114,7 +126,9 @@ def test_a_redelivered_reply_is_absorbed(
     order_id = _place(service)
     reserved = _replies(order_id)[0]
     _send(sqs, queue, reserved.to_json(), reserved.to_json())
-    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+    worker = OrderUpdatesWorker(
+        sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1), store_probe=_store_up
+    )
 
     polls = Polls(worker)
     eventually(lambda: polls.applied_after_one_more(2), "2 taken")
@@ -138,7 +152,9 @@ def test_poison_goes_to_the_dead_letter_queue_and_good_messages_still_flow(
     )
     _send(sqs, queue, "{not json", unknown_order.to_json(), not_a_reply.to_json())
     _send(sqs, queue, _replies(order_id)[0].to_json())
-    worker = OrderUpdatesWorker(sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1))
+    worker = OrderUpdatesWorker(
+        sqs, queue, service.apply_reply, WorkerSettings(wait_seconds=1), store_probe=_store_up
+    )
 
     stop = threading.Event()
     runner = threading.Thread(target=worker.run, args=(stop,))
@@ -176,7 +192,11 @@ def test_a_transient_failure_is_retried_until_it_applies(
             raise ConnectionError("database briefly unavailable")
 
     worker = OrderUpdatesWorker(
-        sqs, queue, flaky, WorkerSettings(wait_seconds=1, transient_retry_seconds=0)
+        sqs,
+        queue,
+        flaky,
+        WorkerSettings(wait_seconds=1, retry_initial_seconds=0),
+        store_probe=_store_up,
     )
     outcome = eventually(lambda: worker.poll_once().retried, "the first attempt failed")
     assert len(outcome) == 1
@@ -195,7 +215,9 @@ def test_the_worker_stops_within_its_long_poll(sqs: Any, updates: tuple[str, str
             polling.set()
             return sqs.receive_message(**kwargs)
 
-    worker = OrderUpdatesWorker(Watched(), queue, lambda _: None, WorkerSettings(wait_seconds=2))
+    worker = OrderUpdatesWorker(
+        Watched(), queue, lambda _: None, WorkerSettings(wait_seconds=2), store_probe=_store_up
+    )
     stop = threading.Event()
     runner = threading.Thread(target=worker.run, args=(stop,))
     runner.start()
@@ -205,3 +227,114 @@ def test_the_worker_stops_within_its_long_poll(sqs: Any, updates: tuple[str, str
     runner.join(timeout=10)
     assert not runner.is_alive()
     assert time.monotonic() - began < 3.0
+
+
+class DatabaseOutage:
+    """Takes a database of the test's own away and brings it back, the server untouched: on
+    PostgreSQL it refuses connections (``ALLOW_CONNECTIONS false``) and ends the sessions it
+    has; on SQLite another connection holds an exclusive lock (and the service's connections
+    give up after 0.3 s instead of their 10 s busy timeout)."""
+
+    def __init__(self, url: str, engine: Engine) -> None:
+        self.url = make_url(url)
+        self.engine = engine
+        self.lock: sqlite3.Connection | None = None
+        if self.url.get_backend_name() == "sqlite":
+            event.listen(engine, "connect", _short_busy_timeout)
+            engine.dispose()
+
+    def begin(self) -> None:
+        if self.url.get_backend_name() == "sqlite":
+            self.lock = sqlite3.connect(str(self.url.database), isolation_level=None)
+            self.lock.execute("BEGIN EXCLUSIVE")
+            return
+        self._admin(
+            f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS false',
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{self.url.database}' AND pid <> pg_backend_pid()",
+        )
+
+    def end(self) -> None:
+        if self.lock is not None:
+            self.lock.rollback()
+            self.lock.close()
+            self.lock = None
+        elif self.url.get_backend_name() != "sqlite":
+            self._admin(f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS true')
+
+    def _admin(self, *statements: str) -> None:
+        admin = create_engine_for(
+            self.url.set(database="postgres").render_as_string(hide_password=False),
+            isolation_level="AUTOCOMMIT",
+        )
+        try:
+            with admin.connect() as conn:
+                for statement in statements:
+                    conn.execute(text(statement))
+        finally:
+            admin.dispose()
+
+
+def _short_busy_timeout(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    dbapi_connection.execute("PRAGMA busy_timeout=300")
+
+
+def test_replies_that_arrive_while_the_database_is_away_are_all_applied_afterwards(
+    sqs: Any, updates: tuple[str, str], own_database_url: str
+) -> None:
+    """The queue dead-letters at the second receive (as the test profile's); the database is
+    away for longer than two receives' visibility, and nothing reaches the DLQ."""
+    queue, dlq = updates
+    orders = bootstrap.orders(own_database_url)
+    outage = DatabaseOutage(own_database_url, orders.engine)
+    stop = threading.Event()
+    runner: threading.Thread | None = None
+    try:
+        order_ids = [_place(orders.service) for _ in range(3)]
+        worker = bootstrap.worker(
+            orders,
+            OrdersSettings(
+                database_url=own_database_url,
+                topic_arn="unused",
+                payments_queue_url="unused",
+                event_bus_name="unused",
+                updates_queue_url=queue,
+            ),
+            AwsSettings(aws_endpoint_url=os.environ["AWS_ENDPOINT_URL"]),
+            WorkerSettings(
+                wait_seconds=1,
+                retry_initial_seconds=1,
+                retry_max_seconds=2,
+                probe_initial_seconds=0.2,
+                backoff_max_seconds=1,
+            ),
+        )
+        outage.begin()
+        _send(sqs, queue, *(e.to_json() for order in order_ids for e in _replies(order)))
+        runner = threading.Thread(target=worker.run, args=(stop,))
+        runner.start()
+
+        away_until = time.monotonic() + 6.0
+        while time.monotonic() < away_until:
+            assert _depth(sqs, dlq) == 0, "a reply went to the DLQ during the outage"
+            stop.wait(0.25)
+        assert worker.breaker.is_open
+        outage.end()
+
+        eventually(
+            lambda: all(
+                str(orders.service.get(order).state.status) == "confirmed" for order in order_ids
+            ),
+            "every order confirmed",
+            seconds=60,
+            interval=0.25,
+        )
+        eventually(lambda: _depth(sqs, queue) == 0, "the queue drained", seconds=30)
+        assert _depth(sqs, dlq) == 0
+    finally:
+        outage.end()
+        stop.set()
+        if runner is not None:
+            runner.join(timeout=30)
+        orders.close()
+    assert runner is not None and not runner.is_alive()

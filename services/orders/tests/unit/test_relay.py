@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from services.orders.adapters.memory import InMemoryDatabase, InMemoryEventStore, InMemoryOutbox
-from services.orders.backoff import Backoff, delay
 from services.orders.ports import (
     BrokerUnavailable,
     NewEvent,
@@ -17,18 +16,24 @@ from services.orders.ports import (
     OutboxRecord,
     PublishOutcome,
 )
-from services.orders.relay import OutboxRelay, in_waves
+from services.orders.relay import OutboxRelay, in_waves, parks
 from services.orders.settings import RelaySettings
 
 SETTINGS = RelaySettings(backoff_initial_seconds=60, backoff_max_seconds=60)
+# Refused records are claimable again at once: each pass is an attempt.
+AT_ONCE = RelaySettings(
+    backoff_initial_seconds=0.001, backoff_max_seconds=0.001, park_after_attempts=3
+)
 
 
 class Broker:
-    """Accepts everything, except the streams in ``refused`` (or nothing while ``down``)."""
+    """Accepts everything, except the streams in ``refused`` (failed: its own fault) and in
+    ``rejected`` (the record's fault), or nothing while ``down``."""
 
     def __init__(self) -> None:
         self.calls: list[list[OutboxRecord]] = []
         self.refused: set[str] = set()
+        self.rejected: set[str] = set()
         self.down = False
 
     def publish(self, records: Sequence[OutboxRecord]) -> PublishOutcome:
@@ -36,12 +41,23 @@ class Broker:
             raise BrokerUnavailable("connection refused")
         self.calls.append(list(records))
         return PublishOutcome(
-            sent=[r.position for r in records if r.stream not in self.refused],
+            sent=[r.position for r in records if r.stream not in self.refused | self.rejected],
             failed={r.position: "Refused: test" for r in records if r.stream in self.refused},
+            rejected={
+                r.position: "InvalidParameter: test" for r in records if r.stream in self.rejected
+            },
         )
 
     def published(self) -> list[tuple[str, int]]:
         return [(r.stream, r.body["n"]) for call in self.calls for r in call]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.parked: list[int] = []
+
+    def records_parked(self, count: int) -> None:
+        self.parked.append(count)
 
 
 @pytest.fixture
@@ -140,9 +156,73 @@ def test_waves_hold_one_record_per_stream_and_a_streams_nth_record_in_wave_n(
     ]
 
 
-def test_backoff_doubles_from_the_initial_delay_up_to_the_cap() -> None:
-    backoff = Backoff(0.2, 1.0)
-    assert [backoff.next_delay() for _ in range(5)] == [0.2, 0.4, 0.8, 1.0, 1.0]
-    backoff.reset()
-    assert backoff.next_delay() == 0.2
-    assert [delay(0.1, 10, failures) for failures in (0, 1, 2, 3)] == [0.1, 0.1, 0.2, 0.4]
+def test_a_rejected_record_is_parked_at_its_third_attempt_and_counted(
+    database: InMemoryDatabase, outbox: InMemoryOutbox
+) -> None:
+    broker, metrics = Broker(), Metrics()
+    broker.rejected = {"bad"}
+    queue(database, "bad", 2)
+    queue(database, "good", 1)
+    relay = OutboxRelay(
+        outbox, {"sns": broker}, AT_ONCE, metrics=metrics, random_source=lambda: 0.0
+    )
+
+    relay.relay_once()
+    assert outbox.parked() == []
+    wait_out_the_retry(outbox)
+    relay.relay_once()
+    assert outbox.parked() == []
+    wait_out_the_retry(outbox)
+    relay.relay_once()
+
+    [parked] = outbox.parked()
+    assert (parked.stream, parked.body["n"], parked.attempts) == ("bad", 1, 3)
+    assert parked.park_reason == "InvalidParameter: test"
+    assert metrics.parked == [1]
+    # its order's later record stays behind it; other orders flow
+    assert relay.relay_once() == 0
+    assert ("bad", 2) not in broker.published() and ("good", 1) in broker.published()
+    assert outbox.status(["sns"]).parked == 1
+
+
+def test_a_record_the_broker_fails_for_its_own_reasons_is_never_parked(
+    database: InMemoryDatabase, outbox: InMemoryOutbox
+) -> None:
+    broker, metrics = Broker(), Metrics()
+    broker.refused = {"throttled"}
+    queue(database, "throttled", 1)
+    relay = OutboxRelay(outbox, {"sns": broker}, AT_ONCE, metrics=metrics)
+
+    for _ in range(6):
+        wait_out_the_retry(outbox)
+        relay.relay_once()
+
+    assert outbox.parked() == [] and metrics.parked == []
+    assert len(broker.calls) == 6
+
+
+def test_a_retried_parked_record_is_published_and_its_stream_follows(
+    database: InMemoryDatabase, outbox: InMemoryOutbox
+) -> None:
+    broker = Broker()
+    broker.rejected = {"bad"}
+    queue(database, "bad", 2)
+    relay = OutboxRelay(outbox, {"sns": broker}, RelaySettings(park_after_attempts=1))
+    relay.relay_once()
+    [parked] = outbox.parked()
+
+    broker.rejected = set()
+    outbox.retry_parked(parked.position)
+
+    assert relay.drain() == 2
+    assert broker.published()[-2:] == [("bad", 1), ("bad", 2)]
+
+
+@pytest.mark.parametrize(("attempt", "parked"), [(1, False), (2, False), (3, True), (9, True)])
+def test_parks_from_the_bound_on(attempt: int, parked: bool) -> None:
+    assert parks(attempt, RelaySettings(park_after_attempts=3)) is parked
+
+
+def wait_out_the_retry(outbox: InMemoryOutbox) -> None:
+    """Let every waiting record be claimed now (as if its retry delay ran out)."""
+    outbox.release([r.position for r in outbox.database.outbox_records() if r.sent_at is None])

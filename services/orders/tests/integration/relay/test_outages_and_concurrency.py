@@ -93,7 +93,8 @@ def test_a_relay_backs_off_while_the_endpoint_is_unreachable_and_loses_nothing(
     suffix = unique_suffix()
     publishers = broker.publishers(suffix, endpoint=f"http://127.0.0.1:{gateway.port}")
     envelopes = [e for _ in range(5) for e in append_records(store, list(publishers), count=2)]
-    relay = OutboxRelay(outbox, publishers, FAST)
+    # No jitter: each wait is its ceiling.
+    relay = OutboxRelay(outbox, publishers, FAST, random_source=lambda: 0.0)
     stop = threading.Event()
     runner = threading.Thread(target=relay.run, args=(stop,))
     caplog.set_level(logging.INFO, logger="orders.relay")

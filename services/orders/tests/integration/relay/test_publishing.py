@@ -5,15 +5,29 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.orders.adapters.aws_clients import relay_client
 from services.orders.adapters.event_store import SqlEventStore
+from services.orders.adapters.metrics import (
+    METRICS_NAMESPACE,
+    OUTBOX_RECORDS_PARKED,
+    SERVICE_DIMENSION,
+    OutboxMetrics,
+)
 from services.orders.adapters.outbox import SqlOutbox
 from services.orders.adapters.publishers import SnsPublisher
-from services.orders.ports import BrokerUnavailable, OutboxRecord, Publisher, PublishOutcome
+from services.orders.ports import (
+    BrokerUnavailable,
+    NewEvent,
+    OutboxMessage,
+    OutboxRecord,
+    Publisher,
+    PublishOutcome,
+)
 from services.orders.relay import OutboxRelay
 from services.orders.tests.integration.relay.broker import (
     FAST,
@@ -208,3 +222,97 @@ def test_a_call_that_fails_as_a_whole_is_a_broker_outage(
     assert outbox.status([destination]).backlog == 1
     # released at once, not left leased: the next pass claims it again
     assert outbox.claim([destination], 10, timedelta(seconds=1))[destination]
+
+
+def _parked_counted(cloudwatch: Any, since: datetime) -> float:
+    statistics = cloudwatch.get_metric_statistics(
+        Namespace=METRICS_NAMESPACE,
+        MetricName=OUTBOX_RECORDS_PARKED,
+        Dimensions=[SERVICE_DIMENSION],
+        StartTime=since,
+        EndTime=datetime.now(UTC) + timedelta(minutes=5),
+        Period=3600,
+        Statistics=["Sum"],
+    )
+    return float(sum(point["Sum"] for point in statistics["Datapoints"]))
+
+
+def test_a_record_no_broker_takes_is_parked_and_its_order_waits_until_it_is_discarded(
+    store: SqlEventStore, outbox: SqlOutbox, broker: Broker, localstack: Any
+) -> None:
+    suffix = unique_suffix()
+    destination = f"sns-{suffix}"
+    publishers = {destination: broker.publishers(suffix)[destination]}
+    order_id = f"order-{uuid.uuid4()}"
+    too_large = Envelope(type="OrderNoted", correlation_id=order_id, payload={}).model_dump(
+        mode="json"
+    )
+    too_large["payload"] = {"blob": "x" * 300_000}
+    store.append(
+        order_id,
+        0,
+        [NewEvent(type="OrderNoted", payload={})],
+        [OutboxMessage(destination, too_large, order_id)],
+    )
+    later = append_records(store, [destination], order_id)
+    other = append_records(store, [destination])
+    cloudwatch = localstack.client("cloudwatch")
+    since = datetime.now(UTC) - timedelta(minutes=30)
+    counted_before = _parked_counted(cloudwatch, since)
+    relay = OutboxRelay(
+        outbox,
+        publishers,
+        FAST.model_copy(update={"park_after_attempts": 1}),
+        metrics=OutboxMetrics(cloudwatch),
+    )
+
+    assert relay.relay_once() == 1
+
+    (arrived,) = broker.receive(broker.topic_capture, 1)
+    assert json.loads(arrived["Body"])["event_id"] == str(other[0].event_id)
+    eventually(
+        lambda: _parked_counted(cloudwatch, since) >= counted_before + 1,
+        "OutboxRecordsParked counted in CloudWatch",
+        30,
+    )
+    [parked] = [r for r in outbox.parked(1000) if r.destination == destination]
+    assert parked.stream == order_id
+    assert "exceeds 262144 bytes" in (parked.park_reason or "")
+    assert outbox.status([destination]).destinations[destination].parked == 1
+    assert relay.relay_once() == 0  # its order's later record waits behind it
+
+    assert outbox.discard_parked(parked.position) is not None
+    assert relay.relay_once() == 1
+    (arrived,) = broker.receive(broker.topic_capture, 1)
+    assert json.loads(arrived["Body"])["event_id"] == str(later[0].event_id)
+    assert outbox.status([destination]).backlog == 0
+
+
+def test_a_batch_the_broker_refuses_as_a_whole_is_sent_again_one_record_per_call(
+    store: SqlEventStore, outbox: SqlOutbox, broker: Broker
+) -> None:
+    """SNS refuses a batch over 256 KiB in all (``BatchRequestTooLong``, a permanent error),
+    though each of its records fits."""
+    suffix = unique_suffix()
+    destination = f"sns-{suffix}"
+    publishers = {destination: broker.publishers(suffix)[destination]}
+    envelopes = [
+        Envelope(type="OrderNoted", correlation_id=f"order-{uuid.uuid4()}", payload={"blob": blob})
+        for blob in ("x" * 150_000, "y" * 150_000)
+    ]
+    for envelope in envelopes:
+        store.append(
+            envelope.correlation_id,
+            0,
+            [NewEvent(type=envelope.type, payload={}, event_id=envelope.event_id)],
+            [OutboxMessage(destination, envelope.model_dump(mode="json"), None, envelope.event_id)],
+        )
+    recording = Recording(publishers[destination])
+
+    assert OutboxRelay(outbox, {destination: recording}, FAST).relay_once() == 2
+
+    assert [len(call) for call in recording.calls] == [2]
+    arrived = broker.receive(broker.topic_capture, 2)
+    assert sorted(json.loads(m["Body"])["event_id"] for m in arrived) == sorted(
+        str(e.event_id) for e in envelopes
+    )
