@@ -7,11 +7,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, make_url, text
+from sqlalchemy import Connection, Engine, event, make_url, text
 
 from services.orders import bootstrap
 from services.orders.domain.commands import LineRequest, PlaceOrder
@@ -248,11 +249,15 @@ class DatabaseOutage:
             self.lock = sqlite3.connect(str(self.url.database), isolation_level=None)
             self.lock.execute("BEGIN EXCLUSIVE")
             return
-        self._admin(
-            f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS false',
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            f" WHERE datname = '{self.url.database}' AND pid <> pg_backend_pid()",
-        )
+        with self._admin() as conn:
+            conn.execute(text(f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS false'))
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": self.url.database},
+            )
 
     def end(self) -> None:
         if self.lock is not None:
@@ -260,17 +265,18 @@ class DatabaseOutage:
             self.lock.close()
             self.lock = None
         elif self.url.get_backend_name() != "sqlite":
-            self._admin(f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS true')
+            with self._admin() as conn:
+                conn.execute(text(f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS true'))
 
-    def _admin(self, *statements: str) -> None:
+    @contextmanager
+    def _admin(self) -> Iterator[Connection]:
         admin = create_engine_for(
             self.url.set(database="postgres").render_as_string(hide_password=False),
             isolation_level="AUTOCOMMIT",
         )
         try:
             with admin.connect() as conn:
-                for statement in statements:
-                    conn.execute(text(statement))
+                yield conn
         finally:
             admin.dispose()
 
