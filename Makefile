@@ -9,12 +9,14 @@ LS_VENV := .venv-localstack
 PY := $(VENV)/bin/python
 LOCALSTACK_PORT ?= 4566
 TEST_LOCALSTACK_PORT ?= 4567
+# The drills start and freeze a LocalStack of their own (never the suite's).
+DRILL_LOCALSTACK_PORT ?= 4568
 API_PORT ?= 8000
 STACK_ARGS = --stack $(or $(STACK),shop) --port $(LOCALSTACK_PORT) --api-port $(API_PORT)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: new-consumer remove-consumer help install demo up down status localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock package deploy destroy
+.PHONY: new-consumer remove-consumer help install demo up down status localstack-up localstack-down localstack-status test drill lint bench compose-up compose-down clean lock package deploy destroy
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -62,8 +64,21 @@ localstack-status: ## Say whether LocalStack answers
 test: install ## Run the whole suite (unit, integration, end-to-end, browser) on a LocalStack of its own
 	$(PY) -m infra.cloudformation.packaging
 	$(PY) -m infra.local.localstack_runner start --port $(TEST_LOCALSTACK_PORT) --profile test
-	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
-	  status=$$?; $(PY) -m infra.local.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status
+	@mkdir -p build
+	@# The drills run as a second pytest beside the suite (one stack, one process: xdist's
+	@# loadgroup does not keep a group on one worker here); their output follows the suite's.
+	DRILL_LOCALSTACK_PORT=$(DRILL_LOCALSTACK_PORT) $(PY) -m pytest tests/drills -n 0 -p no:cacheprovider \
+	  $(PYTEST_ARGS) > build/drills.log 2>&1 & drills=$$!; \
+	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup \
+	  --ignore=tests/drills $(PYTEST_ARGS); \
+	  status=$$?; wait $$drills; drills_status=$$?; cat build/drills.log; \
+	  $(PY) -m infra.local.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); \
+	  [ $$drills_status -eq 5 ] && drills_status=0; [ $$status -eq 0 ] && exit $$drills_status; exit $$status
+
+drill: install ## Six fault drills (60 s outages) on a shop of their own while orders flow; prints the table
+	$(PY) -m infra.cloudformation.packaging
+	DRILL_ALL=1 DRILL_OUTAGE_SECONDS=$(or $(DRILL_OUTAGE_SECONDS),60) DRILL_LOCALSTACK_PORT=$(DRILL_LOCALSTACK_PORT) \
+	  $(PY) -m pytest tests/drills -n 0 -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed $(LS_VENV)/.installed ## Ruff, mypy strict (the LocalStack extension against its own environment), import contracts
 	$(VENV)/bin/ruff check .
