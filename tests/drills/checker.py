@@ -226,7 +226,9 @@ def _analytics(
         (order_id, event_type)
         for order_id, event_type in stores.rows(
             "analytics",
-            "SELECT order_id, event_type FROM analytics_processed_events WHERE order_id IN :ids",
+            "SELECT order_id, event_type FROM analytics_processed_events WHERE order_id IN :ids"
+            # once per order; LateReplyIgnored comes once per late reply
+            " AND event_type IN ('OrderPlaced', 'OrderConfirmed', 'OrderCancelled')",
             order_ids,
         )
     )

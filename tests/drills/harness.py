@@ -83,6 +83,7 @@ class DrillStack:
     outputs: dict[str, str]
     environment: dict[str, str]
     databases: dict[str, str]
+    scratch: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -138,8 +139,7 @@ class DrillStack:
                 running.wait(timeout=10)
 
     def localstack_pid(self) -> int:
-        pid_file, _ = localstack_runner._paths(self.layout.port)
-        return int(pid_file.read_text())
+        return int((self.scratch / "localstack.pid").read_text())
 
     def lambda_environments(self, service: str) -> list[int]:
         """The host processes running ``service``'s Lambda (its execution environments)."""
@@ -157,6 +157,11 @@ def drill_stack(scratch: Path) -> Iterator[DrillStack]:
     with ExitStack() as cleanup:
         localstack_runner.start(DRILL_PORT, "test", shop_stack.LOCALSTACK_PYTHON, timeout=60)
         cleanup.callback(localstack_runner.stop, DRILL_PORT)
+        # the drills' own record of LocalStack's process group: the runner's pid file is shared
+        # with whatever else runs `localstack_runner` in the checkout
+        localstack_pid = scratch / "localstack.pid"
+        localstack_pid.write_text(localstack_runner._paths(DRILL_PORT)[0].read_text())
+        cleanup.callback(localstack_runner.stop_process_group, localstack_pid, 15)
         databases = cleanup.enter_context(drill_databases(run, scratch))
         parameters = RETRIES | {
             f"{pascal(service)}DatabaseUrl": databases[service] for service in LAMBDA_SERVICES
@@ -179,7 +184,7 @@ def drill_stack(scratch: Path) -> Iterator[DrillStack]:
             cwd=shop_stack.ROOT,
         )
         assert migrated.returncode == 0, migrated.stderr
-        stack = DrillStack(layout, {}, environment, databases)
+        stack = DrillStack(layout, {}, environment, databases, scratch)
         stack.outputs = {
             output["OutputKey"]: output["OutputValue"]
             for output in stack.aws("cloudformation").describe_stacks(StackName=layout.stack)[

@@ -112,7 +112,7 @@ def test_a_payment_captured_twice(stores: Stores, baseline: list[str]) -> None:
         stores,
         "payments",
         "INSERT INTO payments_operations (order_id, command_event_id, operation, result,"
-        " detail, recorded_at) VALUES (:order_id, :marker, 'capture', 'captured', :marker, :now)",
+        " detail, recorded_at) VALUES (:order_id, :marker, 'capture', 'captured', 'planted', :now)",
         "DELETE FROM payments_operations WHERE command_event_id = :marker",
         order_id=order_id,
         marker=str(uuid.uuid4()),
@@ -129,7 +129,7 @@ def test_an_email_sent_twice(stores: Stores, baseline: list[str]) -> None:
         stores,
         "email",
         "INSERT INTO email_sent (event_id, order_id, event_type, recipient, message_id, sent_at)"
-        " VALUES (:marker, :order_id, 'OrderPlaced', 'twice@drill.example.com', :marker, :now)",
+        " VALUES (:marker, :order_id, 'OrderPlaced', 'twice@drill.example.com', 'planted', :now)",
         "DELETE FROM email_sent WHERE event_id = :marker",
         order_id=order_id,
         marker=str(uuid.uuid4()),
