@@ -9,12 +9,14 @@ LS_VENV := .venv-localstack
 PY := $(VENV)/bin/python
 LOCALSTACK_PORT ?= 4566
 TEST_LOCALSTACK_PORT ?= 4567
+# The drills start and freeze a LocalStack of their own (never the suite's).
+DRILL_LOCALSTACK_PORT ?= 4568
 API_PORT ?= 8000
 STACK_ARGS = --stack $(or $(STACK),shop) --port $(LOCALSTACK_PORT) --api-port $(API_PORT)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: new-consumer remove-consumer help install demo up down status localstack-up localstack-down localstack-status test lint bench compose-up compose-down clean lock package deploy destroy
+.PHONY: new-consumer remove-consumer help install demo up down status localstack-up localstack-down localstack-status test drill lint bench compose-up compose-down clean lock package deploy destroy
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}'
@@ -65,8 +67,14 @@ localstack-status: ## Say whether LocalStack answers
 test: install ## Run the whole suite (unit, integration, end-to-end, browser) on a LocalStack of its own
 	$(PY) -m infra.cloudformation.packaging
 	$(PY) -m infra.local.localstack_runner start --port $(TEST_LOCALSTACK_PORT) --profile test
-	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS); \
+	AWS_ENDPOINT_URL=http://127.0.0.1:$(TEST_LOCALSTACK_PORT) $(PY) -m pytest -n 2 --dist loadgroup \
+	  --ignore=tests/drills $(PYTEST_ARGS); \
 	  status=$$?; $(PY) -m infra.local.localstack_runner stop --port $(TEST_LOCALSTACK_PORT); exit $$status
+
+drill: install ## Six fault drills (60 s outages) on a shop of their own while orders flow; prints the table
+	$(PY) -m infra.cloudformation.packaging
+	DRILL_ALL=1 DRILL_OUTAGE_SECONDS=$(or $(DRILL_OUTAGE_SECONDS),60) DRILL_LOCALSTACK_PORT=$(DRILL_LOCALSTACK_PORT) \
+	  $(PY) -m pytest tests/drills -n 0 -p no:cacheprovider $(PYTEST_ARGS)
 
 # bandit ([tool.bandit] in pyproject.toml): the code with every check, then the test folders
 # without B101 (asserts) and B105-B107 (fake tokens and the emulator's dummy credentials).

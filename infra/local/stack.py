@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,8 +109,10 @@ def start_localstack(layout: Layout) -> None:
         localstack_runner.start(layout.port, "test", LOCALSTACK_PYTHON, timeout=60)
 
 
-def deploy(layout: Layout) -> dict[str, str]:
-    """Package and deploy the stack; return the orders service's environment from its outputs."""
+def deploy(layout: Layout, parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Package and deploy the stack (``parameters``: template values that win over the profile's,
+    such as each Lambda's database URL); return the orders service's environment from its
+    outputs."""
     layout.data_dir.mkdir(parents=True, exist_ok=True)
     env = aws_environment(layout)
     deploy_args = [
@@ -120,6 +122,7 @@ def deploy(layout: Layout) -> dict[str, str]:
         PROFILE,
         "--orders-api-port",
         str(layout.api_port),
+        *(f"--parameter={name}={value}" for name, value in (parameters or {}).items()),
     ]
     with layout.deploy_log.open("w") as log:
         done = subprocess.run(
