@@ -1,9 +1,10 @@
-"""Test databases: a throwaway PostgreSQL database, and the tables of one service with the
-idempotency records, on SQLite or on this run's PostgreSQL database (TEST_DATABASE_URL), whose
-rows each test removes itself."""
+"""Test databases: a throwaway PostgreSQL database, a database taken away for an outage, and the
+tables of one service with the idempotency records, on SQLite or on this run's PostgreSQL database
+(TEST_DATABASE_URL), whose rows each test removes itself."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -25,6 +26,43 @@ def throwaway_database(server_url: str, name: str) -> Iterator[str]:
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def database_unavailable(database_url: str) -> Iterator[None]:
+    """PostgreSQL: the database refuses connections and its sessions are ended (the server
+    itself is untouched); SQLite: a connection holds an exclusive lock on the file."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        assert url.database
+        holder = sqlite3.connect(url.database, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    admin = create_engine_for(
+        url.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    name = url.database
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
         admin.dispose()
 
 

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import sqlite3
 import threading
 import time
 import uuid
@@ -18,10 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from shared.database import create_engine_for
+from shared.tests.databases import database_unavailable
 from shared.tests.polling import eventually
 from shared.tests.queues import arn_of
 from tests.drills.checker import STORES_READABLE, Stores, Violation, check
@@ -214,7 +212,7 @@ class Drills:
 
     def database_unavailable(self, stream: OrderStream) -> None:
         """The orders database refuses every connection for the outage."""
-        with _unavailable(self.stack.databases["orders"]):
+        with database_unavailable(self.stack.databases["orders"]):
             _wait_on_clock(outage_seconds())
 
     def poison(self, marker: str) -> Fault:
@@ -371,40 +369,3 @@ def _wait_on_clock(seconds: float) -> None:
 def _kill(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
         os.kill(pid, signal.SIGKILL)
-
-
-@contextmanager
-def _unavailable(database_url: str) -> Iterator[None]:
-    """PostgreSQL: the database refuses connections and its sessions are ended (the server
-    itself is untouched); SQLite: a connection holds an exclusive lock on the file."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        assert url.database
-        holder = sqlite3.connect(url.database, isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    admin = create_engine_for(
-        url.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    name = url.database
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-        yield
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        admin.dispose()

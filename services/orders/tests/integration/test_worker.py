@@ -7,12 +7,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event, make_url, text
+from sqlalchemy import Engine, event, make_url
 
 from services.orders import bootstrap
 from services.orders.domain.commands import LineRequest, PlaceOrder
@@ -20,9 +20,9 @@ from services.orders.service import OrderService
 from services.orders.settings import OrdersSettings, WorkerSettings
 from services.orders.worker import OrderUpdatesWorker
 from shared import contracts
-from shared.database import create_engine_for
 from shared.envelope import Envelope
 from shared.settings import AwsSettings
+from shared.tests.databases import database_unavailable
 from shared.tests.polling import eventually
 from shared.tests.queues import arn_of
 
@@ -230,55 +230,12 @@ def test_the_worker_stops_within_its_long_poll(sqs: Any, updates: tuple[str, str
     assert time.monotonic() - began < 3.0
 
 
-class DatabaseOutage:
-    """Takes a database of the test's own away and brings it back, the server untouched: on
-    PostgreSQL it refuses connections (``ALLOW_CONNECTIONS false``) and ends the sessions it
-    has; on SQLite another connection holds an exclusive lock (and the service's connections
-    give up after 0.3 s instead of their 10 s busy timeout)."""
-
-    def __init__(self, url: str, engine: Engine) -> None:
-        self.url = make_url(url)
-        self.engine = engine
-        self.lock: sqlite3.Connection | None = None
-        if self.url.get_backend_name() == "sqlite":
-            event.listen(engine, "connect", _short_busy_timeout)
-            engine.dispose()
-
-    def begin(self) -> None:
-        if self.url.get_backend_name() == "sqlite":
-            self.lock = sqlite3.connect(str(self.url.database), isolation_level=None)
-            self.lock.execute("BEGIN EXCLUSIVE")
-            return
-        with self._admin() as conn:
-            conn.execute(text(f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS false'))
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": self.url.database},
-            )
-
-    def end(self) -> None:
-        if self.lock is not None:
-            self.lock.rollback()
-            self.lock.close()
-            self.lock = None
-        elif self.url.get_backend_name() != "sqlite":
-            with self._admin() as conn:
-                conn.execute(text(f'ALTER DATABASE "{self.url.database}" ALLOW_CONNECTIONS true'))
-
-    @contextmanager
-    def _admin(self) -> Iterator[Connection]:
-        admin = create_engine_for(
-            self.url.set(database="postgres").render_as_string(hide_password=False),
-            isolation_level="AUTOCOMMIT",
-        )
-        try:
-            with admin.connect() as conn:
-                yield conn
-        finally:
-            admin.dispose()
+def give_up_on_sqlite_locks_soon(url: str, engine: Engine) -> None:
+    """On SQLite, the service's connections give up on a held lock after 0.3 s instead of their
+    10 s busy timeout, so the outage (an exclusive lock) shows as a failure."""
+    if make_url(url).get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _short_busy_timeout)
+        engine.dispose()
 
 
 def _short_busy_timeout(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -292,7 +249,8 @@ def test_replies_that_arrive_while_the_database_is_away_are_all_applied_afterwar
     away for longer than two receives' visibility, and nothing reaches the DLQ."""
     queue, dlq = updates
     orders = bootstrap.orders(own_database_url)
-    outage = DatabaseOutage(own_database_url, orders.engine)
+    give_up_on_sqlite_locks_soon(own_database_url, orders.engine)
+    outage = ExitStack()
     stop = threading.Event()
     runner: threading.Thread | None = None
     try:
@@ -315,7 +273,7 @@ def test_replies_that_arrive_while_the_database_is_away_are_all_applied_afterwar
                 backoff_max_seconds=1,
             ),
         )
-        outage.begin()
+        outage.enter_context(database_unavailable(own_database_url))
         _send(sqs, queue, *(e.to_json() for order in order_ids for e in _replies(order)))
         runner = threading.Thread(target=worker.run, args=(stop,))
         runner.start()
@@ -325,7 +283,7 @@ def test_replies_that_arrive_while_the_database_is_away_are_all_applied_afterwar
             assert _depth(sqs, dlq) == 0, "a reply went to the DLQ during the outage"
             stop.wait(0.25)
         assert worker.breaker.is_open
-        outage.end()
+        outage.close()
 
         eventually(
             lambda: all(
@@ -338,7 +296,7 @@ def test_replies_that_arrive_while_the_database_is_away_are_all_applied_afterwar
         eventually(lambda: _depth(sqs, queue) == 0, "the queue drained", seconds=30)
         assert _depth(sqs, dlq) == 0
     finally:
-        outage.end()
+        outage.close()
         stop.set()
         if runner is not None:
             runner.join(timeout=30)
