@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.tests.databases import database_unavailable
@@ -311,7 +312,11 @@ class Drills:
                 sqs.delete_queue(QueueUrl=tap)
 
     def _replay_since(self, began: datetime) -> None:
-        events = self.stack.aws("events")
+        # LocalStack replays within the StartReplay call: a minute's archive of a steady stream
+        # outlasts botocore's 60 s read timeout, and a retry of the call finds its replay existing.
+        events = self.stack.aws(
+            "events", Config(read_timeout=600, retries={"total_max_attempts": 1})
+        )
         archive = events.describe_archive(ArchiveName=self.stack.outputs["ArchiveName"])
         name = f"drill-{uuid.uuid4().hex[:8]}"
         events.start_replay(

@@ -27,6 +27,7 @@ from typing import Any
 
 import boto3
 import httpx
+from botocore.config import Config
 
 from bench.procfs import stack_processes
 from infra.cloudformation.profiles import ORDERS_SERVICE_PROFILES
@@ -84,13 +85,14 @@ class DrillStack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.layout.api_port}"
 
-    def aws(self, service: str) -> Any:
+    def aws(self, service: str, config: Config | None = None) -> Any:
         return boto3.client(
             service,
             endpoint_url=self.layout.endpoint,
             region_name="us-east-1",
             aws_access_key_id="test",
             aws_secret_access_key="test",
+            config=config,
         )
 
     def log_of(self, process: str) -> Path:
