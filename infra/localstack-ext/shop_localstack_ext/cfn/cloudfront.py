@@ -10,6 +10,7 @@ updates in place.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -49,6 +50,22 @@ def gone(error: ClientError) -> bool:
     """Whether a delete found the resource already gone (as after a failed create)."""
     code: str = error.response.get("Error", {}).get("Code", "")
     return code.startswith("NoSuch") or code == "ResourceNotFoundException"
+
+
+def delete_at_its_etag(
+    model: Properties, get: Callable[..., Any], delete: Callable[..., Any]
+) -> ProgressEvent[Properties]:
+    """Delete the resource ``model`` names with the ETag ``get`` reads; done when it is gone."""
+    if not model.get("Id"):
+        return done(model)
+    try:
+        etag = get(Id=model["Id"])["ETag"]
+    except ClientError as error:
+        if gone(error):
+            return done(model)
+        raise
+    delete(Id=model["Id"], IfMatch=etag)
+    return done(model)
 
 
 def api_tags(tags: list[dict[str, str]] | None) -> dict[str, Any]:
@@ -148,18 +165,12 @@ class OriginAccessControlProvider(ResourceProvider[Properties]):
         return done(model)
 
     def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
-        model = request.previous_state or request.desired_state
-        if not model.get("Id"):
-            return done(model)
         cloudfront = request.aws_client_factory.cloudfront
-        try:
-            etag = cloudfront.get_origin_access_control(Id=model["Id"])["ETag"]
-        except ClientError as error:
-            if gone(error):
-                return done(model)
-            raise
-        cloudfront.delete_origin_access_control(Id=model["Id"], IfMatch=etag)
-        return done(model)
+        return delete_at_its_etag(
+            request.previous_state or request.desired_state,
+            cloudfront.get_origin_access_control,
+            cloudfront.delete_origin_access_control,
+        )
 
 
 class ResponseHeadersPolicyProvider(ResourceProvider[Properties]):
@@ -195,15 +206,9 @@ class ResponseHeadersPolicyProvider(ResourceProvider[Properties]):
         return done(model)
 
     def delete(self, request: ResourceRequest[Properties]) -> ProgressEvent[Properties]:
-        model = request.previous_state or request.desired_state
-        if not model.get("Id"):
-            return done(model)
         cloudfront = request.aws_client_factory.cloudfront
-        try:
-            etag = cloudfront.get_response_headers_policy(Id=model["Id"])["ETag"]
-        except ClientError as error:
-            if gone(error):
-                return done(model)
-            raise
-        cloudfront.delete_response_headers_policy(Id=model["Id"], IfMatch=etag)
-        return done(model)
+        return delete_at_its_etag(
+            request.previous_state or request.desired_state,
+            cloudfront.get_response_headers_policy,
+            cloudfront.delete_response_headers_policy,
+        )
